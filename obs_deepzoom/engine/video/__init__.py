@@ -1,0 +1,20 @@
+"""Video effects: each takes a BGR frame and the frame context and returns a frame (never raises for bad
+luck such as a lost face: it passes the frame through)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from .landmarks import LandmarkOverlay
+
+
+class VideoEffect(Protocol):
+    name: str
+    needs_faces: bool
+
+    def process(self, frame: np.ndarray, ctx) -> np.ndarray: ...
+
+
+VIDEO_EFFECTS: dict[str, type] = {LandmarkOverlay.name: LandmarkOverlay}

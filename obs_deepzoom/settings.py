@@ -1,0 +1,123 @@
+"""Typed settings: the single source of truth for CLI options (--set effect.field=value), preset files,
+OBS property pages and websocket payloads. Each field carries its range, default and a tooltip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import SettingsError
+
+Device = Literal["AUTO", "CPU", "GPU", "NPU"]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class FaceTrackingSettings(_Settings):
+    """Face tracking shared by every face effect: detection, 468-point mesh, iris, smoothing, pose."""
+
+    device: Device = Field("AUTO", description="OpenVINO device for the face models (falls back to CPU)")
+    max_faces: int = Field(1, ge=1, le=4, description="How many faces to track at once")
+    detector: Literal["short", "full"] = Field(
+        "short", description="Face detector: 'short' for faces within ~2 m (webcam), 'full' up to ~5 m")
+    detect_every: int = Field(15, ge=1, le=300,
+                              description="Look for new faces every N frames (always when no face is tracked)")
+    min_detection_confidence: float = Field(0.5, ge=0.05, le=0.99, description="Score needed to start a track")
+    min_tracking_confidence: float = Field(0.5, ge=0.05, le=0.99,
+                                           description="Mesh presence score below which a track is dropped")
+    smoothing: bool = Field(True, description="Smooth landmarks over time (One-Euro filter)")
+    smooth_min_cutoff: float = Field(0.05, gt=0, le=10,
+                                     description="One-Euro cutoff (Hz) for a still face: lower = steadier")
+    smooth_beta: float = Field(80.0, ge=0, le=1000,
+                               description="One-Euro speed coefficient: higher = less lag on fast motion")
+    camera_fov_deg: float = Field(63.0, ge=20, le=150,
+                                  description="Horizontal field of view of the camera, for pose and distance")
+    blink_threshold: float = Field(0.14, ge=0.02, le=0.5,
+                                   description="Eye aperture (lid gap / eye width) below which an eye is closed")
+
+
+class LandmarksSettings(_Settings):
+    """Debug overlay: draws what the face tracker sees."""
+
+    enabled: bool = Field(True, description="Draw the overlay")
+    mesh: bool = Field(True, description="Draw the 468 mesh points")
+    iris: bool = Field(True, description="Draw iris circles")
+    box: bool = Field(True, description="Draw the tracked region and the face id")
+    pose_axes: bool = Field(True, description="Draw head-pose axes from the nose")
+    text: bool = Field(True, description="Write pose, distance and eye state")
+    color: tuple[int, int, int] = Field((80, 220, 80), description="Mesh colour as B, G, R (0-255)")
+
+    @model_validator(mode="after")
+    def _color_range(self):
+        if any(not 0 <= c <= 255 for c in self.color):
+            raise ValueError("color: each of B, G, R must be in 0..255")
+        return self
+
+
+VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings}
+
+
+class ChainSettings(_Settings):
+    """Settings of every stage, by effect name; stages not in the chain keep their defaults."""
+
+    face: FaceTrackingSettings = FaceTrackingSettings()
+    landmarks: LandmarksSettings = LandmarksSettings()
+
+
+class Preset(_Settings):
+    """A named, ordered filter chain and its settings, stored as presets/NAME.json."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="File-name-safe preset name")
+    description: str = ""
+    video: list[Literal["landmarks"]] = Field(default_factory=list, description="Video effects, in order")
+    settings: ChainSettings = ChainSettings()
+
+
+def _format(exc: ValidationError, prefix: str = "") -> str:
+    parts = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        parts.append(f"{prefix}{loc}: {e['msg']}" if loc else f"{prefix}{e['msg']}")
+    return "; ".join(parts)
+
+
+def load_preset(path: Path) -> Preset:
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise SettingsError(f"cannot read preset {path}: {exc.strerror}") from exc
+    except ValueError as exc:
+        raise SettingsError(f"preset {path} is not valid JSON: {exc}") from exc
+    try:
+        return Preset.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid preset {Path(path).name}: {_format(exc)}") from exc
+
+
+def apply_overrides(settings: ChainSettings, overrides: list[str]) -> ChainSettings:
+    """Apply 'effect.field=value' strings (value parsed as JSON when it can be) and re-validate."""
+    data: dict[str, Any] = settings.model_dump()
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        section, dot, field = key.strip().partition(".")
+        if not sep or not dot or not field:
+            raise SettingsError(f"--set '{item}': expected effect.field=value, e.g. face.max_faces=2")
+        if section not in data:
+            raise SettingsError(f"--set '{item}': unknown effect '{section}' (known: {', '.join(data)})")
+        if field not in data[section]:
+            known = ", ".join(data[section])
+            raise SettingsError(f"--set '{item}': '{section}' has no setting '{field}' (known: {known})")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        data[section][field] = value
+    try:
+        return ChainSettings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(f"invalid setting: {_format(exc)}") from exc
