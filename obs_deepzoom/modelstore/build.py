@@ -32,7 +32,7 @@ def build_state(entry: ModelEntry) -> str:
         return "corrupt: unreadable build record"
     if stamp.get("source_sha256") != entry.source.sha256:
         return "stale: the manifest's source changed since the build"
-    if stamp.get("recipe") != [s.model_dump(by_alias=True) for s in entry.recipe]:
+    if stamp.get("recipe") != [s.model_dump(by_alias=True, exclude_none=True) for s in entry.recipe]:
         return "stale: the manifest's recipe changed since the build"
     if binf.stat().st_size != stamp.get("bin_bytes") or sha256_of(binf) != stamp.get("bin_sha256"):
         return "corrupt: the .bin does not match its build record"
@@ -80,7 +80,7 @@ def build_one(entry: ModelEntry) -> Path:
     stamp = {
         "source": entry.source.package + ":" + entry.source.file,
         "source_sha256": entry.source.sha256,
-        "recipe": [s.model_dump(by_alias=True) for s in entry.recipe],
+        "recipe": [s.model_dump(by_alias=True, exclude_none=True) for s in entry.recipe],
         "openvino": ov.get_version(),
         "bin_bytes": tmp_bin.stat().st_size,
         "bin_sha256": sha256_of(tmp_bin),

@@ -23,7 +23,7 @@ class LandmarkOverlay:
             return frame
         out = frame.copy()
         h, w = out.shape[:2]
-        for face in ctx.faces:
+        for row, face in enumerate(ctx.faces):
             if s.mesh:
                 pts = np.rint(face.landmarks[:, :2]).astype(np.int32)
                 ok = (pts[:, 0] >= 0) & (pts[:, 0] < w - 1) & (pts[:, 1] >= 0) & (pts[:, 1] < h - 1)
@@ -46,16 +46,16 @@ class LandmarkOverlay:
                 nose = face.landmarks[1, :2]
                 # axis directions projected from the nose tip: x red, y green, z (towards camera) blue
                 for axis, color in zip((rot[:, 0], rot[:, 1], -rot[:, 2]), ((0, 0, 255), (0, 255, 0), (255, 0, 0))):
-                    tip = nose + axis[:2] * _AXIS_MM * ctx.camera[0, 0] / max(float(face.tvec[2]), 1.0)
+                    tip = nose + axis[:2] * _AXIS_MM * ctx.camera[0, 0] / max(float(face.tvec.ravel()[2]), 1.0)
                     cv2.arrowedLine(out, _pt(nose), _pt(tip), color, 2, cv2.LINE_AA, 2, 0.2)
             if s.text:
                 eyes = "closed" if face.blink else "open"
-                label = (f"pitch {face.pitch:+.0f} yaw {face.yaw:+.0f} roll {face.roll:+.0f}  "
-                         f"{face.distance_cm:.0f} cm  eyes {eyes}")
-                x, y, bw, bh = face.box
-                org = (int(max(0, x)), int(min(h - 8, y + bh + 22)))
-                cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 3, cv2.LINE_AA)
-                cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
+                label = (f"#{face.face_id} pitch {face.pitch:+.0f} yaw {face.yaw:+.0f} roll {face.roll:+.0f} "
+                         f"{face.distance_cm:.0f}cm eyes {eyes}")
+                scale = min(0.6, max(0.3, w / 1400))
+                org = (8, h - 10 - row * int(30 * scale / 0.6))
+                cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+                cv2.putText(out, label, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
         return out
 
 

@@ -1,0 +1,27 @@
+"""Benchmarks: `deepzoom bench NAME` prints a table and, with --json, one JSON object on its last line
+(keys in DESIGN.md §6: ms_median, ms_p95, fps, peak_rss_mb, peer, peer_ms_median, peer_ratio)."""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1e3
+
+
+def summary(ms: list[float]) -> dict[str, float]:
+    a = np.asarray(ms)
+    med = float(np.median(a))
+    return {"ms_median": round(med, 3), "ms_p95": round(float(np.percentile(a, 95)), 3),
+            "fps": round(1000 / med, 1) if med > 0 else 0.0, "n": int(a.size)}

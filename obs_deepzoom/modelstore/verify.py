@@ -1,0 +1,118 @@
+"""`deepzoom models verify`: hashes of every built model, one real inference each (sample photo / speech),
+and the bf16-vs-f32 difference of its outputs on that input (how the manifest's precision was chosen)."""
+
+from __future__ import annotations
+
+import wave
+
+import numpy as np
+
+from ..errors import DeepZoomError
+from .build import build_state
+from .manifest import load_manifest
+
+
+def _speech_16k() -> np.ndarray:
+    from ..samples import sample
+
+    with wave.open(str(sample("speech_librivox.wav"))) as w:
+        if w.getframerate() != 16000 or w.getsampwidth() != 2:
+            raise DeepZoomError("speech sample is not 16 kHz 16-bit")
+        return np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
+
+
+def _precision_gap(infer) -> float:
+    """Max |bf16 - f32| over outputs, relative to the f32 output range, on the inputs last used."""
+    from ..engine.runtime import core
+
+    outs = {}
+    for prec in ("bf16", "f32"):
+        xml = str(load_manifest().get(infer.name).xml)
+        cm = core().compile_model(xml, "CPU", {"INFERENCE_PRECISION_HINT": prec})
+        req = cm.create_infer_request()
+        req.infer([b.copy() for b in infer.inputs])
+        outs[prec] = [req.get_output_tensor(i).data.copy() for i in range(len(cm.outputs))]
+    gaps = [np.abs(a - b).max() / max(np.ptp(b), np.abs(b).max(), 1e-6) for a, b in zip(outs["bf16"], outs["f32"])]
+    return float(max(gaps))
+
+
+def _check(name: str, photo: np.ndarray) -> tuple[str, object]:
+    from ..engine import models
+    from ..engine.geometry import Roi
+
+    if name.startswith("face_detection"):
+        det = models.FaceDetector(name.rsplit("_", 1)[1], "CPU")
+        found = det.detect(photo)
+        if not found:
+            raise DeepZoomError(f"{name}: no face found on the sample portrait")
+        return f"{len(found)} face(s), best score {max(d.score for d in found):.2f}", det.infer
+    det = models.FaceDetector("short", "CPU").detect(photo)
+    x, y, w, h = det[0].box
+    roi = Roi(x + w / 2, y + h / 2, max(w, h) * 1.5)
+    if name == "face_landmark":
+        mesh = models.FaceMesh("CPU")
+        pts, score = mesh.run(photo, roi)
+        if score < 0.5:
+            raise DeepZoomError(f"{name}: face presence {score:.2f} on the sample portrait")
+        return f"presence {score:.2f}", mesh.infer
+    if name == "iris_landmark":
+        pts, _ = models.FaceMesh("CPU").run(photo, roi)
+        iris = models.IrisLandmarks("CPU")
+        eyes = (Roi.around(pts[[33, 133]], 0, 1, 2.3), Roi.around(pts[[362, 263]], 0, 1, 2.3))
+        iris.start(photo, eyes, (False, True))
+        _, centres = iris.wait()
+        off = [np.linalg.norm(c[0, :2] - (e.cx, e.cy)) / e.size for c, e in zip(centres, eyes)]
+        if max(off) > 0.25:
+            raise DeepZoomError(f"{name}: iris centre far from the eye ({max(off):.2f} of the crop)")
+        return f"iris centres within {max(off):.2f} of the eye crop centre", iris.infer
+    if name.startswith("selfie_segmentation"):
+        seg = models.SelfieSegmenter(name.endswith("landscape"), "CPU")
+        mask = seg.run(photo)
+        ph, pw = photo.shape[:2]
+        cy, cx = int((y + h / 2) / ph * mask.shape[0]), int((x + w / 2) / pw * mask.shape[1])
+        inside = float(mask[cy, cx])
+        if inside < 0.5:
+            raise DeepZoomError(f"{name}: face centre has person probability {inside:.2f}")
+        return f"person p={inside:.2f} at the face, area {100 * (mask > 0.5).mean():.0f}%", seg.infer
+    if name == "silero_vad":
+        vad = models.SileroVad()
+        speech = _speech_16k()
+        probs = [vad(speech[i:i + 512]) for i in range(0, len(speech) - 512, 512)]
+        vad.reset()
+        quiet = max(vad(np.zeros(512, np.float32)) for _ in range(10))
+        if max(probs) < 0.5 or quiet > 0.3:
+            raise DeepZoomError(f"{name}: speech max p={max(probs):.2f}, silence p={quiet:.2f}")
+        return f"speech p(max)={max(probs):.2f}, mean {np.mean(probs):.2f}; silence p={quiet:.2f}", vad.infer
+    raise DeepZoomError(f"no verification defined for {name}")
+
+
+def verify(names: list[str] | None = None, progress=print) -> list[dict]:
+    from ..engine.canonical import load_canonical_face
+    from ..media import read_image
+    from ..samples import sample
+
+    manifest = load_manifest()
+    entries = [manifest.get(n) for n in names] if names else manifest.models
+    photo = read_image(sample("single_face.jpg"))
+    rows = []
+    for entry in entries:
+        row = {"model": entry.name, "state": build_state(entry), "precision": entry.precision}
+        if row["state"] == "ok":
+            try:
+                row["check"], infer = _check(entry.name, photo)
+                row["bf16_vs_f32"] = round(_precision_gap(infer), 5)
+                row["ok"] = True
+            except DeepZoomError as exc:
+                row.update(check=str(exc), ok=False)
+        else:
+            row.update(check=f"run: deepzoom models build {entry.name}", ok=False)
+        progress(f"{entry.name:32s} {'OK ' if row['ok'] else 'BAD'} {row['state']:8s} {row['check']}"
+                 + (f"  (bf16 vs f32: {row['bf16_vs_f32']:.4f} of range)" if "bf16_vs_f32" in row else ""))
+        rows.append(row)
+    if not names:
+        canonical = load_canonical_face()
+        rows.append({"model": "canonical_face", "state": "ok", "ok": True,
+                     "check": f"{canonical.shape[0]} points, outer eye corners "
+                              f"{np.linalg.norm(canonical[263] - canonical[33]):.0f} mm"})
+        progress(f"{'canonical_face':32s} OK  ok       {rows[-1]['check']}")
+    return rows
