@@ -31,13 +31,13 @@ class FaceTrackingSettings(_Settings):
     min_tracking_confidence: float = Field(0.5, ge=0.05, le=0.99,
                                            description="Mesh presence score below which a track is dropped")
     smoothing: bool = Field(True, description="Smooth landmarks over time (One-Euro filter)")
-    smooth_min_cutoff: float = Field(0.05, gt=0, le=10,
+    smooth_min_cutoff: float = Field(0.5, gt=0, le=10,
                                      description="One-Euro cutoff (Hz) for a still face: lower = steadier")
-    smooth_beta: float = Field(80.0, ge=0, le=1000,
+    smooth_beta: float = Field(5.0, ge=0, le=100,
                                description="One-Euro speed coefficient: higher = less lag on fast motion")
     camera_fov_deg: float = Field(63.0, ge=20, le=150,
                                   description="Horizontal field of view of the camera, for pose and distance")
-    blink_threshold: float = Field(0.14, ge=0.02, le=0.5,
+    blink_threshold: float = Field(0.18, ge=0.02, le=0.5,
                                    description="Eye aperture (lid gap / eye width) below which an eye is closed")
 
 

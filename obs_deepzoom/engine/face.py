@@ -142,7 +142,9 @@ class FaceTracker:
         landmarks, score = self.mesh.run(frame, _roi_from_detection(det))
         if score < self.settings.min_tracking_confidence:
             return None
-        track = _Track(self._next_id, landmarks)
+        s = self.settings
+        track = _Track(self._next_id, landmarks, mesh_filter=OneEuro(s.smooth_min_cutoff, s.smooth_beta),
+                       iris_filter=OneEuro(s.smooth_min_cutoff, s.smooth_beta))
         self._next_id += 1
         self.tracks.append(track)
         return self._follow(frame, track, t)

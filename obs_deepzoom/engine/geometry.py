@@ -43,10 +43,13 @@ class Roi:
     def crop(self, frame: np.ndarray, crop: int, mirror: bool = False,
              border: int = cv2.BORDER_REPLICATE) -> tuple[np.ndarray, np.ndarray]:
         """Warp the ROI out of frame into a crop x crop image; returns (crop, crop->frame affine)."""
-        m = self.crop_to_image(crop, mirror)
-        patch = cv2.warpAffine(frame, m, (crop, crop), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                               borderMode=border)
-        return patch, m
+        # Sampling uses the affine as MediaPipe's CPU path does (no half-pixel shift: measured closest to
+        # its results); a mirrored crop is the exact pixel flip of the plain one.
+        patch = cv2.warpAffine(frame, self.crop_to_image(crop), (crop, crop),
+                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=border)
+        if mirror:
+            patch = np.ascontiguousarray(patch[:, ::-1])
+        return patch, self.crop_to_image(crop, mirror)
 
     def box(self) -> tuple[float, float, float, float]:
         """Axis-aligned (x, y, w, h) of the unrotated square."""

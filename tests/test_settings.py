@@ -1,0 +1,60 @@
+import json
+
+import pytest
+
+from obs_deepzoom import presets
+from obs_deepzoom.errors import SettingsError
+from obs_deepzoom.settings import ChainSettings, FaceTrackingSettings, apply_overrides, load_preset
+
+
+def test_defaults_are_valid_and_ranged():
+    s = FaceTrackingSettings()
+    assert s.max_faces == 1 and s.detector == "short"
+    schema = FaceTrackingSettings.model_json_schema()["properties"]
+    assert schema["max_faces"]["minimum"] == 1 and schema["max_faces"]["maximum"] == 4
+    assert all(p.get("description") for p in schema.values()), "every setting needs a tooltip"
+
+
+def test_override_parses_json_values_and_strings():
+    s = apply_overrides(ChainSettings(), ["face.max_faces=3", "face.detector=full", "landmarks.color=[0,0,255]"])
+    assert s.face.max_faces == 3 and s.face.detector == "full" and s.landmarks.color == (0, 0, 255)
+
+
+@pytest.mark.parametrize(
+    "item, words",
+    [
+        ("face.max_faces=9", ["face.max_faces", "less than or equal to 4"]),
+        ("face.nope=1", ["'face' has no setting 'nope'"]),
+        ("gaze.strength=1", ["unknown effect 'gaze'"]),
+        ("max_faces=2", ["expected effect.field=value"]),
+        ("landmarks.color=[0,0,300]", ["color"]),
+    ],
+)
+def test_invalid_override_names_the_field(item, words):
+    with pytest.raises(SettingsError) as err:
+        apply_overrides(ChainSettings(), [item])
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_bundled_presets_validate():
+    names = presets.validate_all()
+    assert "default" in names
+
+
+def test_invalid_preset_file_names_the_field(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "bad", "video": ["landmarks"], "settings": {"face": {"detect_every": 0}}}))
+    with pytest.raises(SettingsError, match=r"settings\.face\.detect_every"):
+        load_preset(bad)
+    bad.write_text("{not json")
+    with pytest.raises(SettingsError, match="not valid JSON"):
+        load_preset(bad)
+    bad.write_text(json.dumps({"name": "bad", "video": ["sparkles"]}))
+    with pytest.raises(SettingsError, match=r"video\.0"):
+        load_preset(bad)
+
+
+def test_unknown_preset_lists_known_ones():
+    with pytest.raises(SettingsError, match="known: .*default"):
+        presets.load("no-such-preset")
