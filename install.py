@@ -76,7 +76,7 @@ def deepzoom(*args: str) -> None:
 
 
 def setup(extras: list[str]) -> None:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 (install.py runs under any python3)
         fail(f"Python 3.10 or newer is needed (this is {sys.version.split()[0]})")
     make_venv()
     install_package(extras)

@@ -220,6 +220,18 @@ def cmd_preset(args) -> int:
     return 0
 
 
+def cmd_settings(args) -> int:
+    if args.markdown:
+        from .settings_doc import markdown
+
+        print(markdown())
+    else:
+        from .settings import ChainSettings
+
+        print(json.dumps(ChainSettings.model_json_schema(), indent=1))
+    return 0
+
+
 # ---- bench / eval ---------------------------------------------------------------------------------------
 def cmd_bench(args) -> int:
     from .bench import face
@@ -283,6 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=["list", "show", "validate"])
     sp.add_argument("name", nargs="?", help="preset name (show) or a .json file (validate)")
     sp.set_defaults(func=cmd_preset)
+
+    sp = sub.add_parser("settings", help="print every setting with its range and meaning (JSON schema)")
+    sp.add_argument("--markdown", action="store_true", help="as the Markdown reference in docs/settings.md")
+    sp.set_defaults(func=cmd_settings)
 
     sp = sub.add_parser("bench", help="benchmark a stage at 1280x720 against a peer in the same process")
     sp.add_argument("name", choices=["face"])

@@ -58,3 +58,12 @@ def test_invalid_preset_file_names_the_field(tmp_path):
 def test_unknown_preset_lists_known_ones():
     with pytest.raises(SettingsError, match="known: .*default"):
         presets.load("no-such-preset")
+
+
+def test_settings_reference_doc_is_current():
+    from pathlib import Path
+
+    from obs_deepzoom.settings_doc import markdown
+
+    doc = Path(__file__).parent.parent / "docs" / "settings.md"
+    assert doc.read_text().strip() == markdown().strip(), "run: deepzoom settings --markdown > docs/settings.md"

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 
 def clip_frames(size: tuple[int, int] = (1280, 720)) -> list[np.ndarray]:
-    return [cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in VideoSource.open_file(sample(DEMO_CLIP)).frames()]
+    source = VideoSource.open_file(sample(DEMO_CLIP))
+    return [cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in source.frames()]
 
 
 def run(rounds: int = 3, peer: bool = True, settings: FaceTrackingSettings | None = None,

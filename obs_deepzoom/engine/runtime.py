@@ -64,7 +64,8 @@ def compile_model(name: str, device: str = "AUTO", threads: int = 0):
             config["INFERENCE_NUM_THREADS"] = threads
     with _lock:
         try:
-            return core().compile_model(str(entry.xml), dev, config if dev == "CPU" else {"PERFORMANCE_HINT": "LATENCY"})
+            cfg = config if dev == "CPU" else {"PERFORMANCE_HINT": "LATENCY"}
+            return core().compile_model(str(entry.xml), dev, cfg)
         except Exception as exc:
             if dev != "CPU":
                 log.warning("compiling %s on %s failed (%s); using CPU", name, dev, str(exc).splitlines()[0])
