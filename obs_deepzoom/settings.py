@@ -59,6 +59,15 @@ class LandmarksSettings(_Settings):
         return self
 
 
+class FilterSettings(_Settings):
+    """How an OBS filter runs its effect (OBS only)."""
+
+    budget_ms: float = Field(15.0, ge=1, le=100,
+                             description="Longest OBS waits for this frame's result before reusing the previous one")
+    max_age_frames: int = Field(2, ge=0, le=30,
+                                description="Reuse a late result at most this many frames old, else pass the frame through")
+
+
 VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings}
 
 

@@ -1,0 +1,270 @@
+"""Our OBS filters: one instance class per kind of filter, called from the ctypes callbacks in script.py.
+
+Video: every effect registers one filter kind that works on any source. On async sources (webcams, media)
+`filter_video` gets the decoded raw frame (I420/NV12/YUY2/RGBA...) in CPU memory and the effect's changes are
+written back in place; `video_render` then just lets OBS draw it. On other sources (scenes, images, captures)
+`video_render` renders the target into a texture, reads it back, runs the effect and draws the result,
+once per frame however many views render it. Inference runs in a FrameWorker: OBS never waits longer than
+`filter.budget_ms`."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+from ctypes import byref
+
+import cv2
+import numpy as np
+
+from ..engine.chain import Chain
+from ..errors import DeepZoomError
+from ..settings import ChainSettings, FaceTrackingSettings, FilterSettings
+from . import libobs as obs
+from .frames import SUPPORTED, plane_shapes, to_bgr, write_back
+from .properties import PropSpec, from_obs_values, specs_for, to_obs_value
+from .worker import FrameWorker
+
+log = logging.getLogger("obs_deepzoom.obs")
+
+# effect name -> (filter kind id, display name)
+VIDEO_KINDS = {"landmarks": ("deepzoom_landmarks", "DeepZoom Face Landmarks")}
+REBUILD_KEYS = {"face.device", "face.detector", "face.min_detection_confidence"}
+
+
+def _sections(effect: str) -> dict:
+    from ..engine.video import VIDEO_EFFECTS
+    from ..settings import VIDEO_EFFECTS as SETTINGS
+
+    sections = {effect: SETTINGS[effect]}
+    if VIDEO_EFFECTS[effect].needs_faces:
+        sections["face"] = FaceTrackingSettings
+    sections["filter"] = FilterSettings
+    return sections
+
+
+def _read(data) -> callable:
+    def read(spec: PropSpec):
+        key = spec.key.encode()
+        if spec.kind == "bool":
+            return obs.data_get_bool(data, key)
+        if spec.kind in ("int", "color"):
+            return obs.data_get_int(data, key)
+        if spec.kind == "float":
+            return obs.data_get_double(data, key)
+        return (obs.data_get_string(data, key) or b"").decode()
+
+    return read
+
+
+def set_defaults(effect: str, data) -> None:
+    for spec in specs_for(_sections(effect)):
+        key, value = spec.key.encode(), to_obs_value(spec, spec.default)
+        if spec.kind == "bool":
+            obs.data_set_default_bool(data, key, bool(value))
+        elif spec.kind in ("int", "color"):
+            obs.data_set_default_int(data, key, int(value))
+        elif spec.kind == "float":
+            obs.data_set_default_double(data, key, float(value))
+        else:
+            obs.data_set_default_string(data, key, str(value).encode())
+
+
+def build_properties(effect: str, keep: list):
+    """obs_properties_t for an effect; `keep` holds the byte strings libobs may still point at."""
+    from ..engine.runtime import available_devices
+
+    props = obs.properties_create()
+    for spec in specs_for(_sections(effect)):
+        key, label = spec.key.encode(), f"{spec.key.split('.')[0]}: {spec.label}".encode()
+        keep += [key, label]
+        if spec.kind == "bool":
+            p = obs.properties_add_bool(props, key, label)
+        elif spec.kind == "int":
+            p = obs.properties_add_int_slider(props, key, label, int(spec.minimum), int(spec.maximum), 1)
+        elif spec.kind == "float":
+            p = obs.properties_add_float_slider(props, key, label, spec.minimum, spec.maximum, spec.step)
+        elif spec.kind == "list":
+            p = obs.properties_add_list(props, key, label, obs.COMBO_TYPE_LIST, obs.COMBO_FORMAT_STRING)
+            choices = spec.choices
+            if spec.key.endswith(".device"):  # only devices OpenVINO has here (AUTO always)
+                have = {d.split(".")[0] for d in available_devices()}
+                choices = [c for c in spec.choices if c == "AUTO" or c in have]
+            for c in choices:
+                b = c.encode()
+                keep.append(b)
+                obs.property_list_add_string(p, b, b)
+        elif spec.kind == "color":
+            p = obs.lib.obs_properties_add_color(props, key, label)
+        else:
+            p = obs.properties_add_text(props, key, label, obs.TEXT_DEFAULT)
+        if spec.tooltip:
+            tip = spec.tooltip.encode()
+            keep.append(tip)
+            obs.property_set_long_description(p, tip)
+    return props
+
+
+class VideoFilter:
+    def __init__(self, effect: str, source, data):
+        self.effect, self.source = effect, source
+        self.sections = _sections(effect)
+        self.specs = specs_for(self.sections)
+        self._lock = threading.Lock()
+        self._pending: dict | None = None
+        self.settings = ChainSettings()
+        self.runtime = FilterSettings()
+        self.chain: Chain | None = None
+        self.error: str | None = None
+        self.update(data)
+        self.worker = FrameWorker(self._process, name=f"deepzoom-{effect}", max_age=self.runtime.max_age_frames)
+        self._gpu = {"size": (0, 0), "texrender": None, "stage": None, "texture": None}
+        self._drawn_at = -1
+        self._have_result = False
+        self.stats = {"raw_frames": 0, "rendered_frames": 0, "formats": set()}
+
+    # ---- settings (UI / websocket thread) ----
+    def update(self, data) -> None:
+        try:
+            values = from_obs_values(self.specs, _read(data), self.sections)
+        except DeepZoomError as exc:
+            obs.blog(obs.LOG_WARNING, f"{self.effect}: ignored invalid setting {exc}")
+            return
+        runtime = values.pop("filter")
+        with self._lock:
+            self.runtime = runtime
+            self._pending = values
+        if hasattr(self, "worker"):
+            self.worker.max_age = runtime.max_age_frames
+
+    def _apply_pending(self) -> None:
+        with self._lock:
+            values, self._pending = self._pending, None
+        if values is None:
+            return
+        merged = self.settings.model_copy(update=values)
+        old = self.settings
+        self.settings = merged
+        rebuild = self.chain is None or any(
+            getattr(getattr(old, k.split(".")[0]), k.split(".")[1]) != getattr(getattr(merged, k.split(".")[0]),
+                                                                               k.split(".")[1])
+            for k in REBUILD_KEYS if k.split(".")[0] in values)
+        if rebuild:
+            self.chain = Chain([self.effect], merged)  # compiled models come from OpenVINO's cache
+        else:
+            for effect in self.chain.effects:
+                effect.settings = getattr(merged, effect.name)
+            if self.chain.tracker is not None:
+                self.chain.tracker.settings = merged.face
+
+    def _process(self, frame: np.ndarray) -> np.ndarray:
+        """Worker thread: newest settings, then the effect."""
+        self._apply_pending()
+        out, _ = self.chain.process(frame)
+        return out
+
+    # ---- async sources: raw frames on the graphics thread ----
+    def filter_video(self, frame_ptr):
+        f = obs.SourceFrame.from_address(frame_ptr)
+        fmt = obs.VIDEO_FORMAT.get(f.format, str(f.format))
+        self.stats["formats"].add(fmt)
+        if fmt not in SUPPORTED or f.width < 16 or f.height < 16:
+            return frame_ptr
+        w, h = f.width, f.height
+        planes = []
+        for i, (rows, width) in enumerate(plane_shapes(fmt, w, h)):
+            size = f.linesize[i] * rows
+            planes.append(obs.plane(f.data[i], size).reshape(rows, f.linesize[i])[:, :width])
+        bgr = to_bgr(fmt, planes, w, h)
+        out = self.worker.exchange(bgr, self.runtime.budget_ms)
+        if out is not None:
+            write_back(fmt, planes, bgr, out)
+        self.stats["raw_frames"] += 1
+        return frame_ptr
+
+    # ---- other sources: readback on the graphics thread ----
+    def video_render(self) -> None:
+        parent = obs.filter_get_parent(self.source)
+        parent_flags = obs.source_get_output_flags(parent) if parent else 0
+        if parent_flags & obs.SOURCE_ASYNC:
+            obs.source_skip_video_filter(self.source)  # the raw frame was already processed
+            return
+        target = obs.filter_get_target(self.source)
+        w, h = (obs.source_get_base_width(target), obs.source_get_base_height(target)) if target else (0, 0)
+        if w < 16 or h < 16:
+            obs.source_skip_video_filter(self.source)
+            return
+        g = self._gpu
+        if g["size"] != (w, h):
+            self._free_gpu()
+            g.update(size=(w, h), texrender=obs.texrender_create(obs.GS_RGBA, 0),
+                     stage=obs.stagesurface_create(w, h, obs.GS_RGBA),
+                     texture=obs.texture_create(w, h, obs.GS_RGBA, 1, None, obs.GS_DYNAMIC))
+            self._drawn_at = -1
+        now = obs.get_video_frame_time()
+        if now != self._drawn_at:  # once per frame, however many views render us
+            self._drawn_at = now
+            # a plain (not custom-draw) parent draws only inside the default effect, as OBS's own filters do
+            plain = target == parent and not parent_flags & obs.SOURCE_CUSTOM_DRAW
+            self._have_result = self._render_and_process(target, w, h, plain)
+        self._draw(g["texture"] if self._have_result else obs.texrender_get_texture(g["texrender"]), w, h)
+
+    def _render_and_process(self, target, w: int, h: int, plain: bool) -> bool:
+        g = self._gpu
+        obs.texrender_reset(g["texrender"])
+        if not obs.texrender_begin(g["texrender"], w, h):
+            return False
+        obs.gs_clear(obs.GS_CLEAR_COLOR, byref(obs.Vec4()), 0.0, 0)
+        obs.gs_ortho(0.0, float(w), 0.0, float(h), -100.0, 100.0)
+        obs.blend_state_push()
+        obs.blend_function(obs.GS_BLEND_ONE, obs.GS_BLEND_ZERO)
+        (obs.source_default_render if plain else obs.source_video_render)(target)
+        obs.blend_state_pop()
+        obs.texrender_end(g["texrender"])
+        obs.stage_texture(g["stage"], obs.texrender_get_texture(g["texrender"]))
+        ptr, linesize = ctypes.c_void_p(), ctypes.c_uint32()
+        if not obs.stagesurface_map(g["stage"], byref(ptr), byref(linesize)):
+            return False
+        try:
+            rgba = obs.plane(ptr.value, linesize.value * h).reshape(h, linesize.value)[:, : w * 4].reshape(h, w, 4)
+            bgr = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGR)
+            alpha = rgba[..., 3].copy()
+        finally:
+            obs.stagesurface_unmap(g["stage"])
+        out = self.worker.exchange(bgr, self.runtime.budget_ms)
+        self.stats["rendered_frames"] += 1
+        if out is None:
+            return False
+        result = cv2.cvtColor(out, cv2.COLOR_BGR2RGBA)
+        result[..., 3] = alpha
+        obs.texture_set_image(g["texture"], result.ctypes.data, w * 4, False)
+        return True
+
+    @staticmethod
+    def _draw(texture, w: int, h: int) -> None:
+        srgb = obs.framebuffer_srgb_enabled()
+        obs.enable_framebuffer_srgb(False)
+        effect = obs.get_base_effect(obs.EFFECT_DEFAULT)
+        obs.effect_set_texture(obs.effect_get_param_by_name(effect, b"image"), texture)
+        while obs.effect_loop(effect, b"Draw"):
+            obs.draw_sprite(texture, 0, w, h)
+        obs.enable_framebuffer_srgb(srgb)
+
+    def _free_gpu(self) -> None:
+        g = self._gpu
+        for key, free in (("texrender", obs.texrender_destroy), ("stage", obs.stagesurface_destroy),
+                          ("texture", obs.texture_destroy)):
+            if g.get(key):
+                free(g[key])
+                g[key] = None
+        g["size"] = (0, 0)
+
+    def destroy(self) -> None:
+        self.worker.close()
+        if any(self._gpu.get(k) for k in ("texrender", "stage", "texture")):
+            obs.enter_graphics()
+            try:
+                self._free_gpu()
+            finally:
+                obs.leave_graphics()
+        obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {self.worker.stats}, {self.stats}")

@@ -1,0 +1,90 @@
+"""OBS property pages and settings data derived from the pydantic settings (no libobs here).
+
+A filter shows the settings of its effect and of face tracking (when the effect uses faces). Keys are
+`section.field` (e.g. `landmarks.mesh`, `face.max_faces`): the same names `--set` and presets use, and the
+keys to send in obs-websocket's SetSourceFilterSettings."""
+
+from __future__ import annotations
+
+import math
+import typing
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import SettingsError
+
+
+@dataclass
+class PropSpec:
+    key: str
+    kind: str  # bool | int | float | list | text | color
+    label: str
+    tooltip: str
+    default: object
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    choices: list[str] = field(default_factory=list)
+
+
+def _step(lo: float, hi: float) -> float:
+    return 10 ** math.floor(math.log10(max(hi - lo, 1e-6) / 100))
+
+
+def specs_for(sections: dict[str, type[BaseModel]]) -> list[PropSpec]:
+    out = []
+    for section, model in sections.items():
+        for name, f in model.model_fields.items():
+            ann = f.annotation
+            lo = hi = None
+            for m in f.metadata:
+                lo = getattr(m, "ge", getattr(m, "gt", lo)) if lo is None else lo
+                hi = getattr(m, "le", getattr(m, "lt", hi)) if hi is None else hi
+            spec = PropSpec(f"{section}.{name}", "text", name.replace("_", " ").capitalize(),
+                            f.description or "", f.default, lo, hi)
+            if ann is bool:
+                spec.kind = "bool"
+            elif ann is int:
+                spec.kind, spec.step = "int", 1
+            elif ann is float:
+                spec.kind = "float"
+                spec.step = (f.json_schema_extra or {}).get("step") if isinstance(f.json_schema_extra, dict) else None
+                spec.step = spec.step or _step(lo if lo is not None else 0, hi if hi is not None else 1)
+            elif typing.get_origin(ann) is typing.Literal:
+                spec.kind, spec.choices = "list", [str(c) for c in typing.get_args(ann)]
+            elif ann == tuple[int, int, int]:
+                spec.kind = "color"
+            out.append(spec)
+    return out
+
+
+def bgr_to_obs_color(bgr: tuple[int, int, int]) -> int:
+    b, g, r = bgr
+    return 0xFF000000 | (b << 16) | (g << 8) | r
+
+
+def obs_color_to_bgr(value: int) -> tuple[int, int, int]:
+    return (value >> 16) & 0xFF, (value >> 8) & 0xFF, value & 0xFF
+
+
+def to_obs_value(spec: PropSpec, value):
+    return bgr_to_obs_color(value) if spec.kind == "color" else value
+
+
+def from_obs_values(specs: list[PropSpec], read: typing.Callable[[PropSpec], object],
+                    models: dict[str, type[BaseModel]]) -> dict[str, BaseModel]:
+    """Read every property with `read(spec)` and validate each section; raises SettingsError naming the key."""
+    raw: dict[str, dict] = {section: {} for section in models}
+    for spec in specs:
+        section, name = spec.key.split(".", 1)
+        value = read(spec)
+        raw[section][name] = obs_color_to_bgr(int(value)) if spec.kind == "color" else value
+    out = {}
+    for section, model in models.items():
+        try:
+            out[section] = model.model_validate(raw[section])
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            raise SettingsError(f"{section}.{'.'.join(map(str, e['loc']))}: {e['msg']}") from exc
+    return out
