@@ -75,6 +75,7 @@ class ChainSettings(_Settings):
     """Settings of every stage, by effect name; stages not in the chain keep their defaults."""
 
     face: FaceTrackingSettings = FaceTrackingSettings()
+    filter: FilterSettings = FilterSettings()
     landmarks: LandmarksSettings = LandmarksSettings()
 
 

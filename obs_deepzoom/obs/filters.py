@@ -19,28 +19,21 @@ import numpy as np
 
 from ..engine.chain import Chain
 from ..errors import DeepZoomError
-from ..settings import ChainSettings, FaceTrackingSettings, FilterSettings
+from ..settings import ChainSettings, FilterSettings
 from . import libobs as obs
 from .frames import SUPPORTED, plane_shapes, to_bgr, write_back
+from .kinds import sections
 from .properties import PropSpec, from_obs_values, specs_for, to_obs_value
 from .worker import FrameWorker
 
 log = logging.getLogger("obs_deepzoom.obs")
 
-# effect name -> (filter kind id, display name)
-VIDEO_KINDS = {"landmarks": ("deepzoom_landmarks", "DeepZoom Face Landmarks")}
-REBUILD_KEYS = {"face.device", "face.detector", "face.min_detection_confidence"}
+REBUILD_KEYS = ("face.device", "face.detector", "face.min_detection_confidence")
 
 
-def _sections(effect: str) -> dict:
-    from ..engine.video import VIDEO_EFFECTS
-    from ..settings import VIDEO_EFFECTS as SETTINGS
-
-    sections = {effect: SETTINGS[effect]}
-    if VIDEO_EFFECTS[effect].needs_faces:
-        sections["face"] = FaceTrackingSettings
-    sections["filter"] = FilterSettings
-    return sections
+def _value(settings: ChainSettings, key: str):
+    section, name = key.split(".")
+    return getattr(getattr(settings, section), name)
 
 
 def _read(data) -> callable:
@@ -58,7 +51,7 @@ def _read(data) -> callable:
 
 
 def set_defaults(effect: str, data) -> None:
-    for spec in specs_for(_sections(effect)):
+    for spec in specs_for(sections(effect)):
         key, value = spec.key.encode(), to_obs_value(spec, spec.default)
         if spec.kind == "bool":
             obs.data_set_default_bool(data, key, bool(value))
@@ -75,7 +68,7 @@ def build_properties(effect: str, keep: list):
     from ..engine.runtime import available_devices
 
     props = obs.properties_create()
-    for spec in specs_for(_sections(effect)):
+    for spec in specs_for(sections(effect)):
         key, label = spec.key.encode(), f"{spec.key.split('.')[0]}: {spec.label}".encode()
         keep += [key, label]
         if spec.kind == "bool":
@@ -108,7 +101,7 @@ def build_properties(effect: str, keep: list):
 class VideoFilter:
     def __init__(self, effect: str, source, data):
         self.effect, self.source = effect, source
-        self.sections = _sections(effect)
+        self.sections = sections(effect)
         self.specs = specs_for(self.sections)
         self._lock = threading.Lock()
         self._pending: dict | None = None
@@ -130,12 +123,11 @@ class VideoFilter:
         except DeepZoomError as exc:
             obs.blog(obs.LOG_WARNING, f"{self.effect}: ignored invalid setting {exc}")
             return
-        runtime = values.pop("filter")
         with self._lock:
-            self.runtime = runtime
+            self.runtime = values["filter"]
             self._pending = values
         if hasattr(self, "worker"):
-            self.worker.max_age = runtime.max_age_frames
+            self.worker.max_age = self.runtime.max_age_frames
 
     def _apply_pending(self) -> None:
         with self._lock:
@@ -145,11 +137,7 @@ class VideoFilter:
         merged = self.settings.model_copy(update=values)
         old = self.settings
         self.settings = merged
-        rebuild = self.chain is None or any(
-            getattr(getattr(old, k.split(".")[0]), k.split(".")[1]) != getattr(getattr(merged, k.split(".")[0]),
-                                                                               k.split(".")[1])
-            for k in REBUILD_KEYS if k.split(".")[0] in values)
-        if rebuild:
+        if self.chain is None or any(_value(old, k) != _value(merged, k) for k in REBUILD_KEYS):
             self.chain = Chain([self.effect], merged)  # compiled models come from OpenVINO's cache
         else:
             for effect in self.chain.effects:

@@ -88,3 +88,35 @@ def from_obs_values(specs: list[PropSpec], read: typing.Callable[[PropSpec], obj
             e = exc.errors()[0]
             raise SettingsError(f"{section}.{'.'.join(map(str, e['loc']))}: {e['msg']}") from exc
     return out
+
+
+def obs_settings(effect: str, settings, keys: list[str] | None = None) -> dict:
+    """Filter settings as OBS stores them (`section.field` -> value) from a ChainSettings; all keys, or `keys`."""
+    from .kinds import sections
+
+    out = {}
+    for spec in specs_for(sections(effect)):
+        if keys is None or spec.key in keys:
+            section, name = spec.key.split(".", 1)
+            out[spec.key] = to_obs_value(spec, getattr(getattr(settings, section), name))
+    return out
+
+
+def parse_overrides(effect: str, items: list[str]) -> dict:
+    """Validate `section.field=value` items (a bare `field=value` means the effect's own section) for an
+    effect's filter; returns only those keys, encoded for OBS. Raises SettingsError naming the field."""
+    from ..settings import ChainSettings, apply_overrides
+    from .kinds import sections
+
+    allowed = sections(effect)
+    normalised, keys = [], []
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip() if "." in key else f"{effect}.{key.strip()}"
+        if sep and key.split(".", 1)[0] not in allowed:
+            raise SettingsError(f"'{key}' is not a setting of the {effect} filter "
+                                f"(its sections: {', '.join(allowed)})")
+        normalised.append(f"{key}{sep}{value}")
+        keys.append(key)
+    settings = apply_overrides(ChainSettings(), normalised)
+    return obs_settings(effect, settings, keys)

@@ -6,7 +6,8 @@ import ctypes
 import logging
 
 from . import libobs as obs
-from .filters import VIDEO_KINDS, VideoFilter, build_properties, set_defaults
+from .filters import VideoFilter, build_properties, set_defaults
+from .kinds import VIDEO_KINDS
 
 log = logging.getLogger("obs_deepzoom.obs")
 

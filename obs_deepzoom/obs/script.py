@@ -13,9 +13,12 @@ import sys
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parents[2]
-for _p in (os.environ.get("DEEPZOOM_PYDEPS"), str(_REPO / ".cache" / "obs-pydeps"), str(_REPO)):
+_POINTER = Path(__file__).resolve().parent / ".pydeps"  # written by `deepzoom obs setup`
+_DEFAULT = _REPO / ".cache" / f"obs-pydeps-cp{sys.version_info[0]}{sys.version_info[1]}"
+for _p in (str(_REPO), str(_DEFAULT), _POINTER.read_text().strip() if _POINTER.exists() else None,
+           os.environ.get("DEEPZOOM_PYDEPS")):
     if _p and Path(_p).is_dir() and _p not in sys.path:
-        sys.path.insert(0, _p)
+        sys.path.insert(0, _p)  # the last inserted wins: env, pointer, default
 
 STATE = builtins.__dict__.setdefault("_deepzoom_obs_state", {"registered": set(), "keep": [], "instances": {},
                                                               "next": 0, "impl": None})
@@ -28,7 +31,7 @@ def script_description():
 
 def _kinds():
     try:
-        from obs_deepzoom.obs.filters import VIDEO_KINDS
+        from obs_deepzoom.obs.kinds import VIDEO_KINDS
 
         return list(VIDEO_KINDS.values())
     except Exception:

@@ -1,0 +1,1 @@
+"""Remote control of OBS over obs-websocket v5: filters, settings, presets, screenshots, virtual camera."""

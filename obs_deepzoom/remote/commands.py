@@ -1,0 +1,166 @@
+"""What `deepzoom remote …` does, on top of ObsClient. Each function validates everything it can before it
+changes anything in OBS, so a bad request leaves OBS as it was."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+from ..errors import DeepZoomError
+from ..obs.kinds import VIDEO_KINDS, effect_of_kind
+from ..obs.properties import obs_settings, parse_overrides
+from .client import SERIAL_FRAME, ObsClient, ObsError
+
+FILTER_PREFIX = "DeepZoom "
+VIRTUALCAM_HELP = (
+    "the virtual camera is not available in this OBS. Linux: install v4l2loopback "
+    "(Debian/Ubuntu: sudo apt-get install v4l2loopback-dkms; then sudo modprobe v4l2loopback exclusive_caps=1 "
+    "card_label='OBS Virtual Camera') and restart OBS. Windows and macOS: the virtual camera ships with OBS; "
+    "start it once from OBS's Controls dock to install it. See docs/obs.md#virtual-camera")
+
+
+def _kind(effect: str) -> str:
+    if effect not in VIDEO_KINDS:
+        raise DeepZoomError(f"unknown effect '{effect}' (available: {', '.join(VIDEO_KINDS)})")
+    return VIDEO_KINDS[effect][0]
+
+
+def default_filter_name(effect: str) -> str:
+    return FILTER_PREFIX + VIDEO_KINDS[effect][1].removeprefix("DeepZoom ")
+
+
+def _filters(c: ObsClient, source: str) -> list[dict]:
+    try:
+        return c.request("GetSourceFilterList", {"sourceName": source})["filters"]
+    except ObsError as exc:
+        if exc.code == 600:
+            raise ObsError(f"no source named '{source}' in OBS", 600) from None
+        raise
+
+
+def _require_kind(c: ObsClient, kind: str) -> None:
+    try:
+        c.request("GetSourceFilterDefaultSettings", {"filterKind": kind})
+    except ObsError as exc:
+        raise ObsError(f"OBS does not know the filter kind {kind}: is the DeepZoom script loaded? "
+                       "(run `deepzoom obs setup`, then restart OBS)") from exc
+
+
+def _filter(c: ObsClient, source: str, name: str) -> dict:
+    for f in _filters(c, source):
+        if f["filterName"] == name:
+            return f
+    names = ", ".join(f["filterName"] for f in _filters(c, source)) or "none"
+    raise ObsError(f"source '{source}' has no filter named '{name}' (it has: {names})")
+
+
+def status(c: ObsClient) -> dict:
+    stats = c.request("GetStats")
+    out = {"obs": c.versions.get("obsVersion"), "obs_websocket": c.versions.get("obsWebSocketVersion"),
+           "rpc": c.versions.get("rpcVersion"), "active_fps": round(stats["activeFps"], 2),
+           "average_frame_render_ms": round(stats["averageFrameRenderTime"], 3), "cpu_usage": stats.get("cpuUsage")}
+    try:
+        out["virtualcam"] = "on" if c.request("GetVirtualCamStatus")["outputActive"] else "off"
+    except ObsError:
+        out["virtualcam"] = "unavailable"
+    return out
+
+
+def list_filters(c: ObsClient, source: str) -> list[dict]:
+    return [{"name": f["filterName"], "kind": f["filterKind"], "enabled": f["filterEnabled"],
+             "deepzoom": effect_of_kind(f["filterKind"]) is not None, "settings": f["filterSettings"]}
+            for f in _filters(c, source)]
+
+
+def add(c: ObsClient, source: str, effect: str, overrides: list[str], name: str | None = None) -> str:
+    kind = _kind(effect)
+    settings = parse_overrides(effect, overrides)
+    name = name or default_filter_name(effect)
+    existing = [f["filterName"] for f in _filters(c, source)]
+    if name in existing:
+        raise ObsError(f"source '{source}' already has a filter named '{name}' (use --name or `remote set`)")
+    _require_kind(c, kind)
+    c.request("CreateSourceFilter", {"sourceName": source, "filterName": name, "filterKind": kind,
+                                     "filterSettings": settings})
+    return name
+
+
+def set_settings(c: ObsClient, source: str, name: str, overrides: list[str]) -> dict:
+    f = _filter(c, source, name)
+    effect = effect_of_kind(f["filterKind"])
+    if effect is None:
+        raise ObsError(f"filter '{name}' on '{source}' is a {f['filterKind']}, not a DeepZoom filter")
+    settings = parse_overrides(effect, overrides)
+    c.request("SetSourceFilterSettings", {"sourceName": source, "filterName": name, "filterSettings": settings,
+                                          "overlay": True})
+    return settings
+
+
+def set_enabled(c: ObsClient, source: str, name: str, enabled: bool) -> None:
+    _filter(c, source, name)
+    c.request("SetSourceFilterEnabled", {"sourceName": source, "filterName": name, "filterEnabled": enabled})
+
+
+def apply_preset(c: ObsClient, source: str, preset) -> list[str]:
+    """Make the source's DeepZoom filters exactly the preset's chain, in one frame-synchronised batch."""
+    wanted = [(default_filter_name(e), _kind(e), obs_settings(e, preset.settings)) for e in preset.video]
+    current = _filters(c, source)
+    for _, kind, _ in wanted:
+        _require_kind(c, kind)
+    ours = [f for f in current if effect_of_kind(f["filterKind"]) is not None]
+    by_name = {f["filterName"]: f for f in current}
+    steps: list[tuple[str, dict]] = []
+    for f in ours:
+        if f["filterName"] not in {n for n, _, _ in wanted}:
+            steps.append(("RemoveSourceFilter", {"sourceName": source, "filterName": f["filterName"]}))
+    for name, kind, settings in wanted:
+        existing = by_name.get(name)
+        if existing is not None and existing["filterKind"] != kind:
+            raise ObsError(f"source '{source}' has a filter '{name}' of another kind ({existing['filterKind']})")
+        if existing is None:
+            steps.append(("CreateSourceFilter", {"sourceName": source, "filterName": name, "filterKind": kind,
+                                                 "filterSettings": settings}))
+        else:
+            steps.append(("SetSourceFilterSettings", {"sourceName": source, "filterName": name,
+                                                      "filterSettings": settings, "overlay": False}))
+            steps.append(("SetSourceFilterEnabled", {"sourceName": source, "filterName": name,
+                                                     "filterEnabled": True}))
+    results = c.batch(steps, SERIAL_FRAME)
+    failed = [(s[0], r["requestStatus"]) for s, r in zip(steps, results) if not r["requestStatus"]["result"]]
+    if failed or len(results) != len(steps):
+        what = "; ".join(f"{n}: {st.get('comment') or st.get('code')}" for n, st in failed) or "batch halted"
+        raise ObsError(f"preset '{preset.name}' was not fully applied ({what})")
+    return [f"{name}: {request}" for (request, data), name in zip(steps, [s[1]["filterName"] for s in steps])]
+
+
+def screenshot(c: ObsClient, source: str, out: Path, width: int | None = None) -> Path:
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise DeepZoomError(f"{out}: screenshots are written as .png or .jpg")
+    if not out.parent.exists():
+        raise DeepZoomError(f"{out.parent}: output directory does not exist")
+    req = {"sourceName": source, "imageFormat": "png" if out.suffix.lower() == ".png" else "jpg"}
+    if width:
+        req["imageWidth"] = width
+    try:
+        data = c.request("GetSourceScreenshot", req)["imageData"]
+    except ObsError as exc:
+        if exc.code == 600:
+            raise ObsError(f"no source named '{source}' in OBS", 600) from None
+        raise
+    tmp = out.with_name(f".{out.name}.partial")
+    tmp.write_bytes(base64.b64decode(data.split(",", 1)[1]))
+    os.replace(tmp, out)
+    return out
+
+
+def virtualcam(c: ObsClient, action: str) -> dict:
+    request = {"start": "StartVirtualCam", "stop": "StopVirtualCam", "status": "GetVirtualCamStatus"}[action]
+    try:
+        c.request(request)
+        return c.request("GetVirtualCamStatus")
+    except ObsError as exc:
+        if exc.code == 604 or "not available" in str(exc).lower():
+            raise ObsError(VIRTUALCAM_HELP, exc.code) from None
+        raise

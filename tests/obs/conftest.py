@@ -1,0 +1,67 @@
+"""A real headless OBS 29 (Xvfb + llvmpipe) with our script, shared by the OBS integration tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from obs_deepzoom.obs import setup
+from obs_deepzoom.obs.headless import HeadlessObs
+from obs_deepzoom.remote.client import ObsClient
+from obs_deepzoom.samples import sample
+
+PASSWORD = "deepzoom-test-secret"
+SCRIPT = Path(setup.__file__).resolve().parent / "script.py"
+
+
+def media(name: str, path: Path, **extra) -> dict:
+    return {"id": "ffmpeg_source", "versioned_id": "ffmpeg_source", "name": name, "mixers": 255,
+            "settings": {"is_local_file": True, "local_file": str(path), "looping": True,
+                         "restart_on_activate": True, "hw_decode": False, **extra}}
+
+
+def still_clip(path: Path, image: np.ndarray, frames: int = 30) -> Path:
+    """A short MJPEG video of one still frame: an async (media) source whose frames are all identical."""
+    h, w = image.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (w - w % 2, h - h % 2))
+    for _ in range(frames):
+        writer.write(image[: h - h % 2, : w - w % 2])
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def obs_env(tmp_path_factory):
+    missing = [t for t in ("obs", "Xvfb") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} not installed: the OBS tests need Debian's obs-studio and xvfb "
+                    "(.ci/run installs them)")
+    pydeps = setup.install_pydeps(setup.obs_python_version(), progress=lambda *_: None)
+    home = tmp_path_factory.mktemp("obs-home")
+    portrait = cv2.imread(str(sample("single_face.jpg")))
+    sources = [
+        {"id": "image_source", "versioned_id": "image_source", "name": "Portrait",
+         "settings": {"file": str(sample("single_face.jpg"))}},
+        media("Still", still_clip(home / "still.avi", portrait)),
+        media("Clip", sample("single_face.mp4")),
+        {"id": "color_source_v3", "versioned_id": "color_source_v3", "name": "Color",
+         "settings": {"color": 4278190335, "width": 320, "height": 240}},
+    ]
+    # the script is listed twice (a second path to the same file): the second load is a reload in the same
+    # process, which must neither register twice nor break the filters
+    alias = home / "deepzoom_script_alias.py"
+    alias.symlink_to(SCRIPT)
+    obs = HeadlessObs(home, password=PASSWORD, sources=sources, scripts=[SCRIPT, alias], pydeps=pydeps)
+    obs.start()
+    yield obs
+    obs.stop()
+
+
+@pytest.fixture
+def client(obs_env):
+    with ObsClient("127.0.0.1", obs_env.port, PASSWORD) as c:
+        yield c

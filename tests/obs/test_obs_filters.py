@@ -1,0 +1,172 @@
+"""Our filters inside a real headless OBS, driven over obs-websocket (no mocks)."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from obs_deepzoom.obs.kinds import VIDEO_KINDS
+from obs_deepzoom.remote import commands as rc
+from obs_deepzoom.remote.client import ObsClient, ObsError
+from obs_deepzoom.settings import Preset
+
+from .conftest import PASSWORD
+
+KIND = VIDEO_KINDS["landmarks"][0]
+QUIET = ["landmarks.text=false", "landmarks.box=false", "landmarks.pose_axes=false"]
+
+
+def shot(c: ObsClient, source: str) -> np.ndarray:
+    data = c.request("GetSourceScreenshot", {"sourceName": source, "imageFormat": "png"})["imageData"]
+    return cv2.imdecode(np.frombuffer(base64.b64decode(data.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+
+
+def settle(c: ObsClient, source: str, want, timeout: float = 15.0) -> np.ndarray:
+    """Screenshots until `want(img)` holds (the worker needs a few frames to compile and catch up)."""
+    deadline = time.monotonic() + timeout
+    img = shot(c, source)
+    while not want(img) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        img = shot(c, source)
+    return img
+
+
+def remove_ours(c: ObsClient, source: str) -> None:
+    for f in rc.list_filters(c, source):
+        if f["deepzoom"]:
+            c.request("RemoveSourceFilter", {"sourceName": source, "filterName": f["name"]})
+
+
+def changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.any(a != b, axis=2)
+
+
+def test_script_registered_our_filter_kinds_once(obs_env, client):
+    log = obs_env.log_text()
+    assert log.count(f"registered filter {KIND}") == 1, "registered once although the script loaded twice"
+    assert log.count("Loaded python script") >= 2
+    defaults = client.request("GetSourceFilterDefaultSettings", {"filterKind": KIND})["defaultFilterSettings"]
+    assert defaults["face.max_faces"] == 1 and defaults["landmarks.mesh"] is True
+    assert defaults["filter.budget_ms"] == 15.0
+
+
+@pytest.mark.parametrize("source", ["Portrait", "Still"])  # readback path, raw-frame (async) path
+def test_passthrough_is_byte_exact_and_effect_changes_only_the_face(client, source):
+    remove_ours(client, source)
+    reference = shot(client, source)
+    rc.add(client, source, "landmarks", ["landmarks.enabled=false"])
+    passthrough = settle(client, source, lambda img: True)
+    time.sleep(1.0)
+    passthrough = shot(client, source)
+    assert changed(reference, passthrough).sum() == 0, "a disabled effect must leave every byte alone"
+
+    rc.set_settings(client, source, rc.default_filter_name("landmarks"), ["landmarks.enabled=true", *QUIET])
+    drawn = settle(client, source, lambda img: changed(reference, img).sum() > 500)
+    diff = changed(reference, drawn)
+    assert diff.sum() > 500, "the overlay did not appear"
+    ys, xs = np.nonzero(diff)
+    h, w = reference.shape[:2]
+    # the mesh and irises lie on the face: the middle of the portrait, not its borders
+    assert 0.2 * w < xs.mean() < 0.8 * w and 0.15 * h < ys.mean() < 0.75 * h
+    assert xs.min() > 0.1 * w and xs.max() < 0.9 * w
+    remove_ours(client, source)
+
+
+def test_settings_over_websocket_change_the_effect(client):
+    source = "Portrait"
+    remove_ours(client, source)
+    reference = shot(client, source)
+    name = rc.add(client, source, "landmarks", QUIET)
+    full = settle(client, source, lambda img: changed(reference, img).sum() > 500)
+    rc.set_settings(client, source, name, ["mesh=false"])  # bare key = the effect's own section
+    iris_only = settle(client, source, lambda img: 0 < changed(reference, img).sum() < 0.5 * changed(reference, full).sum())
+    n_full, n_iris = changed(reference, full).sum(), changed(reference, iris_only).sum()
+    assert 0 < n_iris < 0.5 * n_full, (n_full, n_iris)
+    rc.set_enabled(client, source, name, False)
+    off = settle(client, source, lambda img: changed(reference, img).sum() == 0)
+    assert changed(reference, off).sum() == 0
+    remove_ours(client, source)
+
+
+def test_raw_frames_of_a_playing_clip_get_the_overlay(client):
+    source = "Clip"
+    remove_ours(client, source)
+    rc.add(client, source, "landmarks", ["landmarks.color=[255,0,255]", *QUIET])
+    def magenta(img):  # through YUV 4:2:0 the dots are only roughly (255, 0, 255)
+        b, g, r = (img[..., i].astype(int) for i in range(3))
+        return int(((b > 170) & (r > 170) & (g < 110)).sum())
+
+    img = settle(client, source, lambda im: magenta(im) > 200)
+    assert magenta(img) > 200, "mesh dots (magenta) missing on the playing clip"
+    filters = rc.list_filters(client, source)
+    assert filters[0]["settings"]["landmarks.color"] == 0xFFFF00FF  # stored as OBS colour (ABGR)
+    remove_ours(client, source)
+    img = settle(client, source, lambda im: magenta(im) == 0)
+    assert magenta(img) == 0
+
+
+def test_preset_applies_in_one_batch_and_replaces_the_chain(client, tmp_path, monkeypatch):
+    from obs_deepzoom import presets
+
+    source = "Portrait"
+    remove_ours(client, source)
+    rc.add(client, source, "landmarks", ["landmarks.enabled=false"], name="DeepZoom Face Landmarks")
+    preset = Preset(name="quiet", video=["landmarks"])
+    preset.settings.landmarks.mesh = False
+    steps = rc.apply_preset(client, source, preset)
+    assert any("SetSourceFilterSettings" in s for s in steps)
+    f = rc.list_filters(client, source)
+    assert [x["name"] for x in f] == ["DeepZoom Face Landmarks"]
+    assert f[0]["settings"]["landmarks.mesh"] is False and f[0]["settings"]["landmarks.enabled"] is True
+    empty = Preset(name="none", video=[])
+    rc.apply_preset(client, source, empty)
+    assert rc.list_filters(client, source) == []
+    rc.apply_preset(client, source, presets.load("default"))
+    assert [x["kind"] for x in rc.list_filters(client, source)] == [KIND]
+    remove_ours(client, source)
+
+
+def test_bad_requests_are_refused_before_anything_changes(obs_env, client):
+    from obs_deepzoom.errors import SettingsError
+
+    with pytest.raises(ObsError, match="no source named 'Nope'"):
+        rc.add(client, "Nope", "landmarks", [])
+    with pytest.raises(SettingsError, match="face.max_faces"):
+        rc.add(client, "Portrait", "landmarks", ["face.max_faces=99"])
+    with pytest.raises(ObsError, match="has no filter named 'Ghost'"):
+        rc.set_settings(client, "Portrait", "Ghost", ["mesh=false"])
+    assert not [f for f in rc.list_filters(client, "Portrait") if f["deepzoom"]], "nothing half-applied"
+    with pytest.raises(ObsError, match="wrong password"):
+        ObsClient("127.0.0.1", obs_env.port, "not-the-password").connect()
+    with pytest.raises(ObsError, match="requires a password"):
+        ObsClient("127.0.0.1", obs_env.port, None).connect()
+
+
+def test_virtual_camera_answers_or_explains(client):
+    try:
+        state = rc.virtualcam(client, "start")
+        assert state["outputActive"] is True
+        rc.virtualcam(client, "stop")
+    except ObsError as exc:  # no v4l2loopback on this machine: the message says how to get it
+        assert "v4l2loopback" in str(exc)
+
+
+def test_filters_survive_removal_and_obs_shuts_down_cleanly(obs_env, client):
+    for _ in range(3):  # add/remove churn on both paths
+        for source in ("Portrait", "Still"):
+            rc.add(client, source, "landmarks", [])
+        time.sleep(0.5)
+        for source in ("Portrait", "Still"):
+            remove_ours(client, source)
+    rc.add(client, "Portrait", "landmarks", [])  # still attached at exit: destroyed during shutdown
+    client.close()
+    assert obs_env.stop(), "OBS did not shut down cleanly: " + obs_env.log_tail()
+    log = obs_env.log_text()
+    ours = [line for line in log.splitlines() if "[deepzoom]" in line]
+    assert "Traceback" not in log and not [line for line in ours if " failed" in line], ours
+    assert "==== Shutting down ====" in log
+    assert log.count("filter destroyed") >= 7
