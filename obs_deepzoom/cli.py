@@ -276,7 +276,7 @@ def cmd_remote(args) -> int:
             rc.set_enabled(c, args.source, args.filter, action == "enable")
             print(f"{action}d '{args.filter}' on '{args.source}'")
         elif action == "preset":
-            return _apply_preset(c, args.source, args.name)
+            return _apply_preset(c, args.source, args.name, args.audio_source)
         elif action == "screenshot":
             print(f"wrote {rc.screenshot(c, args.source, args.output, args.width)}")
         elif action == "virtualcam":
@@ -284,12 +284,12 @@ def cmd_remote(args) -> int:
     return 0
 
 
-def _apply_preset(c, source: str, name: str) -> int:
+def _apply_preset(c, source: str, name: str, audio_source: str | None = None) -> int:
     from . import presets
     from .remote import commands as rc
 
     preset = presets.load(name)
-    for step in rc.apply_preset(c, source, preset):
+    for step in rc.apply_preset(c, source, preset, audio_source):
         print(step)
     print(f"preset '{preset.name}' applied to '{source}' in one frame")
     return 0
@@ -303,7 +303,7 @@ def cmd_preset(args) -> int:
         if not args.name or not args.source:
             raise DeepZoomError("usage: deepzoom preset apply NAME --source SOURCE")
         with _client(args) as c:
-            return _apply_preset(c, args.source, args.name)
+            return _apply_preset(c, args.source, args.name, args.audio_source)
     if args.action == "list":
         for p in presets.all_presets():
             print(f"{p.name:16s} video: {', '.join(p.video) or '-':28s} {p.description}")
@@ -401,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=["list", "show", "validate", "apply"])
     sp.add_argument("name", nargs="?", help="preset name (show/apply) or a .json file (validate)")
     sp.add_argument("--source", help="apply: the OBS source to set up")
+    sp.add_argument("--audio-source", help="apply: the source that gets the audio effects (default: --source)")
     connection_opts(sp)
     sp.set_defaults(func=cmd_preset)
 
@@ -440,6 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = rs.add_parser("preset", help="make a source's DeepZoom filters a preset's chain, in one frame")
     r.add_argument("source")
     r.add_argument("name")
+    r.add_argument("--audio-source", help="the source that gets the audio effects (default: SOURCE)")
     r = rs.add_parser("screenshot", help="save what a source shows (with its filters) as PNG/JPG")
     r.add_argument("source")
     r.add_argument("output", type=Path)

@@ -59,6 +59,23 @@ class LandmarksSettings(_Settings):
         return self
 
 
+class AutoMuteSettings(_Settings):
+    """Voice-activity auto-mute: silences (or ducks) the microphone while nobody talks."""
+
+    enabled: bool = Field(True, description="Gate the audio")
+    threshold: float = Field(0.5, ge=0.05, le=0.95,
+                             description="Speech probability (silero VAD) that opens the gate; it closes 0.15 lower")
+    hangover_ms: float = Field(300.0, ge=0, le=3000,
+                               description="Keep the gate open this long after speech stops (no cut word ends)")
+    attack_ms: float = Field(5.0, ge=0.5, le=30, description="Fade-in time when speech starts")
+    release_ms: float = Field(80.0, ge=5, le=1000, description="Fade-out time once the hangover has passed")
+    lookahead_ms: float = Field(34.0, ge=0, le=60,
+                                description="Audio delay that lets the gate open before a word's first sound "
+                                            "(>= 33 ms: no clipped onsets); this is the added latency")
+    mode: Literal["mute", "duck"] = Field("mute", description="Silence the audio, or lower it by duck_db")
+    duck_db: float = Field(20.0, ge=3, le=60, description="Attenuation while nobody talks, in duck mode")
+
+
 class FilterSettings(_Settings):
     """How an OBS filter runs its effect (OBS only)."""
 
@@ -69,6 +86,7 @@ class FilterSettings(_Settings):
 
 
 VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings}
+AUDIO_EFFECTS: dict[str, type[_Settings]] = {"automute": AutoMuteSettings}
 
 
 class ChainSettings(_Settings):
@@ -77,6 +95,7 @@ class ChainSettings(_Settings):
     face: FaceTrackingSettings = FaceTrackingSettings()
     filter: FilterSettings = FilterSettings()
     landmarks: LandmarksSettings = LandmarksSettings()
+    automute: AutoMuteSettings = AutoMuteSettings()
 
 
 class Preset(_Settings):
@@ -85,6 +104,7 @@ class Preset(_Settings):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="File-name-safe preset name")
     description: str = ""
     video: list[Literal["landmarks"]] = Field(default_factory=list, description="Video effects, in order")
+    audio: list[Literal["automute"]] = Field(default_factory=list, description="Audio effects, in order")
     settings: ChainSettings = ChainSettings()
 
 

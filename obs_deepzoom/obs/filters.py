@@ -22,7 +22,7 @@ from ..errors import DeepZoomError
 from ..settings import ChainSettings, FilterSettings
 from . import libobs as obs
 from .frames import SUPPORTED, plane_shapes, to_bgr, write_back
-from .kinds import sections
+from .kinds import AUDIO_KINDS, sections
 from .properties import PropSpec, from_obs_values, specs_for, to_obs_value
 from .worker import FrameWorker
 
@@ -256,3 +256,61 @@ class VideoFilter:
             finally:
                 obs.leave_graphics()
         obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {self.worker.stats}, {self.stats}")
+
+
+class AudioFilter:
+    """filter_audio runs on the source's audio thread with its filter mutex held: the work per call is
+    bounded (VAD ~0.2 ms per 32 ms of audio) and done in place; nothing here waits on other threads."""
+
+    def __init__(self, effect: str, source, data):
+        from ..engine.audio.automute import AutoMute
+
+        self.effect, self.source = effect, source
+        self.sections = sections(effect)
+        self.specs = specs_for(self.sections)
+        audio = obs.get_audio()
+        self.channels = int(obs.audio_output_get_channels(audio))
+        self.rate = int(obs.audio_output_get_sample_rate(audio))
+        self._pending = None
+        self._lock = threading.Lock()
+        self.update(data)
+        self.processor = {"automute": AutoMute}[effect](getattr(self._take(), effect), self.rate, self.channels)
+        self.stats = {"calls": 0, "frames": 0}
+        obs.blog(obs.LOG_INFO, f"{effect}: {self.channels} ch at {self.rate} Hz, added latency "
+                               f"{self.processor.latency_ms:.1f} ms")
+
+    def _take(self) -> ChainSettings:
+        with self._lock:
+            values, self._pending = self._pending, None
+        return ChainSettings().model_copy(update=values or {})
+
+    def update(self, data) -> None:
+        try:
+            values = from_obs_values(self.specs, _read(data), self.sections)
+        except DeepZoomError as exc:
+            obs.blog(obs.LOG_WARNING, f"{self.effect}: ignored invalid setting {exc}")
+            return
+        with self._lock:
+            self._pending = values
+
+    def filter_audio(self, audio_ptr):
+        a = obs.AudioData.from_address(audio_ptr)
+        n = int(a.frames)
+        if n == 0 or not all(a.data[c] for c in range(self.channels)):
+            return audio_ptr
+        if self._pending is not None:
+            self.processor.update(getattr(self._take(), self.effect))
+        planes = [obs.float_plane(a.data[c], n) for c in range(self.channels)]
+        out = self.processor.process(np.stack(planes))
+        for c, plane in enumerate(planes):
+            plane[:] = out[c]
+        self.stats["calls"] += 1
+        self.stats["frames"] += n
+        return audio_ptr
+
+    def destroy(self) -> None:
+        obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {self.stats}, {self.processor.stats}")
+
+
+def make_filter(effect: str, source, data):
+    return (AudioFilter if effect in AUDIO_KINDS else VideoFilter)(effect, source, data)

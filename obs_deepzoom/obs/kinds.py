@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-from ..settings import FaceTrackingSettings, FilterSettings
-from ..settings import VIDEO_EFFECTS as EFFECT_SETTINGS
+from ..settings import AUDIO_EFFECTS, VIDEO_EFFECTS, FaceTrackingSettings, FilterSettings
 
 # effect name -> (filter kind id, display name in OBS's Filters menu)
 VIDEO_KINDS = {"landmarks": ("deepzoom_landmarks", "DeepZoom Face Landmarks")}
+AUDIO_KINDS = {"automute": ("deepzoom_automute", "DeepZoom Auto-Mute")}
+ALL_KINDS = {**VIDEO_KINDS, **AUDIO_KINDS}
+
+
+def is_audio(effect: str) -> bool:
+    return effect in AUDIO_KINDS
 
 
 def sections(effect: str) -> dict:
     """Settings sections shown by an effect's filter: the effect, face tracking if it uses faces, runtime."""
-    from ..engine.video import VIDEO_EFFECTS
+    if is_audio(effect):
+        return {effect: AUDIO_EFFECTS[effect]}
+    from ..engine.video import VIDEO_EFFECTS as ENGINE_EFFECTS
 
-    out = {effect: EFFECT_SETTINGS[effect]}
-    if VIDEO_EFFECTS[effect].needs_faces:
+    out = {effect: VIDEO_EFFECTS[effect]}
+    if ENGINE_EFFECTS[effect].needs_faces:
         out["face"] = FaceTrackingSettings
     out["filter"] = FilterSettings
     return out
 
 
 def effect_of_kind(kind: str) -> str | None:
-    return next((e for e, (k, _) in VIDEO_KINDS.items() if k == kind), None)
+    return next((e for e, (k, _) in ALL_KINDS.items() if k == kind), None)
 
 
 def table() -> list[dict]:
-    return [{"effect": e, "kind": k, "name": n, "type": "video"} for e, (k, n) in VIDEO_KINDS.items()]
+    return [{"effect": e, "kind": k, "name": n, "type": "audio" if is_audio(e) else "video"}
+            for e, (k, n) in ALL_KINDS.items()]

@@ -6,8 +6,8 @@ import ctypes
 import logging
 
 from . import libobs as obs
-from .filters import VideoFilter, build_properties, set_defaults
-from .kinds import VIDEO_KINDS
+from .filters import build_properties, make_filter, set_defaults
+from .kinds import ALL_KINDS, is_audio
 
 log = logging.getLogger("obs_deepzoom.obs")
 
@@ -22,7 +22,7 @@ class Dispatch:
         try:
             self.state["next"] += 1
             key = self.state["next"]
-            self.state["instances"][key] = VideoFilter(effect, source, data)
+            self.state["instances"][key] = make_filter(effect, source, data)
             return key
         except Exception as exc:
             log.error("creating the %s filter failed: %s", effect, exc)
@@ -63,6 +63,15 @@ class Dispatch:
                 log.error("%s raw frame failed: %s", inst.effect, exc)
         return frame
 
+    def filter_audio(self, key, audio):
+        inst = self.state["instances"].get(key)
+        if inst is not None:
+            try:
+                return inst.filter_audio(audio)
+            except Exception as exc:
+                log.error("%s audio failed: %s", inst.effect, exc)
+        return audio
+
     def properties(self, effect: str):
         try:
             return build_properties(effect, self.state["keep"])
@@ -77,7 +86,7 @@ class Dispatch:
             log.error("setting %s defaults failed: %s", effect, exc)
 
 
-def _register_video(state: dict, effect: str, kind: str, display: str) -> None:
+def _register(state: dict, effect: str, kind: str, display: str) -> None:
     ident, name = ctypes.create_string_buffer(kind.encode()), ctypes.create_string_buffer(display.encode())
     impl = lambda: state["impl"]  # noqa: E731  (always the newest code)
     callbacks = {
@@ -87,11 +96,14 @@ def _register_video(state: dict, effect: str, kind: str, display: str) -> None:
         "get_defaults": obs.GetDefaults(lambda data: impl().defaults(effect, data)),
         "get_properties": obs.GetProperties(lambda key: impl().properties(effect)),
         "update": obs.Update(lambda key, data: impl().update(key, data)),
-        "video_render": obs.VideoRender(lambda key, _effect: impl().video_render(key)),
-        "filter_video": obs.FilterVideo(lambda key, frame: impl().filter_video(key, frame)),
     }
+    if is_audio(effect):
+        callbacks["filter_audio"] = obs.FilterAudio(lambda key, audio: impl().filter_audio(key, audio))
+    else:
+        callbacks["video_render"] = obs.VideoRender(lambda key, _effect: impl().video_render(key))
+        callbacks["filter_video"] = obs.FilterVideo(lambda key, frame: impl().filter_video(key, frame))
     info = obs.SourceInfo(id=ctypes.cast(ident, ctypes.c_char_p), type=obs.SOURCE_TYPE_FILTER,
-                          output_flags=obs.SOURCE_VIDEO)
+                          output_flags=obs.SOURCE_AUDIO if is_audio(effect) else obs.SOURCE_VIDEO)
     for field, cb in callbacks.items():
         setattr(info, field, cb)
     state["keep"] += [ident, name, info, *callbacks.values()]
@@ -99,9 +111,9 @@ def _register_video(state: dict, effect: str, kind: str, display: str) -> None:
 
 
 def register_all(state: dict) -> None:
-    for effect, (kind, display) in VIDEO_KINDS.items():
+    for effect, (kind, display) in ALL_KINDS.items():
         if kind in state["registered"]:
             continue
-        _register_video(state, effect, kind, display)
+        _register(state, effect, kind, display)
         state["registered"].add(kind)
         log.info("registered filter %s (%s)", kind, display)

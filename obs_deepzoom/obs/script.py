@@ -31,14 +31,16 @@ def script_description():
 
 def _kinds():
     try:
-        from obs_deepzoom.obs.kinds import VIDEO_KINDS
+        from obs_deepzoom.obs.kinds import ALL_KINDS
 
-        return list(VIDEO_KINDS.values())
+        return list(ALL_KINDS.values())
     except Exception:
         return []
 
 
 class _ObsLogHandler(logging.Handler):
+    deepzoom_obs = True  # recognised across script reloads (each load defines this class anew)
+
     def emit(self, record):
         try:
             from obs_deepzoom.obs import libobs
@@ -52,7 +54,7 @@ class _ObsLogHandler(logging.Handler):
 
 def script_load(settings):
     logger = logging.getLogger("obs_deepzoom")
-    if not any(isinstance(h, _ObsLogHandler) for h in logger.handlers):
+    if not any(getattr(h, "deepzoom_obs", False) for h in logger.handlers):
         logger.addHandler(_ObsLogHandler())
         logger.setLevel(logging.INFO)
     try:

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import itertools
 import json
-import socket
 
 from ..errors import DeepZoomError
 
@@ -101,7 +100,7 @@ class ObsClient:
                 opcode, frame = self._ws.recv_data_frame(True)
             except websocket.WebSocketConnectionClosedException as exc:
                 raise ObsError("OBS closed the connection") from exc
-            except (socket.timeout, websocket.WebSocketTimeoutException) as exc:
+            except (TimeoutError, websocket.WebSocketTimeoutException) as exc:
                 raise ObsError(f"OBS did not answer within {self.timeout:.0f} s") from exc
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else None

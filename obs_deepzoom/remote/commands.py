@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..errors import DeepZoomError
-from ..obs.kinds import VIDEO_KINDS, effect_of_kind
+from ..obs.kinds import ALL_KINDS, effect_of_kind, is_audio
 from ..obs.properties import obs_settings, parse_overrides
 from .client import SERIAL_FRAME, ObsClient, ObsError
 
@@ -21,13 +21,13 @@ VIRTUALCAM_HELP = (
 
 
 def _kind(effect: str) -> str:
-    if effect not in VIDEO_KINDS:
-        raise DeepZoomError(f"unknown effect '{effect}' (available: {', '.join(VIDEO_KINDS)})")
-    return VIDEO_KINDS[effect][0]
+    if effect not in ALL_KINDS:
+        raise DeepZoomError(f"unknown effect '{effect}' (available: {', '.join(ALL_KINDS)})")
+    return ALL_KINDS[effect][0]
 
 
 def default_filter_name(effect: str) -> str:
-    return FILTER_PREFIX + VIDEO_KINDS[effect][1].removeprefix("DeepZoom ")
+    return ALL_KINDS[effect][1]
 
 
 def _filters(c: ObsClient, source: str) -> list[dict]:
@@ -102,36 +102,46 @@ def set_enabled(c: ObsClient, source: str, name: str, enabled: bool) -> None:
     c.request("SetSourceFilterEnabled", {"sourceName": source, "filterName": name, "filterEnabled": enabled})
 
 
-def apply_preset(c: ObsClient, source: str, preset) -> list[str]:
-    """Make the source's DeepZoom filters exactly the preset's chain, in one frame-synchronised batch."""
-    wanted = [(default_filter_name(e), _kind(e), obs_settings(e, preset.settings)) for e in preset.video]
-    current = _filters(c, source)
+def _chain_steps(c: ObsClient, source: str, effects: list[str], settings, family) -> list[tuple[str, dict]]:
+    """Requests that make `source`'s DeepZoom filters of one family (video or audio) exactly `effects`."""
+    wanted = [(default_filter_name(e), _kind(e), obs_settings(e, settings)) for e in effects]
     for _, kind, _ in wanted:
         _require_kind(c, kind)
-    ours = [f for f in current if effect_of_kind(f["filterKind"]) is not None]
+    current = _filters(c, source)
     by_name = {f["filterName"]: f for f in current}
     steps: list[tuple[str, dict]] = []
-    for f in ours:
-        if f["filterName"] not in {n for n, _, _ in wanted}:
+    for f in current:
+        effect = effect_of_kind(f["filterKind"])
+        if effect is not None and family(effect) and f["filterName"] not in {n for n, _, _ in wanted}:
             steps.append(("RemoveSourceFilter", {"sourceName": source, "filterName": f["filterName"]}))
-    for name, kind, settings in wanted:
+    for name, kind, values in wanted:
         existing = by_name.get(name)
         if existing is not None and existing["filterKind"] != kind:
             raise ObsError(f"source '{source}' has a filter '{name}' of another kind ({existing['filterKind']})")
         if existing is None:
             steps.append(("CreateSourceFilter", {"sourceName": source, "filterName": name, "filterKind": kind,
-                                                 "filterSettings": settings}))
+                                                 "filterSettings": values}))
         else:
             steps.append(("SetSourceFilterSettings", {"sourceName": source, "filterName": name,
-                                                      "filterSettings": settings, "overlay": False}))
+                                                      "filterSettings": values, "overlay": False}))
             steps.append(("SetSourceFilterEnabled", {"sourceName": source, "filterName": name,
                                                      "filterEnabled": True}))
+    return steps
+
+
+def apply_preset(c: ObsClient, source: str, preset, audio_source: str | None = None) -> list[str]:
+    """Make the sources' DeepZoom filters exactly the preset's chains (video on `source`, audio on
+    `audio_source`, default the same source), checked first, then sent as one frame-synchronised batch."""
+    steps = _chain_steps(c, source, preset.video, preset.settings, lambda e: not is_audio(e))
+    steps += _chain_steps(c, audio_source or source, preset.audio, preset.settings, is_audio)
+    if not steps:
+        return []
     results = c.batch(steps, SERIAL_FRAME)
     failed = [(s[0], r["requestStatus"]) for s, r in zip(steps, results) if not r["requestStatus"]["result"]]
     if failed or len(results) != len(steps):
         what = "; ".join(f"{n}: {st.get('comment') or st.get('code')}" for n, st in failed) or "batch halted"
         raise ObsError(f"preset '{preset.name}' was not fully applied ({what})")
-    return [f"{name}: {request}" for (request, data), name in zip(steps, [s[1]["filterName"] for s in steps])]
+    return [f"{data['sourceName']} / {data['filterName']}: {request}" for request, data in steps]
 
 
 def screenshot(c: ObsClient, source: str, out: Path, width: int | None = None) -> Path:

@@ -24,13 +24,32 @@ def media(name: str, path: Path, **extra) -> dict:
                          "restart_on_activate": True, "hw_decode": False, **extra}}
 
 
-def still_clip(path: Path, image: np.ndarray, frames: int = 30) -> Path:
+def still_clip(path: Path, image: np.ndarray, frames: int = 150) -> Path:
     """A short MJPEG video of one still frame: an async (media) source whose frames are all identical."""
     h, w = image.shape[:2]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (w - w % 2, h - h % 2))
     for _ in range(frames):
         writer.write(image[: h - h % 2, : w - w % 2])
     writer.release()
+    return path
+
+
+def speech_with_pauses(path: Path, rate: int = 48000) -> Path:
+    """Stereo 48 kHz WAV: 2 s of faint room noise, the LibriVox sentence, 2 s of noise (loops in OBS)."""
+    import wave
+
+    with wave.open(str(sample("speech_librivox.wav"))) as w:
+        speech = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
+    t = np.arange(len(speech) * 3) / 3
+    speech48 = np.interp(t, np.arange(len(speech)), speech)  # 16 -> 48 kHz, plenty for a test signal
+    noise = lambda n: np.random.default_rng(n).normal(0, 0.004, n)  # noqa: E731
+    mono = np.concatenate([noise(2 * rate), speech48 + noise(len(speech48)), noise(2 * rate + 1)])
+    pcm = (np.clip(mono, -1, 1) * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.repeat(pcm, 2).tobytes())
     return path
 
 
@@ -50,6 +69,7 @@ def obs_env(tmp_path_factory):
         media("Clip", sample("single_face.mp4")),
         {"id": "color_source_v3", "versioned_id": "color_source_v3", "name": "Color",
          "settings": {"color": 4278190335, "width": 320, "height": 240}},
+        media("Speech", speech_with_pauses(home / "speech.wav")),
     ]
     # the script is listed twice (a second path to the same file): the second load is a reload in the same
     # process, which must neither register twice nor break the filters

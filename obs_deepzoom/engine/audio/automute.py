@@ -1,0 +1,123 @@
+"""Voice-activity auto-mute: silero VAD (OpenVINO) decides per 32 ms of 16 kHz audio whether someone talks;
+the audio, delayed by a short lookahead, is gated with smooth fades so word onsets are never clipped.
+
+Timeline: every input sample has an absolute index. A VAD chunk that says "speech" opens the gate from its
+first sample (minus the attack fade) to its last sample plus the hangover. The output lags the input by the
+lookahead, so by the time a sample leaves, the VAD has normally judged it; if not (lookahead shorter than a
+chunk), the gate keeps its current state for it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...settings import AutoMuteSettings
+from ..models import SileroVad
+from .resample import StreamResampler
+
+HYSTERESIS = 0.15
+
+
+class AutoMute:
+    name = "automute"
+
+    def __init__(self, settings: AutoMuteSettings | None = None, rate: int = 48000, channels: int = 2,
+                 device: str = "CPU"):
+        self.settings = settings or AutoMuteSettings()
+        self.rate, self.channels = rate, channels
+        self.vad = SileroVad(device)
+        self.reset()
+
+    def reset(self) -> None:
+        self.vad.reset()
+        self.resampler = StreamResampler(self.rate, SileroVad.RATE)
+        self.lookahead = int(round(self.settings.lookahead_ms * self.rate / 1000))
+        self._tail = np.zeros((self.channels, self.lookahead), np.float32)
+        self._pending = np.zeros(0, np.float32)  # 16 kHz samples not yet judged
+        self._judged_16k = 0  # 16 kHz samples judged so far
+        self._in = 0  # input samples received so far
+        self._out = 0  # output samples produced (output sample i = input sample i - lookahead)
+        self._open_until = -1  # gate open for input samples < this index
+        self._open_from = math.inf  # ... and >= this one (start of the current speech run)
+        self._judged_until = 0  # input index up to which the VAD has spoken
+        self._gain = self._floor()
+        self.speaking = False
+        self.last_prob = 0.0
+        self.stats = {"chunks": 0, "speech_chunks": 0}
+
+    @property
+    def latency_ms(self) -> float:
+        return 1000 * self.lookahead / self.rate
+
+    def _floor(self) -> float:
+        s = self.settings
+        return 0.0 if s.mode == "mute" else 10 ** (-s.duck_db / 20)
+
+    def update(self, settings: AutoMuteSettings) -> None:
+        relatch = settings.lookahead_ms != self.settings.lookahead_ms
+        self.settings = settings
+        if relatch:
+            self.reset()
+
+    def _judge(self, mono: np.ndarray) -> None:
+        s = self.settings
+        self._pending = np.concatenate([self._pending, self.resampler(mono)])
+        delay = self.resampler.delay_s
+        while len(self._pending) >= SileroVad.CHUNK:
+            chunk, self._pending = self._pending[: SileroVad.CHUNK], self._pending[SileroVad.CHUNK:]
+            p = self.vad(chunk)
+            self.last_prob = p
+            start_s = self._judged_16k / SileroVad.RATE - delay
+            self._judged_16k += SileroVad.CHUNK
+            end_s = self._judged_16k / SileroVad.RATE - delay
+            start, end = int(start_s * self.rate), int(end_s * self.rate)
+            self.speaking = p >= (s.threshold - HYSTERESIS if self.speaking else s.threshold)
+            self.stats["chunks"] += 1
+            if self.speaking:
+                self.stats["speech_chunks"] += 1
+                if self._open_until < start:  # a new run of speech
+                    self._open_from = start - int(s.attack_ms * self.rate / 1000)
+                self._open_until = end + int(s.hangover_ms * self.rate / 1000)
+            self._judged_until = end
+
+    def _targets(self, first: int, n: int) -> np.ndarray:
+        """Gate target (1 or the floor) for input samples first .. first + n."""
+        idx = np.arange(first, first + n)
+        opened = (idx >= self._open_from) & (idx < self._open_until)
+        unknown = idx >= self._judged_until  # not judged yet: keep the current state
+        opened |= unknown & self.speaking
+        return np.where(opened, 1.0, self._floor()).astype(np.float32)
+
+    def _smooth(self, targets: np.ndarray) -> np.ndarray:
+        """One-pole fades towards each run of constant target (closed form per run, no per-sample loop)."""
+        s = self.settings
+        out = np.empty_like(targets)
+        change = np.flatnonzero(np.diff(targets)) + 1
+        bounds = np.concatenate([[0], change, [len(targets)]])
+        g = self._gain
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            target = float(targets[a])
+            tau = (s.attack_ms if target > g else s.release_ms) / 1000 * self.rate / 3  # ~95 % in the fade time
+            t = np.arange(1, b - a + 1, dtype=np.float32)
+            out[a:b] = target + (g - target) * np.exp(-t / max(tau, 1e-3))
+            g = float(out[b - 1])
+        self._gain = g
+        return out
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        """block: float32 (channels, n) -> same shape, delayed by `latency_ms`."""
+        block = np.asarray(block, np.float32)
+        if block.ndim != 2 or block.shape[0] != self.channels:
+            raise ValueError(f"expected ({self.channels}, n) float32 audio, got {block.shape}")
+        n = block.shape[1]
+        self._judge(block.mean(axis=0))
+        self._in += n
+        joined = np.concatenate([self._tail, block], axis=1)
+        delayed, self._tail = joined[:, :n], joined[:, n:]
+        first_input = self._out - self.lookahead  # input index of the first output sample
+        self._out += n
+        if not self.settings.enabled:
+            return delayed
+        gains = self._smooth(self._targets(first_input, n))
+        return delayed * gains
