@@ -81,8 +81,8 @@ class FilterSettings(_Settings):
 
     budget_ms: float = Field(15.0, ge=1, le=100,
                              description="Longest OBS waits for this frame's result before reusing the previous one")
-    max_age_frames: int = Field(2, ge=0, le=30,
-                                description="Reuse a late result at most this many frames old, else pass the frame through")
+    max_age_frames: int = Field(
+        2, ge=0, le=30, description="Reuse a late result at most this many frames old, else pass the frame through")
 
 
 VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings}

@@ -115,7 +115,7 @@ class HeadlessObs:
             env.pop(var, None)
         if self.pydeps:
             env["DEEPZOOM_PYDEPS"] = str(self.pydeps)
-        self.stdout = open(self.home / "obs.stdout", "w")
+        self.stdout = open(self.home / "obs.stdout", "w")  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(["obs", "--disable-updater", "--disable-missing-files-check", "--multi"],
                                      cwd=self.home, env=env, stdout=self.stdout, stderr=subprocess.STDOUT,
                                      start_new_session=True)

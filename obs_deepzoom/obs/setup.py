@@ -64,7 +64,8 @@ def install_pydeps(version: tuple[int, int], progress=print) -> Path:
 
 
 def _record_path(config_dir: Path) -> Path:
-    return paths.data_dir() / "obs-setup" / (hashlib.sha1(str(config_dir.resolve()).encode()).hexdigest()[:12] + ".json")
+    key = hashlib.sha1(str(config_dir.resolve()).encode()).hexdigest()[:12]
+    return paths.data_dir() / "obs-setup" / f"{key}.json"
 
 
 def _backup(record: dict, path: Path) -> None:

@@ -8,6 +8,7 @@ failure becomes one ObsError with a message a user can act on; the password is n
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
@@ -83,10 +84,8 @@ class ObsClient:
 
     def close(self) -> None:
         if self._ws is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._ws.close()
-            except Exception:
-                pass
             self._ws = None
 
     def _send(self, op: int, data: dict) -> None:

@@ -97,7 +97,8 @@ def test_settings_over_websocket_change_the_effect(client):
     name = rc.add(client, source, "landmarks", QUIET)
     full = settle(client, source, lambda img: changed(reference, img).sum() > 500)
     rc.set_settings(client, source, name, ["mesh=false"])  # bare key = the effect's own section
-    iris_only = settle(client, source, lambda img: 0 < changed(reference, img).sum() < 0.5 * changed(reference, full).sum())
+    n_before = changed(reference, full).sum()
+    iris_only = settle(client, source, lambda img: 0 < changed(reference, img).sum() < 0.5 * n_before)
     n_full, n_iris = changed(reference, full).sum(), changed(reference, iris_only).sum()
     assert 0 < n_iris < 0.5 * n_full, (n_full, n_iris)
     rc.set_enabled(client, source, name, False)
