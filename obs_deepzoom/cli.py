@@ -331,9 +331,14 @@ def cmd_settings(args) -> int:
 
 # ---- bench / eval ---------------------------------------------------------------------------------------
 def cmd_bench(args) -> int:
-    from .bench import face
+    if args.name == "obs":
+        from .bench import obs
 
-    result = face.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress)
+        result = obs.run(seconds=args.seconds, progress=_progress)
+    else:
+        from .bench import face
+
+        result = face.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress)
     _emit(result, args.json)
     return 0
 
@@ -456,8 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_settings)
 
     sp = sub.add_parser("bench", help="benchmark a stage at 1280x720 against a peer in the same process")
-    sp.add_argument("name", choices=["face"])
-    sp.add_argument("--rounds", type=int, default=3, help="passes over the sample clip")
+    sp.add_argument("name", choices=["face", "obs"])
+    sp.add_argument("--rounds", type=int, default=3, help="face: passes over the sample clip")
+    sp.add_argument("--seconds", type=float, default=10.0, help="obs: seconds sampled per phase")
     sp.add_argument("--no-peer", action="store_true", help="skip the peer (MediaPipe)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_bench)

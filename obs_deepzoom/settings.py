@@ -79,10 +79,12 @@ class AutoMuteSettings(_Settings):
 class FilterSettings(_Settings):
     """How an OBS filter runs its effect (OBS only)."""
 
-    budget_ms: float = Field(15.0, ge=1, le=100,
-                             description="Longest OBS waits for this frame's result before reusing the previous one")
+    budget_ms: float = Field(
+        0.0, ge=0, le=100,
+        description="Longest OBS's thread waits for this frame's result; 0 = never wait, show the newest "
+                    "finished result (one frame behind)")
     max_age_frames: int = Field(
-        2, ge=0, le=30, description="Reuse a late result at most this many frames old, else pass the frame through")
+        5, ge=0, le=30, description="Reuse a late result at most this many frames old, else pass the frame through")
 
 
 VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
+import time
 from ctypes import byref
 
 import cv2
@@ -115,6 +116,7 @@ class VideoFilter:
         self._drawn_at = -1
         self._have_result = False
         self.stats = {"raw_frames": 0, "rendered_frames": 0, "formats": set()}
+        self.timing: dict[str, float] = {}  # ms summed per stage on OBS's thread
 
     # ---- settings (UI / websocket thread) ----
     def update(self, data) -> None:
@@ -146,10 +148,15 @@ class VideoFilter:
                 self.chain.tracker.settings = merged.face
 
     def _process(self, frame: np.ndarray) -> np.ndarray:
-        """Worker thread: newest settings, then the effect."""
+        """Worker thread: newest settings, then the effect. BGR in, BGR out (raw frames); RGBA in, RGBA out
+        with the alpha kept (render path)."""
         self._apply_pending()
-        out, _ = self.chain.process(frame)
-        return out
+        if frame.shape[2] == 3:
+            return self.chain.process(frame)[0]
+        out, _ = self.chain.process(cv2.cvtColor(frame, cv2.COLOR_RGBA2BGR))
+        rgba = cv2.cvtColor(out, cv2.COLOR_BGR2RGBA)
+        rgba[..., 3] = frame[..., 3]
+        return rgba
 
     # ---- async sources: raw frames on the graphics thread ----
     def filter_video(self, frame_ptr):
@@ -163,10 +170,14 @@ class VideoFilter:
         for i, (rows, width) in enumerate(plane_shapes(fmt, w, h)):
             size = f.linesize[i] * rows
             planes.append(obs.plane(f.data[i], size).reshape(rows, f.linesize[i])[:, :width])
+        t = time.perf_counter()
         bgr = to_bgr(fmt, planes, w, h)
+        t = self._lap("convert", t)
         out = self.worker.exchange(bgr, self.runtime.budget_ms)
+        t = self._lap("wait", t)
         if out is not None:
             write_back(fmt, planes, bgr, out)
+            self._lap("write_back", t)
         self.stats["raw_frames"] += 1
         return frame_ptr
 
@@ -197,8 +208,14 @@ class VideoFilter:
             self._have_result = self._render_and_process(target, w, h, plain)
         self._draw(g["texture"] if self._have_result else obs.texrender_get_texture(g["texrender"]), w, h)
 
+    def _lap(self, stage: str, t0: float) -> float:
+        t1 = time.perf_counter()
+        self.timing[stage] = self.timing.get(stage, 0.0) + (t1 - t0) * 1e3
+        return t1
+
     def _render_and_process(self, target, w: int, h: int, plain: bool) -> bool:
         g = self._gpu
+        t = time.perf_counter()
         obs.texrender_reset(g["texrender"])
         if not obs.texrender_begin(g["texrender"], w, h):
             return False
@@ -209,23 +226,25 @@ class VideoFilter:
         (obs.source_default_render if plain else obs.source_video_render)(target)
         obs.blend_state_pop()
         obs.texrender_end(g["texrender"])
+        t = self._lap("target_render", t)
         obs.stage_texture(g["stage"], obs.texrender_get_texture(g["texrender"]))
         ptr, linesize = ctypes.c_void_p(), ctypes.c_uint32()
         if not obs.stagesurface_map(g["stage"], byref(ptr), byref(linesize)):
             return False
-        try:
+        t = self._lap("readback", t)
+        try:  # one copy out of the mapped surface; colour conversions happen in the worker
             rgba = obs.plane(ptr.value, linesize.value * h).reshape(h, linesize.value)[:, : w * 4].reshape(h, w, 4)
-            bgr = cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGR)
-            alpha = rgba[..., 3].copy()
+            rgba = rgba.copy()
         finally:
             obs.stagesurface_unmap(g["stage"])
-        out = self.worker.exchange(bgr, self.runtime.budget_ms)
+        t = self._lap("copy", t)
+        out = self.worker.exchange(rgba, self.runtime.budget_ms)
+        t = self._lap("wait", t)
         self.stats["rendered_frames"] += 1
         if out is None:
             return False
-        result = cv2.cvtColor(out, cv2.COLOR_BGR2RGBA)
-        result[..., 3] = alpha
-        obs.texture_set_image(g["texture"], result.ctypes.data, w * 4, False)
+        obs.texture_set_image(g["texture"], out.ctypes.data, w * 4, False)
+        self._lap("upload", t)
         return True
 
     @staticmethod
@@ -255,7 +274,10 @@ class VideoFilter:
                 self._free_gpu()
             finally:
                 obs.leave_graphics()
-        obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {self.worker.stats}, {self.stats}")
+        n = max(self.stats["rendered_frames"] + self.stats["raw_frames"], 1)
+        per_frame = {k: round(v / n, 2) for k, v in self.timing.items()}
+        obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {self.worker.stats}, {self.stats}, "
+                               f"ms per frame on OBS's thread: {per_frame}")
 
 
 class AudioFilter:

@@ -15,6 +15,8 @@ from obs_deepzoom.remote import commands as rc
 from obs_deepzoom.remote.client import ObsClient, ObsError
 from obs_deepzoom.settings import Preset
 
+from .conftest import PASSWORD
+
 KIND = VIDEO_KINDS["landmarks"][0]
 QUIET = ["landmarks.text=false", "landmarks.box=false", "landmarks.pose_axes=false"]
 
@@ -50,7 +52,7 @@ def test_script_registered_our_filter_kinds_once(obs_env, client):
     assert log.count("Loaded python script") >= 2
     defaults = client.request("GetSourceFilterDefaultSettings", {"filterKind": KIND})["defaultFilterSettings"]
     assert defaults["face.max_faces"] == 1 and defaults["landmarks.mesh"] is True
-    assert defaults["filter.budget_ms"] == 15.0
+    assert defaults["filter.budget_ms"] == 0.0
 
 
 def references(c: ObsClient, source: str, n: int = 12) -> list[np.ndarray]:
@@ -210,6 +212,56 @@ def test_virtual_camera_answers_or_explains(client):
         rc.virtualcam(client, "stop")
     except ObsError as exc:  # no v4l2loopback on this machine: the message says how to get it
         assert "v4l2loopback" in str(exc)
+
+
+def deepzoom(obs_env, *args, password=PASSWORD):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, DEEPZOOM_OBS_PASSWORD=password)
+    return subprocess.run([sys.executable, "-m", "obs_deepzoom.cli", *map(str, args[:1]), "--port",
+                           str(obs_env.port), *map(str, args[1:])], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_remote_command_line(obs_env, client, tmp_path):
+    import json
+
+    r = deepzoom(obs_env, "remote", "status", "--json")
+    assert r.returncode == 0, r.stderr
+    status = json.loads(r.stdout.strip().splitlines()[-1])
+    assert status["obs"].startswith("29.") or status["obs"] >= "30"
+    assert PASSWORD not in r.stdout + r.stderr
+    r = deepzoom(obs_env, "remote", "add", "Portrait", "landmarks", "--set", "landmarks.text=false")
+    assert r.returncode == 0, r.stderr
+    r = deepzoom(obs_env, "remote", "set", "Portrait", "DeepZoom Face Landmarks", "mesh=false", "face.max_faces=2")
+    assert r.returncode == 0, r.stderr
+    r = deepzoom(obs_env, "remote", "filters", "Portrait", "--json")
+    (f,) = [x for x in json.loads(r.stdout) if x["deepzoom"]]
+    assert f["settings"]["landmarks.mesh"] is False and f["settings"]["face.max_faces"] == 2
+    r = deepzoom(obs_env, "remote", "disable", "Portrait", "DeepZoom Face Landmarks")
+    assert r.returncode == 0 and "disabled" in r.stdout
+    out = tmp_path / "shot.png"
+    r = deepzoom(obs_env, "remote", "screenshot", "Portrait", out)
+    assert r.returncode == 0 and cv2.imread(str(out)).shape[:2] == (562, 572)
+    r = deepzoom(obs_env, "preset", "apply", "default", "--source", "Portrait")
+    assert r.returncode == 0 and "applied" in r.stdout, r.stderr
+    # each failure: one line, exit code 2, nothing changed
+    for args, words in ((("remote", "set", "Portrait", "DeepZoom Face Landmarks", "face.max_faces=9"), "face.max_faces"),
+                        (("remote", "filters", "Nope"), "no source named 'Nope'"),
+                        (("remote", "add", "Portrait", "sparkles"), "unknown effect 'sparkles'"),
+                        (("remote", "virtualcam", "start"), "v4l2loopback")):
+        r = deepzoom(obs_env, *args)
+        if args[-1] == "start" and r.returncode == 0:
+            deepzoom(obs_env, "remote", "virtualcam", "stop")
+            continue
+        assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+    r = deepzoom(obs_env, "remote", "status", password="wrong")
+    assert r.returncode == 2 and "wrong password" in r.stderr and "wrong" not in r.stdout
+    remove_ours_by_cli = deepzoom(obs_env, "remote", "preset", "Portrait", "none-such")
+    assert remove_ours_by_cli.returncode == 2 and "no preset 'none-such'" in remove_ours_by_cli.stderr
+    remove_ours(client, "Portrait")
 
 
 def test_filters_survive_removal_and_obs_shuts_down_cleanly(obs_env, client):
