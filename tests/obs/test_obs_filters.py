@@ -248,7 +248,8 @@ def test_remote_command_line(obs_env, client, tmp_path):
     r = deepzoom(obs_env, "preset", "apply", "default", "--source", "Portrait")
     assert r.returncode == 0 and "applied" in r.stdout, r.stderr
     # each failure: one line, exit code 2, nothing changed
-    for args, words in ((("remote", "set", "Portrait", "DeepZoom Face Landmarks", "face.max_faces=9"), "face.max_faces"),
+    bad_value = ("remote", "set", "Portrait", "DeepZoom Face Landmarks", "face.max_faces=9")
+    for args, words in ((bad_value, "face.max_faces"),
                         (("remote", "filters", "Nope"), "no source named 'Nope'"),
                         (("remote", "add", "Portrait", "sparkles"), "unknown effect 'sparkles'"),
                         (("remote", "virtualcam", "start"), "v4l2loopback")):
