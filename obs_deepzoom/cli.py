@@ -306,7 +306,8 @@ def cmd_preset(args) -> int:
             return _apply_preset(c, args.source, args.name, args.audio_source)
     if args.action == "list":
         for p in presets.all_presets():
-            print(f"{p.name:16s} video: {', '.join(p.video) or '-':28s} {p.description}")
+            print(f"{p.name:16s} video: {', '.join(p.video) or '-':20s} audio: {', '.join(p.audio) or '-':12s} "
+                  f"{p.description}")
     elif args.action == "show":
         print(presets.load(args.name).model_dump_json(indent=1))
     else:
