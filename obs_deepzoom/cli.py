@@ -336,6 +336,10 @@ def cmd_bench(args) -> int:
         from .bench import obs
 
         result = obs.run(seconds=args.seconds, progress=_progress)
+    elif args.name == "gaze":
+        from .bench import gaze
+
+        result = gaze.run(rounds=args.rounds, progress=_progress)
     else:
         from .bench import face
 
@@ -345,9 +349,14 @@ def cmd_bench(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import face
+    if args.name == "gaze":
+        from .evaluate import gaze
 
-    result = face.run(progress=_progress)
+        result = gaze.run(progress=_progress, out_dir=Path(args.out_dir) if args.out_dir else None)
+    else:
+        from .evaluate import face
+
+        result = face.run(progress=_progress)
     _emit(result, args.json)
     return 0
 
@@ -462,7 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_settings)
 
     sp = sub.add_parser("bench", help="benchmark a stage at 1280x720 against a peer in the same process")
-    sp.add_argument("name", choices=["face", "obs"])
+    sp.add_argument("name", choices=["face", "gaze", "obs"])
     sp.add_argument("--rounds", type=int, default=3, help="face: passes over the sample clip")
     sp.add_argument("--seconds", type=float, default=10.0, help="obs: seconds sampled per phase")
     sp.add_argument("--no-peer", action="store_true", help="skip the peer (MediaPipe)")
@@ -470,7 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("eval", help="measure quality on real data")
-    sp.add_argument("name", choices=["face"])
+    sp.add_argument("name", choices=["face", "gaze"])
+    sp.add_argument("--out-dir", help="save before/after pictures here (gaze)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_eval)
     return p

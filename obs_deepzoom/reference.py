@@ -26,12 +26,17 @@ def install(progress=print) -> None:
 
 
 def mediapipe():
-    """Import MediaPipe 0.10.21 from the reference dir (appended to sys.path, so our numpy/cv2 win)."""
+    """Import MediaPipe 0.10.21 from the reference dir. It goes first on sys.path (it holds only mediapipe
+    and its pins: protobuf 4, absl, attrs), so its protobuf wins over a newer one other tools bring."""
     target = str(paths.reference_dir())
     if not (paths.reference_dir() / "mediapipe").is_dir():
         raise DeepZoomError("the mediapipe reference is not installed; run: deepzoom reference install")
+    loaded = sys.modules.get("google.protobuf")
+    if loaded is not None and not str(getattr(loaded, "__file__", "")).startswith(target):
+        raise DeepZoomError("another protobuf was imported before the mediapipe reference; "
+                            "run the reference in a fresh process")
     if target not in sys.path:
-        sys.path.append(target)
+        sys.path.insert(0, target)
     import mediapipe as mp
 
     return mp

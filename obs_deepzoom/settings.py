@@ -37,7 +37,7 @@ class FaceTrackingSettings(_Settings):
                                description="One-Euro speed coefficient: higher = less lag on fast motion")
     camera_fov_deg: float = Field(63.0, ge=20, le=150,
                                   description="Horizontal field of view of the camera, for pose and distance")
-    blink_threshold: float = Field(0.18, ge=0.02, le=0.5,
+    blink_threshold: float = Field(0.2, ge=0.02, le=0.5,
                                    description="Eye aperture (lid gap / eye width) below which an eye is closed")
 
 
@@ -57,6 +57,32 @@ class LandmarksSettings(_Settings):
         if any(not 0 <= c <= 255 for c in self.color):
             raise ValueError("color: each of B, G, R must be in 0..255")
         return self
+
+
+class GazeSettings(_Settings):
+    """Eye contact: moves the irises (and a little of the upper lids) so you look into the camera."""
+
+    enabled: bool = Field(True, description="Correct the gaze")
+    strength: float = Field(1.0, ge=0, le=1.5, description="Fraction of the geometric correction applied")
+    target: Literal["camera", "custom"] = Field(
+        "camera", description="Redirect the gaze to the camera, or to a custom point given relative to the camera")
+    camera_above_cm: float = Field(12.0, ge=0, le=60,
+                                   description="How far the camera is above the point you look at (the remote face "
+                                               "on screen), in cm; laptop ~12, external monitor ~20")
+    camera_right_cm: float = Field(0.0, ge=-60, le=60,
+                                   description="How far the camera is to your right of the point you look at, in cm")
+    custom_down_cm: float = Field(0.0, ge=0, le=60, description="Custom target: cm below the camera")
+    custom_right_cm: float = Field(0.0, ge=-60, le=60, description="Custom target: cm to your right of the camera")
+    max_correction_deg: float = Field(
+        10.0, ge=1, le=25, description="Never rotate the eyes more than this (larger turns look startled)")
+    lookaway_cone_deg: float = Field(15.0, ge=3, le=45,
+                                     description="Switch off (with a fade) when you look farther than this from the "
+                                                 "screen point")
+    min_iris_px: float = Field(6.0, ge=2, le=40, description="Switch off when the iris is smaller than this (far away)")
+    smoothing_ms: float = Field(150.0, ge=0, le=2000,
+                                description="Time to fade the correction in/out; also steadies it (no flicker)")
+    lid_follow: float = Field(0.8, ge=0, le=1, description="How much the upper lid follows the vertical correction")
+    debug: bool = Field(False, description="Draw the estimated (red) and corrected (green) gaze")
 
 
 class AutoMuteSettings(_Settings):
@@ -87,7 +113,7 @@ class FilterSettings(_Settings):
         5, ge=0, le=30, description="Reuse a late result at most this many frames old, else pass the frame through")
 
 
-VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings}
+VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings, "gaze": GazeSettings}
 AUDIO_EFFECTS: dict[str, type[_Settings]] = {"automute": AutoMuteSettings}
 
 
@@ -97,6 +123,7 @@ class ChainSettings(_Settings):
     face: FaceTrackingSettings = FaceTrackingSettings()
     filter: FilterSettings = FilterSettings()
     landmarks: LandmarksSettings = LandmarksSettings()
+    gaze: GazeSettings = GazeSettings()
     automute: AutoMuteSettings = AutoMuteSettings()
 
 
@@ -105,7 +132,7 @@ class Preset(_Settings):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="File-name-safe preset name")
     description: str = ""
-    video: list[Literal["landmarks"]] = Field(default_factory=list, description="Video effects, in order")
+    video: list[Literal["landmarks", "gaze"]] = Field(default_factory=list, description="Video effects, in order")
     audio: list[Literal["automute"]] = Field(default_factory=list, description="Audio effects, in order")
     settings: ChainSettings = ChainSettings()
 

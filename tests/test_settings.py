@@ -25,7 +25,7 @@ def test_override_parses_json_values_and_strings():
     [
         ("face.max_faces=9", ["face.max_faces", "less than or equal to 4"]),
         ("face.nope=1", ["'face' has no setting 'nope'"]),
-        ("gaze.strength=1", ["unknown effect 'gaze'"]),
+        ("sparkles.size=1", ["unknown effect 'sparkles'"]),
         ("max_faces=2", ["expected effect.field=value"]),
         ("landmarks.color=[0,0,300]", ["color"]),
     ],

@@ -19,7 +19,6 @@ from .smoothing import OneEuro
 IRIS_DIAMETER_MM = 11.7
 # Eyes are ordered image-left then image-right (the subject's right eye first).
 EYE_CORNERS = ((33, 133), (362, 263))  # outer/inner corner pairs as MediaPipe's iris ROIs use them
-EYE_LIDS = ((159, 145), (386, 374))  # upper, lower lid centre
 MIRROR_EYE = (False, True)  # the iris model knows the image-left eye; the other one is mirrored
 MESH_ROI_SCALE, IRIS_ROI_SCALE = 1.5, 2.3
 
@@ -40,7 +39,7 @@ class FaceState:
     roll: float  # degrees, > 0 tilted clockwise
     rvec: np.ndarray
     tvec: np.ndarray  # head position in mm, camera coordinates (from the canonical face)
-    eye_aperture: tuple[float, float]  # lid gap / eye width per eye
+    eye_aperture: tuple[float, float]  # lid gap / eye width per eye (iris-model eyelid contour)
     eye_closed: tuple[bool, bool]
     iris_diameter_px: float
     distance_cm: float  # camera to eyes, from the iris size and the camera's field of view
@@ -172,10 +171,10 @@ class FaceTracker:
         h, w = frame.shape[:2]
         k = self.camera(w, h)
         track.pose = pose = self.headpose.solve(landmarks, k, track.pose)
-        apertures = []
-        for (a, b), (up, low) in zip(EYE_CORNERS, EYE_LIDS):
-            width = np.linalg.norm(landmarks[a, :2] - landmarks[b, :2])
-            apertures.append(float(np.linalg.norm(landmarks[up, :2] - landmarks[low, :2]) / max(width, 1e-6)))
+        # eye aperture from the iris model's eyelid contour (its first 16 points follow the mesh's eye ring:
+        # 0/8 the corners, 4/12 the lower/upper lid centre), which closes on blinks far better than the mesh
+        lids = contours[:, [0, 8, 4, 12]]
+        apertures = [float(np.linalg.norm(e[3] - e[2]) / max(np.linalg.norm(e[1] - e[0]), 1e-6)) for e in lids]
         # iris diameter from the two boundary-point pairs, averaged over both eyes
         diam = float(np.mean([np.linalg.norm(e[1] - e[3]) + np.linalg.norm(e[2] - e[4]) for e in iris]) / 2)
         distance_cm = k[0, 0] * IRIS_DIAMETER_MM / max(diam, 1e-6) / 10

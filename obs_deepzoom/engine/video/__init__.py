@@ -7,6 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .gaze import GazeCorrector
 from .landmarks import LandmarkOverlay
 
 
@@ -17,4 +18,4 @@ class VideoEffect(Protocol):
     def process(self, frame: np.ndarray, ctx) -> np.ndarray: ...
 
 
-VIDEO_EFFECTS: dict[str, type] = {LandmarkOverlay.name: LandmarkOverlay}
+VIDEO_EFFECTS: dict[str, type] = {LandmarkOverlay.name: LandmarkOverlay, GazeCorrector.name: GazeCorrector}

@@ -1,0 +1,254 @@
+"""Eye contact: redirect each eye towards the camera by warping the eye region with a smooth flow field.
+
+Angle from geometry: you look at a point P on the screen (the remote face); the camera sits
+`camera_above_cm` above and `camera_right_cm` to your right of P. At viewing distance D (from the iris
+size) the eyes must turn by atan(dy / D) up and atan(dx / D) sideways to look into the camera.
+Pixels: an eye rotating by a moves the iris centre by R sin(a) along the eye's axes, with the eyeball
+radius R = 12 mm scaled by the iris (11.7 mm) diameter in pixels.
+
+The iris disc slides over a sclera layer (the eye with its iris painted out) and only the eye aperture
+shows the result, like an eyeball turning behind the lids; the upper lid follows a vertical change a
+little (`lid_follow`). Only a box around each eye is ever written: no pixel outside the eye regions
+changes. The iris moves by a sub-pixel bicubic shift (texture kept sharp).
+
+Gating: per face the correction fades in/out (`smoothing_ms`) and is off during blinks, for small irises,
+and when the estimated gaze (head pose + iris position in the eye) is farther than `lookaway_cone_deg`
+from the screen point."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ...settings import GazeSettings
+
+EYEBALL_RADIUS_MM, IRIS_DIAMETER_MM = 12.0, 11.7
+# 468-mesh eye contours (closed loops), eyes in image order (image-left first), and their upper lids
+APERTURE = (np.array([33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7]),
+            np.array([362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382]))
+CORNERS = ((33, 133), (362, 263))  # image-left corner, image-right corner
+LIDS = ((159, 145), (386, 374))  # upper, lower lid centre
+
+
+@dataclass
+class EyeFrame:
+    centre: np.ndarray  # midpoint of the corners
+    u: np.ndarray  # unit vector along the eye (image-left -> image-right)
+    v: np.ndarray  # unit vector across it (downwards)
+    width: float
+    radius_px: float  # eyeball radius in pixels
+    iris: np.ndarray  # iris centre
+
+
+def eye_frame(face, eye: int) -> EyeFrame:
+    a, b = CORNERS[eye]
+    p, q = face.landmarks[a, :2].astype(np.float64), face.landmarks[b, :2].astype(np.float64)
+    width = float(np.linalg.norm(q - p))
+    u = (q - p) / max(width, 1e-6)
+    v = np.array([-u[1], u[0]])
+    iris = face.iris[eye]
+    diameter = (np.linalg.norm(iris[1] - iris[3]) + np.linalg.norm(iris[2] - iris[4])) / 2
+    return EyeFrame((p + q) / 2, u, v, width, EYEBALL_RADIUS_MM * diameter / IRIS_DIAMETER_MM,
+                    iris[0].astype(np.float64))
+
+
+def eye_angles(face, eye: int) -> tuple[float, float]:
+    """Eye-in-head rotation (pitch up > 0, yaw towards image right > 0) from the iris offset in the eye."""
+    f = eye_frame(face, eye)
+    offset = f.iris - f.centre
+    h = float(np.clip(offset @ f.u / f.radius_px, -1, 1))
+    vv = float(np.clip(offset @ f.v / f.radius_px, -1, 1))
+    return -math.degrees(math.asin(vv)), math.degrees(math.asin(h))
+
+
+def gaze_angles(face) -> tuple[float, float]:
+    """Estimated gaze (pitch, yaw) in degrees: head pose plus the mean eye-in-head rotation."""
+    eyes = [eye_angles(face, e) for e in (0, 1)]
+    return face.pitch + float(np.mean([e[0] for e in eyes])), face.yaw + float(np.mean([e[1] for e in eyes]))
+
+
+def camera_direction(face) -> tuple[float, float]:
+    """(pitch, yaw) a gaze from this face to the camera has, from the head position (tvec, mm)."""
+    tx, ty, tz = (float(x) for x in face.tvec.ravel())
+    tz = max(tz, 1.0)
+    return math.degrees(math.atan2(ty, tz)), -math.degrees(math.atan2(tx, tz))
+
+
+def correction_deg(s: GazeSettings, distance_cm: float) -> tuple[float, float]:
+    """(up, towards image right) rotation from looking at the screen point to looking at the target."""
+    d = max(distance_cm, 10.0)
+    target_x, target_y = (0.0, 0.0) if s.target == "camera" else (s.custom_right_cm, -s.custom_down_cm)
+    point_x, point_y = -s.camera_right_cm, -s.camera_above_cm  # the screen point, camera at the origin
+    up = math.degrees(math.atan2(target_y - point_y, d))
+    right_user = math.degrees(math.atan2(target_x - point_x, d))
+    lim = s.max_correction_deg
+    return float(np.clip(up * s.strength, -lim, lim)), float(np.clip(-right_user * s.strength, -lim, lim))
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def _soft_polygon(pts: np.ndarray, origin: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    """Anti-aliased polygon coverage (0..1) with 1/4-pixel vertex precision."""
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.rint((pts - origin) * 4).astype(np.int32)], 255, cv2.LINE_AA, 2)
+    return mask.astype(np.float32) / 255
+
+
+def _soft_disc(centre: np.ndarray, radius: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Anti-aliased disc coverage; xs, ys are frame coordinates of the patch pixels."""
+    return np.clip(radius + 0.5 - np.hypot(xs - centre[0], ys - centre[1]), 0, 1)
+
+
+def warp_eye(frame: np.ndarray, out: np.ndarray, face, eye: int, d_pitch: float, d_yaw: float,
+             lid_follow: float) -> tuple[int, int, int, int] | None:
+    """Rotate one eye of `frame` into `out` by (d_pitch up, d_yaw towards image right) degrees.
+
+    Like a real eyeball turning behind the lids: the iris disc slides by R sin(angle) over a sclera layer
+    (the eye with its iris painted out), and only the eye aperture shows the result, so lids, lashes and
+    skin stay exactly as they were. Iris parts that were hidden under a lid are filled with the iris's own
+    colour. Returns the box that may have changed, or None."""
+    f = eye_frame(face, eye)
+    shift = f.radius_px * (-math.sin(math.radians(d_pitch)) * f.v + math.sin(math.radians(d_yaw)) * f.u)
+    if np.hypot(*shift) < 0.05:
+        return None
+    pts = face.landmarks[APERTURE[eye], :2].astype(np.float64)
+    radius = float(face.iris_diameter_px) / 2 * 1.08
+    h, w = frame.shape[:2]
+    # the box: the aperture, the shift and (above) the band the upper lid moves in
+    pad = int(math.ceil(np.abs(shift).max())) + 3
+    top = pad + (int(math.ceil(0.3 * f.width)) if lid_follow > 0 else 0)
+    x0, y0 = int(math.floor(pts[:, 0].min())) - pad, int(math.floor(pts[:, 1].min())) - top
+    x1, y1 = int(math.ceil(pts[:, 0].max())) + pad + 1, int(math.ceil(pts[:, 1].max())) + pad + 1
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    shape, origin = (y1 - y0, x1 - x0), (x0, y0)
+    patch = frame[y0:y1, x0:x1]
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    aperture = _soft_polygon(pts, origin, shape)
+    disc = _soft_disc(f.iris, radius, xs, ys)
+    visible_iris = disc * aperture
+    if visible_iris.sum() < 4:
+        return None
+    # sclera layer: the eye with its iris painted out, filled from the surrounding white of the eye
+    # (normalised convolution over aperture pixels outside the iris: smooth and cheap)
+    hole = cv2.dilate(((disc > 0.05) & (aperture > 0.05)).astype(np.uint8), np.ones((3, 3), np.uint8))
+    valid = (aperture > 0.5) & (hole == 0)
+    k = max(3, int(radius) | 1)
+    src = patch.astype(np.float32) * valid[..., None]
+    num = cv2.blur(src, (k, k))
+    den = cv2.blur(valid.astype(np.float32), (k, k))[..., None]
+    fallback = src.sum((0, 1)) / max(float(valid.sum()), 1.0)
+    sclera = np.where(den > 1e-3, num / np.maximum(den, 1e-3), fallback)
+    sclera = np.where(hole[..., None] > 0, sclera, patch.astype(np.float32))
+    # iris layer: visible iris texture, hidden parts in the iris's mean colour
+    weights = visible_iris[..., None]
+    mean = (patch.astype(np.float32) * weights).sum((0, 1)) / max(float(weights.sum()), 1e-6)
+    fill = np.clip((aperture[..., None] - 0.5) * 2, 0, 1)  # fully inside the aperture: trust the pixels
+    iris = patch.astype(np.float32) * fill + mean * (1 - fill)
+    move = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+    iris_moved = cv2.warpAffine(iris, move, (shape[1], shape[0]), flags=cv2.INTER_CUBIC,
+                                borderMode=cv2.BORDER_REPLICATE)
+    disc_moved = cv2.warpAffine(disc, move, (shape[1], shape[0]), flags=cv2.INTER_LINEAR)[..., None]
+    eyeball = disc_moved * iris_moved + (1 - disc_moved) * sclera
+    a = aperture[..., None]
+    result = a * eyeball + (1 - a) * patch.astype(np.float32)
+    if lid_follow > 0:  # the upper lid follows a vertical gaze change a little (as real lids do)
+        result = _lift_lid(result, face, eye, f, float(shift @ f.v) * lid_follow, xs, ys, origin)
+    np.copyto(out[y0:y1, x0:x1], np.clip(np.rint(result), 0, 255).astype(np.uint8))
+    return x0, y0, x1, y1
+
+
+def _lift_lid(img: np.ndarray, face, eye: int, f: EyeFrame, amount: float, xs: np.ndarray, ys: np.ndarray,
+              origin: tuple[int, int]) -> np.ndarray:
+    """Shift the band around the upper lid by `amount` px along the eye's vertical, tapering to zero at the
+    corners, away from the lid and at the patch border (smooth: no seams)."""
+    if abs(amount) < 0.3:
+        return img
+    shape = img.shape[:2]
+    rel = np.stack([xs - f.centre[0], ys - f.centre[1]], -1)
+    along = (rel @ f.u) / max(f.width / 2, 1e-6)
+    lid_y = float((face.landmarks[LIDS[eye][0], :2] - f.centre) @ f.v)
+    across = rel @ f.v - lid_y  # 0 on the upper lid line
+    band = max(2.0, 0.15 * f.width)
+    weight = np.exp(-(across / band) ** 2) * _smoothstep((1 - np.abs(along)) / 0.4)
+    px, py = xs - origin[0], ys - origin[1]  # patch coordinates
+    edge = np.minimum.reduce([px, shape[1] - 1 - px, py, shape[0] - 1 - py]) / 2.0
+    weight *= _smoothstep(edge)
+    map_x = (px - weight * amount * f.v[0]).astype(np.float32)
+    map_y = (py - weight * amount * f.v[1]).astype(np.float32)
+    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+class GazeCorrector:
+    name = "gaze"
+    needs_faces = True
+
+    def __init__(self, settings: GazeSettings):
+        self.settings = settings
+        self._weights: dict[int, tuple[float, float]] = {}  # face id -> (weight, timestamp)
+        self.last: list[dict] = []  # per face: what was decided this frame (for evals, debug and remotes)
+
+    def _gate(self, face, wanted: tuple[float, float]) -> tuple[float, str]:
+        s = self.settings
+        if any(face.eye_closed):
+            return 0.0, "blink"
+        if face.iris_diameter_px < s.min_iris_px:
+            return 0.0, "eyes too small"
+        # how far you look from the screen point: the head's direction, or the eyes' sideways turn in the head
+        # (the eyes' own pitch is what we correct, so it cannot tell looking away from looking at the screen)
+        cam = camera_direction(face)
+        head = math.hypot(face.pitch - (cam[0] - wanted[0]), face.yaw - (cam[1] - wanted[1]))
+        eyes_sideways = abs(float(np.mean([eye_angles(face, e)[1] for e in (0, 1)])))
+        off = max(head, eyes_sideways)
+        cone = s.lookaway_cone_deg
+        if off > cone + 5:
+            return 0.0, "looking away"
+        return float(np.clip((cone + 5 - off) / 5, 0, 1)), "on"
+
+    def process(self, frame: np.ndarray, ctx) -> np.ndarray:
+        s = self.settings
+        self.last = []
+        if not s.enabled or not ctx.faces:
+            return frame
+        out = None
+        for face in ctx.faces:
+            wanted = correction_deg(s, face.distance_cm)
+            estimated = gaze_angles(face)
+            target, reason = self._gate(face, wanted)
+            weight, t_prev = self._weights.get(face.face_id, (0.0, ctx.timestamp))
+            dt = max(ctx.timestamp - t_prev, 0.0)
+            step = 1.0 if s.smoothing_ms <= 0 else min(1.0, dt * 1000 / s.smoothing_ms)
+            weight = weight + float(np.clip(target - weight, -step, step))
+            if target == 0.0 and reason in ("blink", "looking away"):
+                weight = 0.0  # switch off at once: half-corrected closed or averted eyes look wrong
+            self._weights[face.face_id] = (weight, ctx.timestamp)
+            applied = (wanted[0] * weight, wanted[1] * weight)
+            self.last.append({"face_id": face.face_id, "state": reason, "weight": weight, "wanted_deg": wanted,
+                              "applied_deg": applied, "estimated_deg": estimated})
+            if weight <= 1e-3:
+                continue
+            if out is None:
+                out = frame.copy()
+            for eye in (0, 1):
+                warp_eye(frame, out, face, eye, applied[0], applied[1], s.lid_follow)
+            if s.debug:
+                self._draw_debug(out, face, applied)
+        return frame if out is None else out
+
+    @staticmethod
+    def _draw_debug(out: np.ndarray, face, applied: tuple[float, float]) -> None:
+        for eye in (0, 1):
+            f = eye_frame(face, eye)
+            start = f.iris
+            for angles, color in (((0.0, 0.0), (0, 0, 255)), (applied, (0, 255, 0))):
+                p, y = angles
+                tip = start + 4 * f.radius_px * (-math.sin(math.radians(p)) * f.v + math.sin(math.radians(y)) * f.u)
+                cv2.arrowedLine(out, tuple(int(round(c * 4)) for c in start), tuple(int(round(c * 4)) for c in tip),
+                                color, 1, cv2.LINE_AA, 2, 0.3)
