@@ -92,6 +92,21 @@ def test_passthrough_is_byte_exact_and_effect_changes_only_the_face(client, sour
     remove_ours(client, source)
 
 
+def test_eye_contact_filter_changes_only_the_eyes(client):
+    source = "Still"
+    remove_ours(client, source)
+    refs = references(client, source)
+    rc.add(client, source, "gaze", ["gaze.smoothing_ms=0", "gaze.camera_above_cm=10"])
+    out = settle(client, source, lambda img: changed(closest(refs, img), img).sum() > 50)
+    diff = changed(closest(refs, out), out)
+    ys, xs = np.nonzero(diff)
+    assert diff.sum() > 50, "eyes not redrawn"
+    h, w = out.shape[:2]
+    # only two small eye regions in the upper middle of the face
+    assert diff.sum() < 0.02 * h * w and ys.max() - ys.min() < 0.2 * h and 0.25 * h < ys.mean() < 0.6 * h
+    remove_ours(client, source)
+
+
 def test_settings_over_websocket_change_the_effect(client):
     source = "Portrait"
     remove_ours(client, source)
