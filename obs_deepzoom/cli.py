@@ -21,6 +21,15 @@ def _progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _table(rows: list[dict], as_json: bool, line: str) -> None:
+    """Rows as a JSON list, or one formatted `line` (str.format over the row) per row."""
+    if as_json:
+        print(json.dumps(rows))
+    else:
+        for r in rows:
+            print(line.format(**r))
+
+
 def _emit(result: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(result))
@@ -161,11 +170,7 @@ def cmd_models(args) -> int:
         rows.append({"model": CANONICAL, "state": "ok" if canonical_path().exists() else "missing",
                      "source": "derived from the face mesh on the sample portraits", "licence": "ours",
                      "precision": "-", "task": "canonical 3D face for head pose"})
-        if args.json:
-            print(json.dumps(rows))
-        else:
-            for r in rows:
-                print(f"{r['model']:32s} {r['state']:8s} {r['precision']:5s} {r['licence']:11s} {r['source']}")
+        _table(rows, args.json, "{model:32s} {state:8s} {precision:5s} {licence:11s} {source}")
         return 0
     if args.action == "build":
         names = [n for n in args.names if n != CANONICAL] or None
@@ -208,12 +213,7 @@ def cmd_obs(args) -> int:
     from .obs import kinds
 
     if args.action == "kinds":
-        rows = kinds.table()
-        if args.json:
-            print(json.dumps(rows))
-        else:
-            for r in rows:
-                print(f"{r['kind']:24s} {r['type']:6s} {r['name']}")
+        _table(kinds.table(), args.json, "{kind:24s} {type:6s} {name}")
         return 0
     from .obs import config, setup
 

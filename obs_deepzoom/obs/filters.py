@@ -99,13 +99,34 @@ def build_properties(effect: str, keep: list):
     return props
 
 
-class VideoFilter:
-    def __init__(self, effect: str, source, data):
+class _Filter:
+    """What every DeepZoom filter shares: its settings sections and validated updates from OBS."""
+
+    def __init__(self, effect: str, source):
         self.effect, self.source = effect, source
         self.sections = sections(effect)
         self.specs = specs_for(self.sections)
         self._lock = threading.Lock()
         self._pending: dict | None = None
+
+    def update(self, data) -> None:
+        """UI / websocket thread: validate the new values; the processing thread picks them up."""
+        try:
+            values = from_obs_values(self.specs, _read(data), self.sections)
+        except DeepZoomError as exc:
+            obs.blog(obs.LOG_WARNING, f"{self.effect}: ignored invalid setting {exc}")
+            return
+        with self._lock:
+            self._pending = values
+        self._updated(values)
+
+    def _updated(self, values: dict) -> None:
+        """Hook for settings that take effect on OBS's own thread."""
+
+
+class VideoFilter(_Filter):
+    def __init__(self, effect: str, source, data):
+        super().__init__(effect, source)
         self.settings = ChainSettings()
         self.runtime = FilterSettings()
         self.chain: Chain | None = None
@@ -118,16 +139,8 @@ class VideoFilter:
         self.stats = {"raw_frames": 0, "rendered_frames": 0, "formats": set()}
         self.timing: dict[str, float] = {}  # ms summed per stage on OBS's thread
 
-    # ---- settings (UI / websocket thread) ----
-    def update(self, data) -> None:
-        try:
-            values = from_obs_values(self.specs, _read(data), self.sections)
-        except DeepZoomError as exc:
-            obs.blog(obs.LOG_WARNING, f"{self.effect}: ignored invalid setting {exc}")
-            return
-        with self._lock:
-            self.runtime = values["filter"]
-            self._pending = values
+    def _updated(self, values: dict) -> None:
+        self.runtime = values["filter"]
         if hasattr(self, "worker"):
             self.worker.max_age = self.runtime.max_age_frames
 
@@ -280,21 +293,17 @@ class VideoFilter:
                                f"ms per frame on OBS's thread: {per_frame}")
 
 
-class AudioFilter:
+class AudioFilter(_Filter):
     """filter_audio runs on the source's audio thread with its filter mutex held: the work per call is
     bounded (VAD ~0.2 ms per 32 ms of audio) and done in place; nothing here waits on other threads."""
 
     def __init__(self, effect: str, source, data):
         from ..engine.audio.automute import AutoMute
 
-        self.effect, self.source = effect, source
-        self.sections = sections(effect)
-        self.specs = specs_for(self.sections)
+        super().__init__(effect, source)
         audio = obs.get_audio()
         self.channels = int(obs.audio_output_get_channels(audio))
         self.rate = int(obs.audio_output_get_sample_rate(audio))
-        self._pending = None
-        self._lock = threading.Lock()
         self.update(data)
         self.processor = {"automute": AutoMute}[effect](getattr(self._take(), effect), self.rate, self.channels)
         self.stats = {"calls": 0, "frames": 0}
@@ -305,15 +314,6 @@ class AudioFilter:
         with self._lock:
             values, self._pending = self._pending, None
         return ChainSettings().model_copy(update=values or {})
-
-    def update(self, data) -> None:
-        try:
-            values = from_obs_values(self.specs, _read(data), self.sections)
-        except DeepZoomError as exc:
-            obs.blog(obs.LOG_WARNING, f"{self.effect}: ignored invalid setting {exc}")
-            return
-        with self._lock:
-            self._pending = values
 
     def filter_audio(self, audio_ptr):
         a = obs.AudioData.from_address(audio_ptr)

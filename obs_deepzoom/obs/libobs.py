@@ -27,7 +27,21 @@ from ctypes import (
     c_void_p,
 )
 
-lib = ctypes.CDLL("libobs.so.0")
+
+def _load():
+    """The libobs already loaded in this OBS process (Linux .so; Windows/macOS names are best effort)."""
+    import sys
+
+    names = {"win32": ["obs.dll"], "darwin": ["@rpath/libobs.framework/Versions/A/libobs", "libobs.dylib"]}
+    for name in names.get(sys.platform, ["libobs.so.0", "libobs.so"]):
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            continue
+    return ctypes.CDLL(None)  # symbols of the running OBS executable and what it loaded globally
+
+
+lib = _load()
 P = c_void_p
 
 # libobs/obs-source.h, graphics/graphics.h, obs-properties.h, util/base.h
