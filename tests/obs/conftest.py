@@ -83,5 +83,10 @@ def obs_env(tmp_path_factory):
 
 @pytest.fixture
 def client(obs_env):
+    if obs_env.proc is None or obs_env.proc.poll() is not None:
+        crashes = sorted((obs_env.config_dir / "crashes").glob("*"))
+        crash = crashes[-1].read_text(errors="replace")[:3000] if crashes else "no crash report"
+        pytest.fail(f"OBS is not running (exit code {obs_env.proc.returncode if obs_env.proc else None}); "
+                    f"log: {obs_env.log_tail(30)}\ncrash report: {crash}")
     with ObsClient("127.0.0.1", obs_env.port, PASSWORD) as c:
         yield c
