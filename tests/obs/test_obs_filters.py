@@ -209,7 +209,10 @@ def test_automute_silences_pauses_and_keeps_speech(client, tmp_path):
     gated = window_rms(record(client, 11.5, tmp_path))
     # without the filter the pauses still carry room noise; with it they are digital silence
     assert (plain < 1e-4).mean() < 0.05, "the unfiltered recording should have no silent stretches"
-    assert (gated < 1e-4).mean() > 0.15, f"pauses not muted: {(gated < 1e-4).mean():.2f} silent"
+    pauses = float((plain < 0.008).mean())  # room-noise-only windows (noise RMS 0.004; speech is far louder)
+    silent = float((gated < 1e-4).mean())
+    # a whole loop each: most of the pause time becomes digital silence (minus hangover and fades)
+    assert pauses > 0.15 and silent > 0.4 * pauses, f"pauses not muted: {silent:.2f} silent of {pauses:.2f} pauses"
     loud = np.percentile(plain, 90)
     assert np.percentile(gated, 90) > 0.7 * loud, "speech must pass at full level"
     rc.set_settings(client, source, name, ["mode=duck", "duck_db=20"])
