@@ -85,8 +85,8 @@ class DenoiseSettings(_Settings):
                             "about half the CPU")
     atten_limit_db: float = Field(
         100.0, ge=6, le=100,
-        description="Most the noise is lowered, in dB (a floor on the spectral gain); lower keeps some "
-                    "ambience, 100 = no limit")
+        description="Most the noise is lowered, in dB: keeps 10^(-dB/20) of the original under the voice "
+                    "(lower keeps some ambience); 100 = no limit")
     mix: float = Field(1.0, ge=0, le=1, description="Wet/dry mix: 1 = only the denoised voice, 0 = the original")
     stereo: Literal["mono_mix", "per_channel"] = Field(
         "mono_mix", description="'mono_mix': denoise the mix of all channels and write it to every channel "

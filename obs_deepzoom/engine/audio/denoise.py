@@ -19,15 +19,18 @@ from .resample import StreamResampler
 log = logging.getLogger(__name__)
 
 DOWN_TAPS_PER_RATIO = 64  # anti-alias filter length per unit of rate ratio (48 kHz -> 16 kHz: 191 taps)
-NETS = {  # mode -> factory(device, threads, floor)
-    "best": lambda device, threads, floor: Dtln(True, device, threads, floor),
-    "light": lambda device, threads, floor: Dtln(False, device, threads, floor),
-    "nsnet2": lambda device, threads, floor: NsNet2(device, threads, floor),  # measured, not exposed
+NETS = {  # mode -> factory(device, threads)
+    "best": lambda device, threads: Dtln(True, device, threads),
+    "light": lambda device, threads: Dtln(False, device, threads),
+    "nsnet2": lambda device, threads: NsNet2(device, threads),  # measured, not offered as a mode
 }
 
 
-def _floor(settings: DenoiseSettings) -> float:
-    return 0.0 if settings.atten_limit_db >= 100 else 10 ** (-settings.atten_limit_db / 20)
+def dry_share(settings: DenoiseSettings) -> float:
+    """How much of the original signal is in the output: the attenuation limit keeps 10^(-dB/20) of it
+    (as DeepFilterNet does: noise is never lowered by more than the limit), the wet/dry mix the rest."""
+    lim = 0.0 if settings.atten_limit_db >= 100 else 10 ** (-settings.atten_limit_db / 20)
+    return 1.0 - settings.mix * (1.0 - lim)
 
 
 class _Stream:
@@ -72,7 +75,7 @@ class Denoise:
     def reset(self) -> None:
         s = self.settings
         n = self.channels if s.stereo == "per_channel" else 1
-        self.streams = [_Stream(NETS[s.mode](self.device, self.threads, _floor(s)), self.rate) for _ in range(n)]
+        self.streams = [_Stream(NETS[s.mode](self.device, self.threads), self.rate) for _ in range(n)]
         self.delay = self.streams[0].delay
         self._dry = np.zeros((self.channels, self.delay), np.float32)
         self.stats = {"blocks": 0, "samples": 0, "mode": s.mode}
@@ -85,9 +88,6 @@ class Denoise:
         old, self.settings = self.settings, settings
         if (settings.mode, settings.stereo) != (old.mode, old.stereo) or (settings.enabled and not old.enabled):
             self.reset()
-        else:
-            for stream in self.streams:
-                stream.net.floor = np.float32(_floor(settings))
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """block: float32 (channels, n) -> same shape, delayed by `latency_ms`."""
@@ -107,6 +107,6 @@ class Denoise:
             wet = self.streams[0](block.mean(axis=0) if self.channels > 1 else block[0])[None, :]
         else:
             wet = np.stack([stream(ch) for stream, ch in zip(self.streams, block)])
-        mix = self.settings.mix
-        out = wet if mix >= 1 else dry + np.float32(mix) * (wet - dry)
+        keep = dry_share(self.settings)
+        out = wet if keep <= 0 else wet + np.float32(keep) * (dry - wet)
         return np.broadcast_to(out, block.shape).copy() if out.shape != block.shape else out

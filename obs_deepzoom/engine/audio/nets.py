@@ -1,8 +1,7 @@
 """Noise-suppression networks as 16 kHz mono frame-by-frame streams with explicit recurrent state.
 
 Each takes whole hops of 16 kHz audio and returns the same number of samples, delayed by `latency`
-(samples): what the network's framing needs before a sample is final. `floor` is the smallest spectral
-gain applied (the attenuation limit)."""
+(samples): what the network's framing needs before a sample is final."""
 
 from __future__ import annotations
 
@@ -24,8 +23,8 @@ class Dtln:
 
     BLOCK, HOP = 512, 128
 
-    def __init__(self, refine: bool = True, device: str = "CPU", threads: int = 0, floor: float = 0.0):
-        self.refine, self.floor = refine, np.float32(floor)
+    def __init__(self, refine: bool = True, device: str = "CPU", threads: int = 0):
+        self.refine = refine
         self.stage1 = Infer("dtln_1", device, threads)
         self.stage2 = Infer("dtln_2", device, threads) if refine else None
         self.window = _hann(self.BLOCK) * np.float32(self.HOP / self.BLOCK * 2)  # Hann at hop N/4 sums to 2
@@ -49,8 +48,7 @@ class Dtln:
             np.abs(spec, out=mag_in[0, 0], casting="unsafe")
             mask, state = self.stage1.run()
             state1[...] = state
-            gain = np.maximum(mask[0, 0], self.floor) if self.floor else mask[0, 0]
-            block = np.fft.irfft(spec * gain).astype(np.float32)
+            block = np.fft.irfft(spec * mask[0, 0]).astype(np.float32)
             if self.refine:
                 block_in, state2 = self.stage2.inputs
                 block_in[0, 0] = block
@@ -72,9 +70,10 @@ class NsNet2:
 
     WIN, HOP = 320, 160
 
-    def __init__(self, device: str = "CPU", threads: int = 0, floor: float = 0.0):
+    MIN_GAIN = np.float32(1e-4)  # -80 dB, as the package's own enhancer
+
+    def __init__(self, device: str = "CPU", threads: int = 0):
         self.infer = Infer("nsnet2_16k", device, threads)
-        self.floor = np.float32(max(floor, 1e-4))  # the package's own minimum gain is -80 dB
         self.window = np.sqrt(_hann(self.WIN))
         self.latency = self.WIN - self.HOP
         self.reset()
@@ -96,7 +95,7 @@ class NsNet2:
             np.log10(np.maximum(power, 1e-12), out=feat[0, 0], casting="unsafe")
             gain, s1, s2 = self.infer.run()
             h1[...], h2[...] = s1, s2
-            frame = np.fft.irfft(spec * np.clip(gain[0, 0], self.floor, 1.0)).astype(np.float32) * self.window
+            frame = np.fft.irfft(spec * np.clip(gain[0, 0], self.MIN_GAIN, 1.0)).astype(np.float32) * self.window
             self._out[: -self.HOP] = self._out[self.HOP:]
             self._out[-self.HOP:] = 0
             self._out += frame

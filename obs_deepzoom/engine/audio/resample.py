@@ -49,7 +49,7 @@ class StreamResampler:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, np.float32)
-        if self.taps is None:
+        if self.taps is None or not len(x):  # (np.convolve would swap its arguments for an empty block)
             return x.copy()
         if self.up > 1:
             stuffed = np.zeros(len(x) * self.up, np.float32)
