@@ -425,7 +425,7 @@ def cmd_eval(args) -> int:
     if args.name == "denoise":
         from .evaluate import denoise
 
-        result = denoise.run(args.n, progress=_progress)
+        result = denoise.run(args.n, candidates=not args.no_candidates, progress=_progress)
     elif args.name == "automute":
         from .evaluate import automute
 
@@ -559,6 +559,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("eval", help="measure quality on real data")
     sp.add_argument("name", choices=["face", "denoise", "automute"])
     sp.add_argument("--n", type=int, default=24, help="denoise: number of mixtures (12 noise x SNR pairs, cycled)")
+    sp.add_argument("--no-candidates", action="store_true",
+                    help="denoise: skip the single networks measured beside the modes (DTLN, GTCRN, NSNet2)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_eval)
 

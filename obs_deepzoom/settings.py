@@ -81,8 +81,8 @@ class DenoiseSettings(_Settings):
 
     enabled: bool = Field(True, description="Suppress noise (off: the audio passes through, still delayed)")
     mode: Literal["best", "light"] = Field(
-        "best", description="'best': DTLN (two stages, ~32 ms latency); 'light': DTLN stage 1 only, "
-                            "about half the CPU")
+        "best", description="'best': the mean of two networks (DTLN + GTCRN), RTF ~0.08 on one core; "
+                            "'light': DTLN's first stage only, ~4x less CPU (both ~36 ms latency)")
     atten_limit_db: float = Field(
         100.0, ge=6, le=100,
         description="Most the noise is lowered, in dB: keeps 10^(-dB/20) of the original under the voice "

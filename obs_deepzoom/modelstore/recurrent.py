@@ -32,3 +32,22 @@ def expose_recurrent_state(model) -> int:
     model.add_results(results)
     model.validate_nodes_and_infer_types()
     return len(params)
+
+
+def constant_sequence_lengths(model) -> int:
+    """Recipe step `constant_sequence_lengths`: give every GRU/LSTM sequence with a static input its
+    sequence lengths as a constant. Computed lengths make OpenVINO's CPU plugin fall back to a slow
+    TensorIterator (GTCRN: 2.9 -> 0.6 ms per frame). Returns how many were replaced."""
+    from openvino import opset13 as ops
+
+    done = 0
+    for node in model.get_ordered_ops():
+        if node.get_type_name() not in RECURRENT + ("LSTMSequence",) or not node.input(0).get_partial_shape().is_static:
+            continue
+        if node.input(2).get_source_output().get_node().get_type_name() == "Constant":
+            continue
+        batch, steps = (int(d) for d in node.input(0).get_shape()[:2])
+        node.input(2).replace_source_output(ops.constant(np.full([batch], steps, np.int32)).output(0))
+        done += 1
+    model.validate_nodes_and_infer_types()
+    return done

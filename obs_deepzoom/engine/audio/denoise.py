@@ -13,16 +13,21 @@ import math
 import numpy as np
 
 from ...settings import DenoiseSettings
-from .nets import RATE, Dtln, NsNet2
+from .nets import RATE, Dtln, Ensemble, Gtcrn, NsNet2
 from .resample import StreamResampler
 
 log = logging.getLogger(__name__)
 
 DOWN_TAPS_PER_RATIO = 64  # anti-alias filter length per unit of rate ratio (48 kHz -> 16 kHz: 191 taps)
 NETS = {  # mode -> factory(device, threads)
-    "best": lambda device, threads: Dtln(True, device, threads),
+    "best": lambda device, threads: Ensemble([Dtln(True, device, threads), Gtcrn(device, threads)]),
     "light": lambda device, threads: Dtln(False, device, threads),
-    "nsnet2": lambda device, threads: NsNet2(device, threads),  # measured, not offered as a mode
+    # measured alongside (deepzoom eval denoise), not offered as modes
+    "dtln": lambda device, threads: Dtln(True, device, threads),
+    "gtcrn": lambda device, threads: Gtcrn(device, threads),
+    "nsnet2": lambda device, threads: NsNet2(device, threads),
+    "dtln+gtcrn": lambda device, threads: Ensemble([Dtln(True, device, threads), Gtcrn(device, threads)]),
+    "dtln+nsnet2": lambda device, threads: Ensemble([Dtln(True, device, threads), NsNet2(device, threads)]),
 }
 
 

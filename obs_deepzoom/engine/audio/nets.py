@@ -101,3 +101,72 @@ class NsNet2:
             self._out += frame
             out[k:k + self.HOP] = self._out[: self.HOP]
         return out
+
+
+class Gtcrn:
+    """GTCRN (Rong et al. 2024, 48k parameters): 512-point sqrt-Hann STFT every 256 samples; the network
+    maps one complex frame to its enhanced version with its convolution and recurrent caches."""
+
+    WIN, HOP = 512, 256
+
+    def __init__(self, device: str = "CPU", threads: int = 0):
+        self.infer = Infer("gtcrn", device, threads)
+        self.window = np.sqrt(_hann(self.WIN))
+        self.latency = self.WIN - self.HOP
+        self.reset()
+
+    def reset(self) -> None:
+        for buf in self.infer.inputs[1:]:
+            buf[...] = 0
+        self._in = np.zeros(self.WIN, np.float32)
+        self._out = np.zeros(self.WIN, np.float32)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        out = np.empty_like(x)
+        frame_in, *caches = self.infer.inputs
+        for k in range(0, len(x), self.HOP):
+            self._in[: -self.HOP] = self._in[self.HOP:]
+            self._in[-self.HOP:] = x[k:k + self.HOP]
+            spec = np.fft.rfft(self._in * self.window)
+            frame_in[0, :, 0, 0], frame_in[0, :, 0, 1] = spec.real, spec.imag
+            enh, *new = self.infer.run()
+            for buf, value in zip(caches, new):
+                buf[...] = value
+            frame = np.fft.irfft(enh[0, :, 0, 0] + 1j * enh[0, :, 0, 1]).astype(np.float32) * self.window
+            self._out[: -self.HOP] = self._out[self.HOP:]
+            self._out[-self.HOP:] = 0
+            self._out += frame
+            out[k:k + self.HOP] = self._out[: self.HOP]
+        return out
+
+
+class Ensemble:
+    """The average of several networks' outputs. Each runs on its own hop; each output is delayed to the
+    common latency max(latency + hop - 1), which also absorbs the hop buffering, so the ensemble takes and
+    returns any number of samples (HOP = 1). Independent networks make different errors: the mean is
+    cleaner (measured: DTLN + GTCRN gain ~0.1 PESQ over either)."""
+
+    HOP = 1
+
+    def __init__(self, nets: list):
+        self.nets = nets
+        self.latency = max(n.latency + n.HOP - 1 for n in nets)
+        self.reset()
+
+    def reset(self) -> None:
+        for n in self.nets:
+            n.reset()
+        self._pending = [np.zeros(0, np.float32) for _ in self.nets]
+        self._ready = [np.zeros(self.latency - n.latency, np.float32) for n in self.nets]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        for i, net in enumerate(self.nets):
+            pending = np.concatenate([self._pending[i], x])
+            usable = len(pending) // net.HOP * net.HOP
+            self._pending[i] = pending[usable:]
+            if usable:
+                self._ready[i] = np.concatenate([self._ready[i], net(pending[:usable])])
+        n = len(x)  # always available: the priming covers every network's hop buffering
+        out = np.mean([r[:n] for r in self._ready], axis=0).astype(np.float32)
+        self._ready = [r[n:] for r in self._ready]
+        return out
