@@ -29,8 +29,9 @@ def _denoise_check(name: str) -> tuple[str, object]:
     speech = _speech_16k()[:48000]
     noise = np.random.default_rng(0).standard_normal(len(speech)).astype(np.float32)
     noisy = speech + noise * np.float32(np.std(speech) / np.std(noise) / 10 ** (5 / 20))
-    net = nets.NsNet2("CPU") if name == "nsnet2_16k" else nets.Dtln(True, "CPU")
-    out = net(np.concatenate([noisy, np.zeros(net.HOP * 4, np.float32)]))[net.latency:net.latency + len(speech)]
+    net = {"nsnet2_16k": nets.NsNet2, "gtcrn": nets.Gtcrn}.get(name, lambda d: nets.Dtln(True, d))("CPU")
+    pad = net.HOP * 4 + (-len(noisy)) % net.HOP
+    out = net(np.concatenate([noisy, np.zeros(pad, np.float32)]))[net.latency:net.latency + len(speech)]
     before, after = si_sdr(noisy, speech), si_sdr(out, speech)
     if not after > before + 3:
         raise DeepZoomError(f"{name}: SI-SDR {before:.1f} -> {after:.1f} dB on speech in white noise")
@@ -57,7 +58,7 @@ def _check(name: str, photo: np.ndarray) -> tuple[str, object]:
     from ..engine import models
     from ..engine.geometry import Roi
 
-    if name in ("dtln_1", "dtln_2", "nsnet2_16k"):
+    if name in ("dtln_1", "dtln_2", "nsnet2_16k", "gtcrn"):
         return _denoise_check(name)
 
     if name.startswith("face_detection"):
