@@ -26,8 +26,6 @@ NETS = {  # mode -> factory(device, threads)
     "dtln": lambda device, threads: Dtln(True, device, threads),
     "gtcrn": lambda device, threads: Gtcrn(device, threads),
     "nsnet2": lambda device, threads: NsNet2(device, threads),
-    "dtln+gtcrn": lambda device, threads: Ensemble([Dtln(True, device, threads), Gtcrn(device, threads)]),
-    "dtln+nsnet2": lambda device, threads: Ensemble([Dtln(True, device, threads), NsNet2(device, threads)]),
 }
 
 
