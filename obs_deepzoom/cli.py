@@ -157,6 +157,78 @@ def cmd_demo(args) -> int:
     return 0
 
 
+# ---- audio: denoise / automute / devices -----------------------------------------------------------------
+def _audio_settings(args, effect: str):
+    from .settings import ChainSettings, apply_overrides
+
+    overrides = list(args.set or [])
+    if effect == "denoise":
+        for flag, field in (("mode", "mode"), ("atten_db", "atten_limit_db"), ("mix", "mix")):
+            if getattr(args, flag, None) is not None:
+                overrides.append(f"denoise.{field}={getattr(args, flag)}")
+    return getattr(apply_overrides(ChainSettings(), overrides), effect)
+
+
+def _audio_effect(effect: str, settings):
+    from .engine.audio.automute import AutoMute
+    from .engine.audio.denoise import Denoise
+
+    return lambda rate, channels: {"denoise": Denoise, "automute": AutoMute}[effect](settings, rate, channels)
+
+
+def _audio_file(args, effect: str) -> int:
+    from .audio_io import Audio, check_audio_path, clipped_fraction, read_audio, write_audio
+    from .engine.audio.stream import process_signal
+
+    settings = _audio_settings(args, effect)
+    if args.input is None or args.output is None:
+        raise InputError(f"usage: deepzoom {effect} IN.wav -o OUT.wav (or --live)")
+    check_audio_path(args.output, output=True)
+    audio = read_audio(args.input)
+    clipped = clipped_fraction(audio.samples)
+    if clipped > 0.001:
+        _progress(f"warning: {args.input} is clipped ({100 * clipped:.2f}% of samples at full scale); "
+                  "clipping distortion cannot be removed")
+    fx = _audio_effect(effect, settings)(audio.rate, audio.channels)
+    t = time.perf_counter()
+    out = process_signal(fx, audio.samples, args.block)
+    wall = time.perf_counter() - t
+    write_audio(args.output, Audio(out, audio.rate, audio.subtype))
+    _progress(f"wrote {args.output}")
+    summary = {"input": str(args.input), "output": str(args.output), "rate": audio.rate, "channels": audio.channels,
+               "seconds": round(audio.seconds, 2), "latency_ms": round(fx.latency_ms, 2),
+               "rtf": round(wall / max(audio.seconds, 1e-9), 4)}
+    if effect == "denoise":
+        summary["mode"] = settings.mode
+    _emit(summary, args.json)
+    return 0
+
+
+def cmd_denoise(args) -> int:
+    if args.live:
+        from .audio_live import run_live
+
+        fx = _audio_effect("denoise", _audio_settings(args, "denoise"))
+        _emit(run_live(fx, args.input_device, args.output_device, args.rate, args.seconds, _progress), args.json)
+        return 0
+    return _audio_file(args, "denoise")
+
+
+def cmd_automute(args) -> int:
+    return _audio_file(args, "automute")
+
+
+def cmd_devices(args) -> int:
+    from .audio_live import devices
+
+    rows = devices()
+    if args.json:
+        print(json.dumps(rows))
+    for r in [] if args.json else rows:
+        print(f"{r['index']:3d}  in {r['inputs']:2d}  out {r['outputs']:2d}  {r['rate']:6d} Hz  {r['name']}")
+    return 0
+
+
 # ---- models / samples / reference -----------------------------------------------------------------------
 def cmd_models(args) -> int:
     from .engine.canonical import NAME as CANONICAL
@@ -332,7 +404,12 @@ def cmd_settings(args) -> int:
 
 # ---- bench / eval ---------------------------------------------------------------------------------------
 def cmd_bench(args) -> int:
-    if args.name == "obs":
+    if args.name in ("denoise", "automute"):
+        from .bench import audio
+
+        result = audio.run(args.name, seconds=args.seconds, rounds=args.rounds, peer=not args.no_peer,
+                           progress=_progress)
+    elif args.name == "obs":
         from .bench import obs
 
         result = obs.run(seconds=args.seconds, progress=_progress)
@@ -353,6 +430,14 @@ def cmd_eval(args) -> int:
         from .evaluate import gaze
 
         result = gaze.run(progress=_progress, out_dir=Path(args.out_dir) if args.out_dir else None)
+    elif args.name == "denoise":
+        from .evaluate import denoise
+
+        result = denoise.run(args.n, candidates=not args.no_candidates, progress=_progress)
+    elif args.name == "automute":
+        from .evaluate import automute
+
+        result = automute.run(progress=_progress)
     else:
         from .evaluate import face
 
@@ -470,19 +555,51 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--markdown", action="store_true", help="as the Markdown reference in docs/settings.md")
     sp.set_defaults(func=cmd_settings)
 
-    sp = sub.add_parser("bench", help="benchmark a stage at 1280x720 against a peer in the same process")
-    sp.add_argument("name", choices=["face", "gaze", "obs"])
-    sp.add_argument("--rounds", type=int, default=3, help="face: passes over the sample clip")
-    sp.add_argument("--seconds", type=float, default=10.0, help="obs: seconds sampled per phase")
+    sp = sub.add_parser("bench", help="benchmark a stage against a peer in the same process")
+    sp.add_argument("name", choices=["face", "gaze", "obs", "denoise", "automute"])
+    sp.add_argument("--rounds", type=int, default=3, help="face/gaze: passes over the sample clip; audio: passes")
+    sp.add_argument("--seconds", type=float, default=10.0,
+                    help="obs: seconds sampled per phase; audio: seconds of 48 kHz stereo speech")
     sp.add_argument("--no-peer", action="store_true", help="skip the peer (MediaPipe)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("eval", help="measure quality on real data")
-    sp.add_argument("name", choices=["face", "gaze"])
+    sp.add_argument("name", choices=["face", "gaze", "denoise", "automute"])
     sp.add_argument("--out-dir", help="save before/after pictures here (gaze)")
+    sp.add_argument("--n", type=int, default=24, help="denoise: number of mixtures (12 noise x SNR pairs, cycled)")
+    sp.add_argument("--no-candidates", action="store_true",
+                    help="denoise: skip the single networks measured beside the modes (DTLN, GTCRN, NSNet2)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_eval)
+
+    def audio_opts(sp, effect):
+        sp.add_argument("input", nargs="?", type=Path, help="WAV or FLAC, mono or stereo, 16/44.1/48 kHz")
+        sp.add_argument("-o", "--output", type=Path, help="output WAV/FLAC (same rate and channels)")
+        sp.add_argument("--set", action="append", metavar=f"{effect.upper()}.FIELD=VALUE",
+                        help=f"override one setting, e.g. --set {effect}.mix=0.8 (repeatable)")
+        sp.add_argument("--block", type=int, default=1024, help="frames per block (OBS uses 1024)")
+        sp.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    sp = sub.add_parser("denoise", help="suppress noise in a WAV/FLAC file, or live from a microphone")
+    audio_opts(sp, "denoise")
+    sp.add_argument("--mode", choices=["best", "light"], help="model (default best)")
+    sp.add_argument("--atten-db", type=float, help="attenuation limit in dB (6-100; 100 = no limit)")
+    sp.add_argument("--mix", type=float, help="wet/dry mix 0-1 (1 = fully denoised)")
+    sp.add_argument("--live", action="store_true", help="microphone -> denoise -> output device (needs PyAudio)")
+    sp.add_argument("--input-device", type=int, help="live: input device index (deepzoom devices)")
+    sp.add_argument("--output-device", type=int, help="live: output device index, e.g. a virtual sink")
+    sp.add_argument("--rate", type=int, default=48000, help="live: sample rate")
+    sp.add_argument("--seconds", type=float, default=0.0, help="live: stop after N seconds (0: Ctrl+C)")
+    sp.set_defaults(func=cmd_denoise)
+
+    sp = sub.add_parser("automute", help="silence the pauses of a WAV/FLAC file (voice-activity gate)")
+    audio_opts(sp, "automute")
+    sp.set_defaults(func=cmd_automute)
+
+    sp = sub.add_parser("devices", help="list audio devices for --live (needs PyAudio)")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_devices)
     return p
 
 

@@ -102,6 +102,23 @@ class AutoMuteSettings(_Settings):
     duck_db: float = Field(20.0, ge=3, le=60, description="Attenuation while nobody talks, in duck mode")
 
 
+class DenoiseSettings(_Settings):
+    """Speech noise suppression: removes keyboard, fans, music and other noise around the voice."""
+
+    enabled: bool = Field(True, description="Suppress noise (off: the audio passes through, still delayed)")
+    mode: Literal["best", "light"] = Field(
+        "best", description="'best': the mean of two networks (DTLN + GTCRN), RTF ~0.08 on one core; "
+                            "'light': DTLN's first stage only, ~4x less CPU (both ~36 ms latency)")
+    atten_limit_db: float = Field(
+        100.0, ge=6, le=100,
+        description="Most the noise is lowered, in dB: keeps 10^(-dB/20) of the original under the voice "
+                    "(lower keeps some ambience); 100 = no limit")
+    mix: float = Field(1.0, ge=0, le=1, description="Wet/dry mix: 1 = only the denoised voice, 0 = the original")
+    stereo: Literal["mono_mix", "per_channel"] = Field(
+        "mono_mix", description="'mono_mix': denoise the mix of all channels and write it to every channel "
+                                "(a microphone is mono); 'per_channel': denoise each channel (CPU x channels)")
+
+
 class FilterSettings(_Settings):
     """How an OBS filter runs its effect (OBS only)."""
 
@@ -114,7 +131,7 @@ class FilterSettings(_Settings):
 
 
 VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings, "gaze": GazeSettings}
-AUDIO_EFFECTS: dict[str, type[_Settings]] = {"automute": AutoMuteSettings}
+AUDIO_EFFECTS: dict[str, type[_Settings]] = {"denoise": DenoiseSettings, "automute": AutoMuteSettings}
 
 
 class ChainSettings(_Settings):
@@ -124,6 +141,7 @@ class ChainSettings(_Settings):
     filter: FilterSettings = FilterSettings()
     landmarks: LandmarksSettings = LandmarksSettings()
     gaze: GazeSettings = GazeSettings()
+    denoise: DenoiseSettings = DenoiseSettings()
     automute: AutoMuteSettings = AutoMuteSettings()
 
 
@@ -133,7 +151,7 @@ class Preset(_Settings):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="File-name-safe preset name")
     description: str = ""
     video: list[Literal["landmarks", "gaze"]] = Field(default_factory=list, description="Video effects, in order")
-    audio: list[Literal["automute"]] = Field(default_factory=list, description="Audio effects, in order")
+    audio: list[Literal["denoise", "automute"]] = Field(default_factory=list, description="Audio effects, in order")
     settings: ChainSettings = ChainSettings()
 
 

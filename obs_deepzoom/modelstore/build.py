@@ -12,6 +12,7 @@ from .. import paths
 from ..errors import DeepZoomError, ModelError
 from .manifest import ModelEntry, load_manifest
 from .packages import extract, sha256_of
+from .recurrent import constant_sequence_lengths, expose_recurrent_state
 from .tflite_rewrite import rewrite_transpose_conv
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,10 @@ def build_one(entry: ModelEntry) -> Path:
     except Exception as exc:  # the converter's own message is the useful part
         raise ModelError(entry.name, f"failed to convert ({str(exc).splitlines()[0][:200]})") from exc
     for step in entry.recipe:
+        if step.step == "expose_recurrent_state" and expose_recurrent_state(model) == 0:
+            raise ModelError(entry.name, "recipe found no recurrent state to expose")
+        if step.step == "constant_sequence_lengths" and constant_sequence_lengths(model) == 0:
+            raise ModelError(entry.name, "recipe found no computed sequence lengths")
         if step.step == "reshape":
             model.reshape({model.inputs[0].get_any_name(): step.shape})
     _check_contract(entry, model)

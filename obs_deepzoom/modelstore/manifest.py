@@ -36,7 +36,7 @@ class Port(_Strict):
 
 
 class RecipeStep(_Strict):
-    step: Literal["reshape", "tflite_transpose_conv_rewrite"]
+    step: Literal["reshape", "tflite_transpose_conv_rewrite", "expose_recurrent_state", "constant_sequence_lengths"]
     shape: list[int] | None = None
     schema_file: PackageFile | None = Field(None, alias="schema")
 

@@ -7,7 +7,8 @@ from ..settings import AUDIO_EFFECTS, VIDEO_EFFECTS, FaceTrackingSettings, Filte
 # effect name -> (filter kind id, display name in OBS's Filters menu)
 VIDEO_KINDS = {"landmarks": ("deepzoom_landmarks", "DeepZoom Face Landmarks"),
                "gaze": ("deepzoom_gaze", "DeepZoom Eye Contact")}
-AUDIO_KINDS = {"automute": ("deepzoom_automute", "DeepZoom Auto-Mute")}
+AUDIO_KINDS = {"denoise": ("deepzoom_denoise", "DeepZoom Noise Suppression"),
+               "automute": ("deepzoom_automute", "DeepZoom Auto-Mute")}
 ALL_KINDS = {**VIDEO_KINDS, **AUDIO_KINDS}
 
 
