@@ -223,6 +223,23 @@ def test_automute_silences_pauses_and_keeps_speech(client, tmp_path):
     client.request("SetInputMute", {"inputName": "Clip", "inputMuted": False})
 
 
+def test_noise_suppression_lowers_the_room_noise_in_obs(obs_env, client, tmp_path):
+    source = "Speech"
+    remove_ours(client, source)
+    client.request("SetInputMute", {"inputName": "Clip", "inputMuted": True})
+    plain = window_rms(record(client, 11.5, tmp_path))
+    rc.add(client, source, "denoise", [])
+    time.sleep(1.0)
+    clean = window_rms(record(client, 11.5, tmp_path))
+    remove_ours(client, source)
+    client.request("SetInputMute", {"inputName": "Clip", "inputMuted": False})
+    assert "denoise: 2 ch at 48000 Hz" in obs_env.log_text()
+    # the quietest fifth of the windows is room noise between sentences: much lower after suppression
+    assert np.percentile(clean, 20) < 0.5 * np.percentile(plain, 20), (np.percentile(clean, 20),
+                                                                         np.percentile(plain, 20))
+    assert np.percentile(clean, 90) > 0.5 * np.percentile(plain, 90), "speech must stay"
+
+
 def test_virtual_camera_answers_or_explains(client):
     try:
         state = rc.virtualcam(client, "start")
