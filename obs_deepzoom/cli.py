@@ -331,22 +331,26 @@ def cmd_settings(args) -> int:
 
 # ---- bench / eval ---------------------------------------------------------------------------------------
 def cmd_bench(args) -> int:
+    import importlib
+
+    bench = importlib.import_module(f".bench.{args.name}", __package__)
     if args.name == "obs":
-        from .bench import obs
-
-        result = obs.run(seconds=args.seconds, progress=_progress)
+        result = bench.run(seconds=args.seconds, progress=_progress)
     else:
-        from .bench import face
-
-        result = face.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress)
+        result = bench.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress)
     _emit(result, args.json)
     return 0
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import face
+    import importlib
 
-    result = face.run(progress=_progress)
+    evaluation = importlib.import_module(f".evaluate.{args.name}", __package__)
+    if args.out_dir:
+        Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+        result = evaluation.run(progress=_progress, out_dir=Path(args.out_dir))
+    else:
+        result = evaluation.run(progress=_progress)
     _emit(result, args.json)
     return 0
 
@@ -461,15 +465,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_settings)
 
     sp = sub.add_parser("bench", help="benchmark a stage at 1280x720 against a peer in the same process")
-    sp.add_argument("name", choices=["face", "obs"])
-    sp.add_argument("--rounds", type=int, default=3, help="face: passes over the sample clip")
+    sp.add_argument("name", choices=["face", "background", "restore", "obs"])
+    sp.add_argument("--rounds", type=int, default=3, help="face/background/restore: passes over the sample clip")
     sp.add_argument("--seconds", type=float, default=10.0, help="obs: seconds sampled per phase")
     sp.add_argument("--no-peer", action="store_true", help="skip the peer (MediaPipe)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("eval", help="measure quality on real data")
-    sp.add_argument("name", choices=["face"])
+    sp.add_argument("name", choices=["face", "background", "restore"])
+    sp.add_argument("--out-dir", help="background/restore: also save composites (PNG) here")
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_eval)
     return p

@@ -7,7 +7,9 @@ from typing import Protocol
 
 import numpy as np
 
+from .background import Background
 from .landmarks import LandmarkOverlay
+from .restore import FaceRestore
 
 
 class VideoEffect(Protocol):
@@ -17,4 +19,4 @@ class VideoEffect(Protocol):
     def process(self, frame: np.ndarray, ctx) -> np.ndarray: ...
 
 
-VIDEO_EFFECTS: dict[str, type] = {LandmarkOverlay.name: LandmarkOverlay}
+VIDEO_EFFECTS: dict[str, type] = {e.name: e for e in (LandmarkOverlay, Background, FaceRestore)}
