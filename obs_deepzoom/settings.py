@@ -121,7 +121,7 @@ class RestoreSettings(_Settings):
     model: Literal["x4", "x2"] = Field(
         "x4", description="FSRCNN model: 'x4' (its result reduced to the factor needed: steadier on compressed "
                           "video) or 'x2' (sharper on clean input; larger factors finish with bicubic)")
-    margin: float = Field(1.6, ge=1.0, le=3.0, description="Restored region around the face, x the face size")
+    margin: float = Field(1.3, ge=1.0, le=3.0, description="Restored region around the face, x the face size")
     interpolation: Literal["bicubic", "lanczos"] = Field(
         "bicubic", description="How the rest of the frame is upscaled")
 

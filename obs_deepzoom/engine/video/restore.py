@@ -9,6 +9,8 @@ just upscaled (or passed through)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -23,9 +25,15 @@ def _luma(bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb)[..., 0]
 
 
-def _ramp(n: int) -> np.ndarray:
-    d = np.minimum(np.arange(n), np.arange(n)[::-1]) + 0.5
-    return np.clip(d / max(1.0, FEATHER * n), 0, 1).astype(np.float32)
+@lru_cache(maxsize=16)
+def _weights(h: int, w: int) -> np.ndarray:
+    """Blend weights of an h x w region: 1 inside, ramping to 0 over the outer FEATHER of each side."""
+
+    def ramp(n: int) -> np.ndarray:
+        d = np.minimum(np.arange(n), np.arange(n)[::-1]) + 0.5
+        return np.clip(d / max(1.0, FEATHER * n), 0, 1).astype(np.float32)
+
+    return ramp(h)[:, None] * ramp(w)[None, :]
 
 
 def face_box(landmarks: np.ndarray, margin: float, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
@@ -78,9 +86,9 @@ class FaceRestore:
         """Add the luma detail `y` over `out[box]` with soft edges (in place)."""
         x0, y0, x1, y1 = box
         region = out[y0:y1, x0:x1]
-        detail = y - _luma(region)
-        detail *= _ramp(y1 - y0)[:, None] * _ramp(x1 - x0)[None, :]
-        region[:] = np.clip(region + detail[..., None], 0, 255).astype(np.uint8)
+        detail = cv2.subtract(y, _luma(region), dtype=cv2.CV_32F)
+        cv2.multiply(detail, _weights(y1 - y0, x1 - x0), dst=detail)
+        out[y0:y1, x0:x1] = cv2.add(region, cv2.merge((detail, detail, detail)), dtype=cv2.CV_8U)
 
     def process(self, frame: np.ndarray, ctx) -> np.ndarray:
         s = self.settings
