@@ -6,6 +6,7 @@ unless DEEPZOOM_DEBUG=1."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -65,18 +66,24 @@ def _process_video(chain, source, out: Path | None, max_frames: int, side_by_sid
             if write:
                 write(result)
             if side_by_side is not None and (sbs_frame is None or i == (total or 0) // 2):
+                import cv2
                 import numpy as np
 
-                sbs_frame = np.hstack([frame, result])
+                sbs_frame = np.hstack([cv2.resize(frame, result.shape[1::-1]), result])
             n += 1
             bar.update(1)
 
     try:
-        if out is not None:
-            with video_writer(out, source.fps, source.size) as write:
-                loop(write)
-        else:
-            loop(None)
+        with contextlib.ExitStack() as stack:
+            writer = None
+
+            def write(frame):  # opened on the first result: an effect may change the size (restore upscale)
+                nonlocal writer
+                if writer is None:
+                    writer = stack.enter_context(video_writer(out, source.fps, (frame.shape[1], frame.shape[0])))
+                writer(frame)
+
+            loop(write if out is not None else None)
     finally:
         bar.close()
     if n == 0:
