@@ -113,8 +113,8 @@ class RestoreSettings(_Settings):
         "enhance", description="'enhance': same size, for a picture that was enlarged from a lower resolution "
                                "(the face is rebuilt at `scale`); 'upscale': output `output_height` lines "
                                "(e.g. 240p/360p -> 720p). In OBS the filter always keeps the source size")
-    scale: int = Field(2, ge=2, le=4, description="enhance: how much the picture was enlarged (2 and 4 run FSRCNN "
-                                                  "x2 / x4; 3 runs x4 and scales down)")
+    scale: int = Field(2, ge=2, le=4, description="enhance: how much the picture was enlarged; the face is "
+                                                  "reduced by this and rebuilt")
     output_height: int = Field(720, ge=144, le=2160,
                                description="upscale: output height in pixels (width keeps the aspect ratio)")
     device: Device = Field("AUTO", description="OpenVINO device for the super-resolution model")

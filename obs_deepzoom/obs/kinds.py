@@ -5,7 +5,9 @@ from __future__ import annotations
 from ..settings import AUDIO_EFFECTS, VIDEO_EFFECTS, FaceTrackingSettings, FilterSettings
 
 # effect name -> (filter kind id, display name in OBS's Filters menu)
-VIDEO_KINDS = {"landmarks": ("deepzoom_landmarks", "DeepZoom Face Landmarks")}
+VIDEO_KINDS = {"landmarks": ("deepzoom_landmarks", "DeepZoom Face Landmarks"),
+               "background": ("deepzoom_background", "DeepZoom Background"),
+               "restore": ("deepzoom_restore", "DeepZoom Face Restore")}
 AUDIO_KINDS = {"automute": ("deepzoom_automute", "DeepZoom Auto-Mute")}
 ALL_KINDS = {**VIDEO_KINDS, **AUDIO_KINDS}
 
