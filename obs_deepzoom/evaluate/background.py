@@ -59,7 +59,7 @@ def _run(settings: BackgroundSettings, frames: list[np.ndarray]) -> tuple[list[n
     outs, alphas = [], []
     for f in frames:
         outs.append(effect.process(f, None))
-        alphas.append(effect.alpha.copy())
+        alphas.append(effect.alpha)
     return outs, alphas
 
 
