@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def _peer(progress):
     """MediaPipe's segmenter + our compositing of its mask, or None when the reference is not installed."""
-    from ..engine.video.background import Background, person_box, reduce
+    from ..engine.video.background import Background, reduce
 
     try:
         from ..reference import mediapipe
@@ -30,16 +30,12 @@ def _peer(progress):
         progress(f"peer skipped: {exc}")
         return None
     effect = Background(BackgroundSettings(refine=False))
-    s = effect.settings
-    lo, span = s.threshold - s.feather, 2 * s.feather
 
     def process(frame: np.ndarray) -> np.ndarray:
         mask = seg.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).segmentation_mask
-        a8 = cv2.addWeighted(mask, 255 / span, mask, 0, -255 * lo / span, dtype=cv2.CV_8U)
         work = reduce(frame)
-        alpha_w = cv2.resize(a8, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_AREA) * np.float32(1 / 255)
-        return effect.composite(frame, work, a8, alpha_w, person_box(alpha_w, frame.shape[1] / work.shape[1],
-                                                                     frame.shape[0] / work.shape[0]))
+        p = cv2.resize(mask, (work.shape[1], work.shape[0]), interpolation=cv2.INTER_AREA)
+        return effect.composite(frame, work, *effect.linear_model(work, p))
 
     return process
 

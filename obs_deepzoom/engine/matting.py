@@ -1,4 +1,5 @@
-"""Alpha-matte helpers: fast guided filter (He & Sun 2015) and background-only blur, vectorised with OpenCV."""
+"""Alpha-matte helpers: fast guided filter (He & Sun 2015), background-only blur, and compositing that works at
+full resolution only in the band where the alpha is between 0 and 1. Vectorised with numpy/OpenCV."""
 
 from __future__ import annotations
 
@@ -39,3 +40,62 @@ def cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     scaled = cv2.resize(image, (sw, sh), interpolation=interp)
     x0, y0 = (sw - w) // 2, (sh - h) // 2
     return np.ascontiguousarray(scaled[y0:y0 + h, x0:x0 + w])
+
+
+BACKGROUND, EDGE, PERSON = 0, 1, 2
+SLACK = 96.0  # grey levels a full-size pixel may differ from its work-size average when classifying
+
+
+def classify(a: np.ndarray, b: np.ndarray, guide: np.ndarray) -> np.ndarray:
+    """Work-size classes of the linear alpha model alpha * 255 = a * guide + b (guide 0..255): PERSON where every
+    full-size pixel of the 3x3 neighbourhood is surely >= 255, BACKGROUND where surely <= 0, else EDGE."""
+    v = a * guide + b
+    slack = np.abs(a) * np.float32(SLACK)
+    kernel = np.ones((3, 3), np.uint8)
+    cls = np.full(v.shape, EDGE, np.uint8)
+    cls[cv2.erode(v - slack, kernel, borderType=cv2.BORDER_REPLICATE) >= 255] = PERSON
+    cls[cv2.dilate(v + slack, kernel, borderType=cv2.BORDER_REPLICATE) <= 0] = BACKGROUND
+    return cls
+
+
+def _rows(a: np.ndarray, c: int) -> np.ndarray:
+    """A contiguous array as records of `c` items (pixels): np.take and assignment copy whole records fast."""
+    return a.reshape(-1, c).view(np.dtype((np.void, c * a.itemsize))).reshape(-1)
+
+
+def _sample(image: np.ndarray, idx: np.ndarray, w: int, h: int) -> np.ndarray:
+    """`image` (C channels, float32) upsampled to w x h as cv2.resize(INTER_LINEAR) does, at the flat full-size
+    pixel indices `idx` only (N x C): cv2.remap on a map of just those pixels."""
+    n, cols = idx.size, 1024  # remap maps must stay under 32767 columns
+    padded = np.zeros(-(-max(n, 1) // cols) * cols, np.int64)
+    padded[:n] = idx
+    ys, xs = np.divmod(padded, w)
+    map_x = ((xs.astype(np.float32) + np.float32(0.5)) * np.float32(image.shape[1] / w) - np.float32(0.5))
+    map_y = ((ys.astype(np.float32) + np.float32(0.5)) * np.float32(image.shape[0] / h) - np.float32(0.5))
+    out = cv2.remap(image, map_x.reshape(-1, cols), map_y.reshape(-1, cols), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(-1, image.shape[2])[:n]
+
+
+class Composite:
+    """frame over bg with alpha * 255 = a * green + b (a, b at work size), evaluated at full size only on EDGE
+    pixels; PERSON pixels are copied, BACKGROUND pixels keep bg. `alpha8()` rebuilds the full alpha on demand."""
+
+    def __init__(self, frame: np.ndarray, out: np.ndarray, ab: np.ndarray, cls: np.ndarray):
+        h, w = frame.shape[:2]
+        cls_full = cv2.resize(cls, (w, h), interpolation=cv2.INTER_NEAREST)
+        self.person = cls_full == PERSON
+        cv2.copyTo(frame, self.person.view(np.uint8), out)
+        self.idx = np.flatnonzero(cls_full == EDGE)
+        coef = _sample(ab, self.idx, w, h)
+        pixels = np.take(_rows(frame, 3), self.idx).view(np.uint8).reshape(-1, 3).astype(np.float32)
+        under = np.take(_rows(out, 3), self.idx).view(np.uint8).reshape(-1, 3).astype(np.float32)
+        self.alpha = np.clip(coef[:, 0] * pixels[:, 1] + coef[:, 1], 0, 255)
+        under += (pixels - under) * (self.alpha * np.float32(1 / 255))[:, None]
+        under += np.float32(0.5)
+        _rows(out, 3)[self.idx] = _rows(under.astype(np.uint8), 3)
+
+    def alpha8(self) -> np.ndarray:
+        a8 = self.person.astype(np.uint8) * np.uint8(255)
+        a8.reshape(-1)[self.idx] = (self.alpha + 0.5).astype(np.uint8)
+        return a8
