@@ -137,3 +137,19 @@ def test_mask_every_n_frames_and_static_skip(clip_720p):
 
 def test_disabled_passes_the_frame_through(portrait):
     assert Background(BackgroundSettings(enabled=False)).process(portrait, None) is portrait
+
+
+def test_edge_only_compositing_equals_the_dense_formula(clip_720p):
+    """Alpha is evaluated at full size only on edge pixels; everywhere it must equal clip(a * green + b)."""
+    from obs_deepzoom.engine.video.background import reduce
+
+    effect = Background(BackgroundSettings())
+    for frame in clip_720p[::20]:
+        out = effect.process(frame, None)
+        work = reduce(frame)
+        p = cv2.resize(effect.prob, work.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+        ab, _, _ = effect.linear_model(work, p)
+        full = cv2.resize(ab, frame.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+        dense = np.clip(full[..., 0] * frame[..., 1] + full[..., 1], 0, 255) / 255
+        assert np.abs(effect.alpha - dense).max() < 0.01
+        assert out.shape == frame.shape
