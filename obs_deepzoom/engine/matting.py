@@ -68,7 +68,7 @@ def _sample(image: np.ndarray, idx: np.ndarray, w: int, h: int) -> np.ndarray:
     """`image` (C channels, float32) upsampled to w x h as cv2.resize(INTER_LINEAR) does, at the flat full-size
     pixel indices `idx` only (N x C): cv2.remap on a map of just those pixels."""
     n, cols = idx.size, 1024  # remap maps must stay under 32767 columns
-    padded = np.zeros(-(-max(n, 1) // cols) * cols, np.int64)
+    padded = np.zeros(-(-n // cols) * cols, np.int64)
     padded[:n] = idx
     ys, xs = np.divmod(padded, w)
     map_x = ((xs.astype(np.float32) + np.float32(0.5)) * np.float32(image.shape[1] / w) - np.float32(0.5))
@@ -88,13 +88,17 @@ class Composite:
         self.person = cls_full == PERSON
         cv2.copyTo(frame, self.person.view(np.uint8), out)
         self.idx = np.flatnonzero(cls_full == EDGE)
+        self.alpha = np.zeros(0, np.float32)
+        if self.idx.size == 0:
+            return
         coef = _sample(ab, self.idx, w, h)
-        pixels = np.take(_rows(frame, 3), self.idx).view(np.uint8).reshape(-1, 3).astype(np.float32)
-        under = np.take(_rows(out, 3), self.idx).view(np.uint8).reshape(-1, 3).astype(np.float32)
-        self.alpha = np.clip(coef[:, 0] * pixels[:, 1] + coef[:, 1], 0, 255)
-        under += (pixels - under) * (self.alpha * np.float32(1 / 255))[:, None]
-        under += np.float32(0.5)
-        _rows(out, 3)[self.idx] = _rows(under.astype(np.uint8), 3)
+        pixels = np.take(_rows(frame, 3), self.idx).view(np.uint8).reshape(1, -1, 3)
+        under = np.take(_rows(out, 3), self.idx).view(np.uint8).reshape(1, -1, 3)
+        self.alpha = coef[:, 0] * pixels[0, :, 1] + coef[:, 1]
+        np.clip(self.alpha, 0, 255, out=self.alpha)
+        weight = (self.alpha * np.float32(1 / 255))[None]
+        blended = cv2.blendLinear(pixels, under, weight, np.float32(1) - weight)
+        _rows(out, 3)[self.idx] = _rows(blended, 3)
 
     def alpha8(self) -> np.ndarray:
         a8 = self.person.astype(np.uint8) * np.uint8(255)
