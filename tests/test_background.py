@@ -140,7 +140,7 @@ def test_disabled_passes_the_frame_through(portrait):
 
 
 def test_edge_only_compositing_equals_the_dense_formula(clip_720p):
-    """Alpha is evaluated at full size only on edge pixels; everywhere it must equal clip(a * green + b)."""
+    """Alpha is evaluated at full size only on edge pixels; everywhere it must equal clip(a * grey + b)."""
     from obs_deepzoom.engine.video.background import reduce
 
     effect = Background(BackgroundSettings())
@@ -150,6 +150,7 @@ def test_edge_only_compositing_equals_the_dense_formula(clip_720p):
         p = cv2.resize(effect.prob, work.shape[1::-1], interpolation=cv2.INTER_LINEAR)
         ab, _, _ = effect.linear_model(work, p)
         full = cv2.resize(ab, frame.shape[1::-1], interpolation=cv2.INTER_LINEAR)
-        dense = np.clip(full[..., 0] * frame[..., 1] + full[..., 1], 0, 255) / 255
+        grey = frame.astype(np.float32) @ np.array([0.114, 0.587, 0.299], np.float32)
+        dense = np.clip(full[..., 0] * grey + full[..., 1], 0, 255) / 255
         assert np.abs(effect.alpha - dense).max() < 0.01
         assert out.shape == frame.shape

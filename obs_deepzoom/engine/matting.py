@@ -43,12 +43,13 @@ def cover(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 BACKGROUND, EDGE, PERSON = 0, 1, 2
+LUMA = np.array([0.114, 0.587, 0.299], np.float32)  # BGR -> grey weights, as cv2.COLOR_BGR2GRAY
 SLACK = 48.0  # grey levels a full-size pixel may differ from its work-size average when classifying (exact
 # on the sample clip down to 32)
 
 
 def classify(a: np.ndarray, b: np.ndarray, guide: np.ndarray) -> np.ndarray:
-    """Work-size classes of the linear alpha model alpha * 255 = a * guide + b (guide 0..255): PERSON where every
+    """Work-size classes of the linear alpha model alpha * 255 = a * grey + b (grey 0..255): PERSON where every
     full-size pixel of the 3x3 neighbourhood is surely >= 255, BACKGROUND where surely <= 0, else EDGE."""
     v = a * guide + b
     slack = np.abs(a) * np.float32(SLACK)
@@ -79,7 +80,7 @@ def _sample(image: np.ndarray, idx: np.ndarray, w: int, h: int) -> np.ndarray:
 
 
 class Composite:
-    """frame over bg with alpha * 255 = a * green + b (a, b at work size), evaluated at full size only on EDGE
+    """frame over bg with alpha * 255 = a * grey + b (a, b at work size), evaluated at full size only on EDGE
     pixels; PERSON pixels are copied, BACKGROUND pixels keep bg. `alpha8()` rebuilds the full alpha on demand."""
 
     def __init__(self, frame: np.ndarray, out: np.ndarray, ab: np.ndarray, cls: np.ndarray):
@@ -94,7 +95,7 @@ class Composite:
         coef = _sample(ab, self.idx, w, h)
         pixels = np.take(_rows(frame, 3), self.idx).view(np.uint8).reshape(1, -1, 3)
         under = np.take(_rows(out, 3), self.idx).view(np.uint8).reshape(1, -1, 3)
-        self.alpha = coef[:, 0] * pixels[0, :, 1] + coef[:, 1]
+        self.alpha = coef[:, 0] * (pixels[0].astype(np.float32) @ LUMA) + coef[:, 1]
         np.clip(self.alpha, 0, 255, out=self.alpha)
         weight = (self.alpha * np.float32(1 / 255))[None]
         blended = cv2.blendLinear(pixels, under, weight, np.float32(1) - weight)

@@ -118,23 +118,23 @@ class Background:
 
     # ---- alpha ----------------------------------------------------------------------------------------
     def linear_model(self, work: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """From the person probability `p` at work size: the per-pixel alpha model alpha * 255 = a * green + b
+        """From the person probability `p` at work size: the per-pixel alpha model alpha * 255 = a * grey + b
         as an H x W x 2 array [a, b], its classes (matting.classify) and the work-size alpha (0..1).
         Threshold and feather are folded into a and b; without refinement a = 0."""
         s = self.settings
         span = HARD_SPAN if s.mode == "foreground" else max(2 * s.feather, HARD_SPAN)
         lo = s.threshold - span / 2
-        green = cv2.extractChannel(work, 1).astype(np.float32)  # the guide: most of the luma, no conversion
+        grey = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY).astype(np.float32)  # the guide
         if s.refine:
             r = max(1, round(s.refine_radius * work.shape[0] / 720))
-            a, b = guided_coefficients(green * np.float32(1 / 255), p, r, GUIDE_EPS)
+            a, b = guided_coefficients(grey * np.float32(1 / 255), p, r, GUIDE_EPS)
             a *= np.float32(1 / span)
         else:
             a, b = np.zeros_like(p), p.copy()
         b -= np.float32(lo)
         b *= np.float32(255 / span)
-        alpha_w = np.clip((a * green + b) * np.float32(1 / 255), 0, 1)
-        return np.dstack((a, b)), classify(a, b, green), alpha_w
+        alpha_w = np.clip((a * grey + b) * np.float32(1 / 255), 0, 1)
+        return np.dstack((a, b)), classify(a, b, grey), alpha_w
 
     # ---- backdrop -----------------------------------------------------------------------------------------
     def _load_backdrop(self, path: str) -> None:
