@@ -7,7 +7,7 @@ import pytest
 from obs_deepzoom.engine.chain import Chain
 from obs_deepzoom.engine.video.background import Background
 from obs_deepzoom.errors import InputError, SettingsError
-from obs_deepzoom.evaluate.metrics import boundary_f, iou
+from obs_deepzoom.evaluate.metrics import boundary_f, mask_iou
 from obs_deepzoom.media import VideoSource
 from obs_deepzoom.reference import mediapipe
 from obs_deepzoom.samples import sample
@@ -34,7 +34,7 @@ def test_mask_matches_mediapipe(clip_frames, portrait):
     for frame, ref_mask in zip(frames, masks):
         _, alpha = _alpha(frame)
         assert alpha.shape == ref_mask.shape
-        assert iou(alpha > 0.5, ref_mask) > 0.95
+        assert mask_iou(alpha > 0.5, ref_mask) > 0.95
         assert boundary_f(alpha > 0.5, ref_mask) > 0.95
 
 
@@ -56,7 +56,7 @@ def test_tiny_person_is_found(clip_frames, sky):
     truth = np.zeros((720, 1280), bool)
     truth[-h:, 500:500 + w] = a[..., 0] > 0.5
     _, alpha = _alpha(canvas)
-    assert iou(alpha > 0.5, truth) > 0.85
+    assert mask_iou(alpha > 0.5, truth) > 0.85
 
 
 def test_replacement_of_another_size_and_aspect(tmp_path, portrait):

@@ -25,7 +25,7 @@ from ..media import VideoSource, read_image, write_image
 from ..reference import mediapipe
 from ..samples import DEMO_CLIP, PORTRAITS, sample
 from ..settings import BackgroundSettings
-from .metrics import boundary_f, iou
+from .metrics import boundary_f, mask_iou
 
 IMAGES = (*PORTRAITS, "multi_face.jpg")
 HALO_TOLERANCE = 8.0  # grey levels
@@ -107,7 +107,7 @@ def _mask_scores(mp, clip, images, progress) -> dict:
             for frames in sets:
                 ref = _reference(mp, frames, model)
                 _, alphas = _run(base, frames)
-                ious += [iou(a > 0.5, r > 0.5) for a, r in zip(alphas, ref)]
+                ious += [mask_iou(a > 0.5, r > 0.5) for a, r in zip(alphas, ref)]
                 bfs += [boundary_f(a > 0.5, r > 0.5) for a, r in zip(alphas, ref)]
             tag = model + ("" if refine else "_raw")
             out[f"mask_iou_{tag}"] = round(float(np.mean(ious)), 4)
@@ -127,10 +127,10 @@ def _temporal(mp, clip, progress) -> dict:
     for tag, smoothing in (("", BackgroundSettings().smoothing), ("_no_smoothing", 0.0)):
         _, alphas = _run(BackgroundSettings(smoothing=smoothing), clip)
         masks = [x > 0.5 for x in alphas]
-        out[f"flicker_iou{tag}"] = round(float(np.mean([iou(masks[i], masks[i + 1]) for i in range(a, b - 1)])), 4)
-        out[f"mask_iou_moving{tag}"] = round(float(np.mean([iou(masks[i], ref[i] > 0.5) for i in moving])), 4)
+        out[f"flicker_iou{tag}"] = round(float(np.mean([mask_iou(masks[i], masks[i + 1]) for i in range(a, b - 1)])), 4)
+        out[f"mask_iou_moving{tag}"] = round(float(np.mean([mask_iou(masks[i], ref[i] > 0.5) for i in moving])), 4)
     ref_masks = [r > 0.5 for r in ref]
-    out["flicker_iou_mediapipe"] = round(float(np.mean([iou(ref_masks[i], ref_masks[i + 1])
+    out["flicker_iou_mediapipe"] = round(float(np.mean([mask_iou(ref_masks[i], ref_masks[i + 1])
                                                         for i in range(a, b - 1)])), 4)
     progress(f"still frames {a}..{b}: consecutive-mask IoU ours {out['flicker_iou']:.4f}, without smoothing "
              f"{out['flicker_iou_no_smoothing']:.4f}, mediapipe {out['flicker_iou_mediapipe']:.4f}")

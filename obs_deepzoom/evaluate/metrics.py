@@ -31,7 +31,7 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(s[5:-5, 5:-5].mean())  # valid window positions only
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two boolean masks (1.0 when both are empty)."""
     union = np.logical_or(a, b).sum()
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
