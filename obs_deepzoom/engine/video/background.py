@@ -1,11 +1,12 @@
 """Background blur / replacement / colour / key with MediaPipe selfie segmentation through OpenVINO.
 
-Per frame: the frame is reduced by an integer factor to about 320 px wide (the "work" image); the model runs on
-that reduced again to its input size (256x144 or 256x256), unless the mask is reused ("every N frames", or the
-picture is still). The mask is smoothed over time only where the picture did not move (no ghosting). A fast
-guided filter fits a linear model alpha = a * grey + b at work size and applies it to the full-resolution grey
-frame, so the edge follows the frame's own edges (hair) instead of the 256-px mask. The blurred background is
-a blur of background pixels only (no halo of person colours) computed at work size."""
+Per frame: the frame is halved until it is about 320 px wide (the "work" image); the model runs on that reduced
+again to its input size (256x144 or 256x256), unless the mask is reused ("every N frames", or the picture is
+still). The mask is smoothed over time only where the picture did not move (no ghosting). A fast guided filter
+fits a linear model alpha = a * grey + b at work size; it is evaluated on the full-resolution grey frame, so the
+edge follows the frame's own edges (hair) instead of the 256-px mask, and only on the pixels where alpha can lie
+between 0 and 1 (matting.Composite). The blurred background is a blur of background pixels only (no halo of
+person colours) computed at work size or below."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import cv2
 import numpy as np
 
 from ...errors import InputError
-from ...media import kind_of, read_image
+from ...media import VideoSource, kind_of, read_image
 from ...settings import BackgroundSettings
 from ..matting import Composite, background_blur, classify, cover, guided_coefficients
 from ..models import SelfieSegmenter
@@ -44,8 +45,6 @@ class Backdrop:
             if kind_of(self.path) == "image":
                 self._still = read_image(self.path)
             else:
-                from ...media import VideoSource
-
                 self._video = VideoSource.open_file(self.path).capture
         except InputError as exc:
             raise InputError(f"background.image: {exc}") from exc

@@ -97,31 +97,23 @@ class FaceRestore:
         h, w = frame.shape[:2]
         out_w, out_h = self.output_size((w, h))
         self.regions = []
+        out = None
         if s.mode == "upscale":
-            interp = cv2.INTER_LANCZOS4 if s.interpolation == "lanczos" else cv2.INTER_CUBIC
             if out_h <= h:  # nothing to rebuild: a plain resize
                 return cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_AREA)
+            interp = cv2.INTER_LANCZOS4 if s.interpolation == "lanczos" else cv2.INTER_CUBIC
             out = cv2.resize(frame, (out_w, out_h), interpolation=interp)
-            fx, fy = out_w / w, out_h / h
-            for face in ctx.faces:
-                box = face_box(face.landmarks, s.margin, (w, h))
-                if box is None:
-                    continue
-                x0, y0, x1, y1 = box
-                target = (round(x0 * fx), round(y0 * fy), round(x1 * fx), round(y1 * fy))
-                size = (target[2] - target[0], target[3] - target[1])
-                self._paste(out, target, self.super_resolve(frame[y0:y1, x0:x1], size))
-                self.regions.append(target)
-            return out
-        out = None
+        fx, fy = out_w / w, out_h / h
         for face in ctx.faces:
             box = face_box(face.landmarks, s.margin, (w, h))
             if box is None:
                 continue
             x0, y0, x1, y1 = box
-            region = frame[y0:y1, x0:x1]
-            lr = cv2.resize(region, ((x1 - x0) // s.scale, (y1 - y0) // s.scale), interpolation=cv2.INTER_AREA)
-            out = frame.copy() if out is None else out
-            self._paste(out, box, self.super_resolve(lr, (x1 - x0, y1 - y0)))
-            self.regions.append(box)
+            target = (round(x0 * fx), round(y0 * fy), round(x1 * fx), round(y1 * fy))
+            source = frame[y0:y1, x0:x1]
+            if s.mode == "enhance":  # the face as it was before it was enlarged
+                source = cv2.resize(source, ((x1 - x0) // s.scale, (y1 - y0) // s.scale), interpolation=cv2.INTER_AREA)
+                out = frame.copy() if out is None else out
+            self._paste(out, target, self.super_resolve(source, (target[2] - target[0], target[3] - target[1])))
+            self.regions.append(target)
         return frame if out is None else out
