@@ -6,6 +6,7 @@ unless DEEPZOOM_DEBUG=1."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -74,18 +75,24 @@ def _process_video(chain, source, out: Path | None, max_frames: int, side_by_sid
             if write:
                 write(result)
             if side_by_side is not None and (sbs_frame is None or i == (total or 0) // 2):
+                import cv2
                 import numpy as np
 
-                sbs_frame = np.hstack([frame, result])
+                sbs_frame = np.hstack([cv2.resize(frame, result.shape[1::-1]), result])
             n += 1
             bar.update(1)
 
     try:
-        if out is not None:
-            with video_writer(out, source.fps, source.size) as write:
-                loop(write)
-        else:
-            loop(None)
+        with contextlib.ExitStack() as stack:
+            writer = None
+
+            def write(frame):  # opened on the first result: an effect may change the size (restore upscale)
+                nonlocal writer
+                if writer is None:
+                    writer = stack.enter_context(video_writer(out, source.fps, (frame.shape[1], frame.shape[0])))
+                writer(frame)
+
+            loop(write if out is not None else None)
     finally:
         bar.close()
     if n == 0:
@@ -404,45 +411,42 @@ def cmd_settings(args) -> int:
 
 # ---- bench / eval ---------------------------------------------------------------------------------------
 def cmd_bench(args) -> int:
+    import importlib
+
     if args.name in ("denoise", "automute"):
         from .bench import audio
 
         result = audio.run(args.name, seconds=args.seconds, rounds=args.rounds, peer=not args.no_peer,
                            progress=_progress)
-    elif args.name == "obs":
-        from .bench import obs
-
-        result = obs.run(seconds=args.seconds, progress=_progress)
-    elif args.name == "gaze":
-        from .bench import gaze
-
-        result = gaze.run(rounds=args.rounds, progress=_progress)
     else:
-        from .bench import face
-
-        result = face.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress)
+        bench = importlib.import_module(f".bench.{args.name}", __package__)
+        if args.name == "obs":
+            result = bench.run(seconds=args.seconds, progress=_progress)
+        elif args.name == "gaze":  # no offline peer: compared with the face tracking it needs
+            result = bench.run(rounds=args.rounds, progress=_progress)
+        else:
+            result = bench.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress)
     _emit(result, args.json)
     return 0
 
 
+EVALS_WITH_PICTURES = ("gaze", "background", "restore")
+
+
 def cmd_eval(args) -> int:
-    if args.name == "gaze":
-        from .evaluate import gaze
+    import importlib
 
-        result = gaze.run(progress=_progress, out_dir=Path(args.out_dir) if args.out_dir else None)
-    elif args.name == "denoise":
-        from .evaluate import denoise
-
-        result = denoise.run(args.n, candidates=not args.no_candidates, progress=_progress)
-    elif args.name == "automute":
-        from .evaluate import automute
-
-        result = automute.run(progress=_progress)
-    else:
-        from .evaluate import face
-
-        result = face.run(progress=_progress)
-    _emit(result, args.json)
+    evaluation = importlib.import_module(f".evaluate.{args.name}", __package__)
+    kwargs = {"progress": _progress}
+    if args.name == "denoise":
+        kwargs.update(n=args.n, candidates=not args.no_candidates)
+    if args.out_dir:
+        if args.name not in EVALS_WITH_PICTURES:
+            only = ", ".join(EVALS_WITH_PICTURES)
+            raise DeepZoomError(f"--out-dir: eval {args.name} saves no pictures (only {only})")
+        Path(args.out_dir).mkdir(parents=True, exist_ok=True)
+        kwargs["out_dir"] = Path(args.out_dir)
+    _emit(evaluation.run(**kwargs), args.json)
     return 0
 
 
@@ -556,8 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_settings)
 
     sp = sub.add_parser("bench", help="benchmark a stage against a peer in the same process")
-    sp.add_argument("name", choices=["face", "gaze", "obs", "denoise", "automute"])
-    sp.add_argument("--rounds", type=int, default=3, help="face/gaze: passes over the sample clip; audio: passes")
+    sp.add_argument("name", choices=["face", "gaze", "background", "restore", "obs", "denoise", "automute"])
+    sp.add_argument("--rounds", type=int, default=3,
+                    help="video: passes over the sample clip; audio: passes over the speech")
     sp.add_argument("--seconds", type=float, default=10.0,
                     help="obs: seconds sampled per phase; audio: seconds of 48 kHz stereo speech")
     sp.add_argument("--no-peer", action="store_true", help="skip the peer (MediaPipe)")
@@ -565,8 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("eval", help="measure quality on real data")
-    sp.add_argument("name", choices=["face", "gaze", "denoise", "automute"])
-    sp.add_argument("--out-dir", help="save before/after pictures here (gaze)")
+    sp.add_argument("name", choices=["face", "gaze", "background", "restore", "denoise", "automute"])
+    sp.add_argument("--out-dir", help="gaze/background/restore: also save before/after pictures (PNG) here")
     sp.add_argument("--n", type=int, default=24, help="denoise: number of mixtures (12 noise x SNR pairs, cycled)")
     sp.add_argument("--no-candidates", action="store_true",
                     help="denoise: skip the single networks measured beside the modes (DTLN, GTCRN, NSNet2)")

@@ -18,6 +18,11 @@ class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def _check_bgr(color: tuple[int, int, int], name: str) -> None:
+    if any(not 0 <= c <= 255 for c in color):
+        raise ValueError(f"{name}: each of B, G, R must be in 0..255")
+
+
 class FaceTrackingSettings(_Settings):
     """Face tracking shared by every face effect: detection, 468-point mesh, iris, smoothing, pose."""
 
@@ -54,8 +59,7 @@ class LandmarksSettings(_Settings):
 
     @model_validator(mode="after")
     def _color_range(self):
-        if any(not 0 <= c <= 255 for c in self.color):
-            raise ValueError("color: each of B, G, R must be in 0..255")
+        _check_bgr(self.color, "color")
         return self
 
 
@@ -83,6 +87,69 @@ class GazeSettings(_Settings):
                                 description="Time to fade the correction in/out; also steadies it (no flicker)")
     lid_follow: float = Field(0.8, ge=0, le=1, description="How much the upper lid follows the vertical correction")
     debug: bool = Field(False, description="Draw the estimated (red) and corrected (green) gaze")
+
+
+class BackgroundSettings(_Settings):
+    """Background blur / replacement: person segmentation (MediaPipe selfie segmentation), edges refined at
+    full resolution, smoothed over time."""
+
+    enabled: bool = Field(True, description="Apply the effect")
+    mode: Literal["blur", "replace", "color", "foreground"] = Field(
+        "blur", description="blur the background; replace it with `image` (a picture or a looping video); "
+                            "paint it with `color`; 'foreground': keep only the person on a hard-edged key "
+                            "colour (`color`) for a chroma key")
+    model: Literal["landscape", "general"] = Field(
+        "landscape", description="Segmentation model: 'landscape' (256x144, for 16:9) or 'general' (256x256)")
+    device: Device = Field("AUTO", description="OpenVINO device for the segmentation model (falls back to CPU)")
+    blur: float = Field(12.0, ge=1, le=60,
+                        description="Background blur radius (Gaussian sigma) in pixels of a 720p frame")
+    image: str = Field("", description="Replacement picture or video file (replace mode); any size, "
+                                       "scaled to cover the frame; videos loop")
+    color: tuple[int, int, int] = Field((0, 255, 0), description="Backdrop / key colour as B, G, R (0-255)")
+    threshold: float = Field(0.5, ge=0.05, le=0.95,
+                             description="Person probability at the edge: higher = tighter cut-out")
+    feather: float = Field(0.25, ge=0.0, le=0.5,
+                           description="Edge softness: alpha ramps from threshold-feather to threshold+feather "
+                                       "(0 = hard edge)")
+    refine: bool = Field(True, description="Refine the edge at full resolution with the frame as guide "
+                                           "(keeps hair, no halo)")
+    refine_radius: float = Field(8.0, ge=2, le=32,
+                                 description="Edge refinement window radius in pixels of a 720p frame")
+    smoothing: float = Field(0.6, ge=0.0, le=0.95,
+                             description="Temporal smoothing of the mask where the picture is still "
+                                         "(0 = off); moving areas follow at once, so no ghosting")
+    every: int = Field(1, ge=1, le=10, description="Compute the mask every N frames (reuse it in between)")
+    static_skip: float = Field(0.0, ge=0.0, le=10.0,
+                               description="Reuse the mask while the picture changes less than this (mean grey "
+                                           "levels vs the last computed frame; 0 = off); recomputed at least "
+                                           "once a second")
+
+    @model_validator(mode="after")
+    def _color_range(self):
+        _check_bgr(self.color, "color")
+        return self
+
+
+class RestoreSettings(_Settings):
+    """Face super-resolution for low-resolution or heavily compressed video: FSRCNN on the tracked face,
+    blended into a standard upscale of the rest."""
+
+    enabled: bool = Field(True, description="Apply the effect")
+    mode: Literal["enhance", "upscale"] = Field(
+        "enhance", description="'enhance': same size, for a picture that was enlarged from a lower resolution "
+                               "(the face is rebuilt at `scale`); 'upscale': output `output_height` lines "
+                               "(e.g. 240p/360p -> 720p). In OBS the filter always keeps the source size")
+    scale: int = Field(2, ge=2, le=4, description="enhance: how much the picture was enlarged; the face is "
+                                                  "reduced by this and rebuilt")
+    output_height: int = Field(720, ge=144, le=2160,
+                               description="upscale: output height in pixels (width keeps the aspect ratio)")
+    device: Device = Field("AUTO", description="OpenVINO device for the super-resolution model")
+    model: Literal["x4", "x2"] = Field(
+        "x4", description="FSRCNN model: 'x4' (its result reduced to the factor needed: steadier on compressed "
+                          "video) or 'x2' (sharper on clean input; larger factors finish with bicubic)")
+    margin: float = Field(1.3, ge=1.0, le=3.0, description="Restored region around the face, x the face size")
+    interpolation: Literal["bicubic", "lanczos"] = Field(
+        "bicubic", description="How the rest of the frame is upscaled")
 
 
 class AutoMuteSettings(_Settings):
@@ -130,7 +197,8 @@ class FilterSettings(_Settings):
         5, ge=0, le=30, description="Reuse a late result at most this many frames old, else pass the frame through")
 
 
-VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings, "gaze": GazeSettings}
+VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings, "gaze": GazeSettings,
+                                              "background": BackgroundSettings, "restore": RestoreSettings}
 AUDIO_EFFECTS: dict[str, type[_Settings]] = {"denoise": DenoiseSettings, "automute": AutoMuteSettings}
 
 
@@ -142,6 +210,8 @@ class ChainSettings(_Settings):
     landmarks: LandmarksSettings = LandmarksSettings()
     gaze: GazeSettings = GazeSettings()
     denoise: DenoiseSettings = DenoiseSettings()
+    background: BackgroundSettings = BackgroundSettings()
+    restore: RestoreSettings = RestoreSettings()
     automute: AutoMuteSettings = AutoMuteSettings()
 
 
@@ -150,7 +220,8 @@ class Preset(_Settings):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="File-name-safe preset name")
     description: str = ""
-    video: list[Literal["landmarks", "gaze"]] = Field(default_factory=list, description="Video effects, in order")
+    video: list[Literal["landmarks", "gaze", "background", "restore"]] = Field(
+        default_factory=list, description="Video effects, in order")
     audio: list[Literal["denoise", "automute"]] = Field(default_factory=list, description="Audio effects, in order")
     settings: ChainSettings = ChainSettings()
 

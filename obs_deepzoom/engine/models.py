@@ -158,6 +158,20 @@ class SelfieSegmenter:
         return mask[0, :, :, 0].copy()
 
 
+class SuperResolution:
+    """FSRCNN on the luma channel: Y (uint8, any size) -> Y float32 about [0, 1] at `scale` times the size.
+    The result is a view valid until the next call."""
+
+    def __init__(self, scale: int, device: str = "AUTO"):
+        self.scale = scale
+        self.infer = Infer(f"fsrcnn_x{scale}", device)
+
+    def run(self, y: np.ndarray) -> np.ndarray:
+        x = np.multiply(y, np.float32(1 / 255), dtype=np.float32)
+        (out,) = self.infer.run(x[None, :, :, None])
+        return out[0, 0]
+
+
 class SileroVad:
     """Speech probability per 512-sample chunk of 16 kHz mono audio; keeps the recurrent state and context."""
 

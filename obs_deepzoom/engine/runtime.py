@@ -75,7 +75,8 @@ def compile_model(name: str, device: str = "AUTO", threads: int = 0):
 
 class Infer:
     """One infer request of a compiled model whose inputs are bound once to numpy buffers (`inputs`):
-    fill them in place and call `run()`, or `start()` + `wait()` to overlap other work with inference."""
+    fill them in place and call `run()`, or `start()` + `wait()` to overlap other work with inference.
+    An input with a dynamic shape has no bound buffer (`inputs[i] is None`): pass its value to `run()`."""
 
     def __init__(self, name: str, device: str = "AUTO", threads: int = 0):
         import openvino as ov
@@ -84,16 +85,29 @@ class Infer:
         self.compiled = compile_model(name, device, threads)
         self.request = self.compiled.create_infer_request()
         self.inputs = []
+        self._dynamic: dict[int, np.ndarray] = {}  # last values given for dynamic inputs
         for i, port in enumerate(self.compiled.inputs):
-            buf = np.zeros(tuple(port.get_shape()), np.float32)
-            self.request.set_input_tensor(i, ov.Tensor(buf, shared_memory=True))
+            buf = None
+            if port.get_partial_shape().is_static:
+                buf = np.zeros(tuple(port.get_shape()), np.float32)
+                self.request.set_input_tensor(i, ov.Tensor(buf, shared_memory=True))
             self.inputs.append(buf)
         self._n_out = len(self.compiled.outputs)
 
     def _fill(self, values: tuple[np.ndarray, ...]) -> None:
-        for buf, value in zip(self.inputs, values):
-            if value is not buf:
+        import openvino as ov
+
+        for i, (buf, value) in enumerate(zip(self.inputs, values)):
+            if buf is None:  # dynamic shape: share the caller's array (kept alive here until the next call)
+                self._dynamic[i] = np.ascontiguousarray(value, np.float32)
+                self.request.set_input_tensor(i, ov.Tensor(self._dynamic[i], shared_memory=True))
+            elif value is not buf:
                 np.copyto(buf, value, casting="same_kind")
+
+    @property
+    def values(self) -> list[np.ndarray]:
+        """The inputs of the last inference: bound buffers, or the values given for dynamic inputs."""
+        return [self._dynamic.get(i, buf) for i, buf in enumerate(self.inputs)]
 
     def run(self, *values: np.ndarray) -> list[np.ndarray]:
         """Infer synchronously; values (optional) are copied into the bound inputs first."""

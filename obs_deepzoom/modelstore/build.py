@@ -42,9 +42,14 @@ def build_state(entry: ModelEntry) -> str:
     return "ok"
 
 
+def _dims(shape) -> list[int]:
+    """A partial shape as a list, -1 for a dynamic dimension (as the manifest writes it)."""
+    return [d.get_length() if d.is_static else -1 for d in shape]
+
+
 def _check_contract(entry: ModelEntry, model) -> None:
     for kind, ports, declared in (("input", model.inputs, entry.inputs), ("output", model.outputs, entry.outputs)):
-        got = {frozenset(p.get_names()): list(p.get_partial_shape().to_shape()) for p in ports}
+        got = {frozenset(p.get_names()): _dims(p.get_partial_shape()) for p in ports}
         for port in declared:
             shape = next((s for names, s in got.items() if port.name in names), None)
             if shape is None:

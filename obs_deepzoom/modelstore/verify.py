@@ -48,7 +48,7 @@ def _precision_gap(infer) -> float:
         xml = str(load_manifest().get(infer.name).xml)
         cm = core().compile_model(xml, "CPU", {"INFERENCE_PRECISION_HINT": prec})
         req = cm.create_infer_request()
-        req.infer([b.copy() for b in infer.inputs])
+        req.infer([b.copy() for b in infer.values])
         outs[prec] = [req.get_output_tensor(i).data.copy() for i in range(len(cm.outputs))]
     gaps = [np.abs(a - b).max() / max(np.ptp(b), np.abs(b).max(), 1e-6) for a, b in zip(outs["bf16"], outs["f32"])]
     return float(max(gaps))
@@ -95,6 +95,8 @@ def _check(name: str, photo: np.ndarray) -> tuple[str, object]:
         if inside < 0.5:
             raise DeepZoomError(f"{name}: face centre has person probability {inside:.2f}")
         return f"person p={inside:.2f} at the face, area {100 * (mask > 0.5).mean():.0f}%", seg.infer
+    if name.startswith("fsrcnn"):
+        return _check_sr(name, photo, (x, y, w, h))
     if name == "silero_vad":
         vad = models.SileroVad()
         speech = _speech_16k()
@@ -105,6 +107,31 @@ def _check(name: str, photo: np.ndarray) -> tuple[str, object]:
             raise DeepZoomError(f"{name}: speech max p={max(probs):.2f}, silence p={quiet:.2f}")
         return f"speech p(max)={max(probs):.2f}, mean {np.mean(probs):.2f}; silence p={quiet:.2f}", vad.infer
     raise DeepZoomError(f"no verification defined for {name}")
+
+
+def _check_sr(name: str, photo: np.ndarray, box) -> tuple[str, object]:
+    """The face of the sample portrait reduced by the model's scale and rebuilt: right size, close to the
+    original (PSNR of the luma, bicubic alongside)."""
+    import cv2
+
+    from ..engine import models
+
+    sr = models.SuperResolution(int(name.rsplit("x", 1)[1]), "CPU")
+    x, y, w, h = (int(v) for v in box)
+    side = max(w, h) // (4 * sr.scale) * 4 * sr.scale
+    hr = cv2.cvtColor(photo[y:y + side, x:x + side], cv2.COLOR_BGR2YCrCb)[..., 0].astype(np.float32)
+    lr = cv2.resize(hr, (side // sr.scale, side // sr.scale), interpolation=cv2.INTER_AREA)
+    out = sr.run(np.clip(lr + 0.5, 0, 255).astype(np.uint8)) * 255
+    if out.shape != hr.shape:
+        raise DeepZoomError(f"{name}: output {out.shape} for a {lr.shape} input, expected {hr.shape}")
+    bicubic = cv2.resize(lr, (side, side), interpolation=cv2.INTER_CUBIC)
+
+    def psnr(a):
+        return 10 * np.log10(255**2 / max(float(np.mean((np.clip(a, 0, 255) - hr) ** 2)), 1e-9))
+
+    if psnr(out) < 25:
+        raise DeepZoomError(f"{name}: face rebuilt at only {psnr(out):.1f} dB PSNR")
+    return f"face x{sr.scale}: PSNR {psnr(out):.1f} dB (bicubic {psnr(bicubic):.1f} dB)", sr.infer
 
 
 def verify(names: list[str] | None = None, progress=print) -> list[dict]:

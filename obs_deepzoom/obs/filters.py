@@ -37,6 +37,13 @@ def _value(settings: ChainSettings, key: str):
     return getattr(getattr(settings, section), name)
 
 
+def _keep_size(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """OBS frames keep their source's size: an effect that resizes (restore's upscale mode) is scaled back."""
+    if (frame.shape[1], frame.shape[0]) == size:
+        return frame
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+
+
 def _read(data) -> callable:
     def read(spec: PropSpec):
         key = spec.key.encode()
@@ -164,10 +171,11 @@ class VideoFilter(_Filter):
         """Worker thread: newest settings, then the effect. BGR in, BGR out (raw frames); RGBA in, RGBA out
         with the alpha kept (render path)."""
         self._apply_pending()
+        size = (frame.shape[1], frame.shape[0])
         if frame.shape[2] == 3:
-            return self.chain.process(frame)[0]
+            return _keep_size(self.chain.process(frame)[0], size)
         out, _ = self.chain.process(cv2.cvtColor(frame, cv2.COLOR_RGBA2BGR))
-        rgba = cv2.cvtColor(out, cv2.COLOR_BGR2RGBA)
+        rgba = cv2.cvtColor(_keep_size(out, size), cv2.COLOR_BGR2RGBA)
         rgba[..., 3] = frame[..., 3]
         return rgba
 

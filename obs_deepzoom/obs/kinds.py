@@ -6,7 +6,9 @@ from ..settings import AUDIO_EFFECTS, VIDEO_EFFECTS, FaceTrackingSettings, Filte
 
 # effect name -> (filter kind id, display name in OBS's Filters menu)
 VIDEO_KINDS = {"landmarks": ("deepzoom_landmarks", "DeepZoom Face Landmarks"),
-               "gaze": ("deepzoom_gaze", "DeepZoom Eye Contact")}
+               "gaze": ("deepzoom_gaze", "DeepZoom Eye Contact"),
+               "background": ("deepzoom_background", "DeepZoom Background"),
+               "restore": ("deepzoom_restore", "DeepZoom Face Restore")}
 AUDIO_KINDS = {"denoise": ("deepzoom_denoise", "DeepZoom Noise Suppression"),
                "automute": ("deepzoom_automute", "DeepZoom Auto-Mute")}
 ALL_KINDS = {**VIDEO_KINDS, **AUDIO_KINDS}

@@ -7,8 +7,10 @@ from typing import Protocol
 
 import numpy as np
 
+from .background import Background
 from .gaze import GazeCorrector
 from .landmarks import LandmarkOverlay
+from .restore import FaceRestore
 
 
 class VideoEffect(Protocol):
@@ -18,4 +20,4 @@ class VideoEffect(Protocol):
     def process(self, frame: np.ndarray, ctx) -> np.ndarray: ...
 
 
-VIDEO_EFFECTS: dict[str, type] = {LandmarkOverlay.name: LandmarkOverlay, GazeCorrector.name: GazeCorrector}
+VIDEO_EFFECTS: dict[str, type] = {e.name: e for e in (LandmarkOverlay, GazeCorrector, Background, FaceRestore)}

@@ -1,0 +1,119 @@
+"""Face super-resolution: FSRCNN (x2 / x4, luma only) on the tracked face, blended into a standard upscale.
+
+'upscale' mode: the frame is enlarged to `output_height` with bicubic (or Lanczos); each tracked face region is
+super-resolved from the input pixels and its luma detail added on top. 'enhance' mode keeps the size, for a
+picture that was already enlarged from a lower resolution: the face region is reduced by `scale` and rebuilt.
+Only the luma changes: adding the same value to B, G and R moves Y and keeps Cb/Cr exactly (BT.601), so the
+colours of the standard upscale stay. Faces come from the face tracker (ctx.faces); without one the frame is
+just upscaled (or passed through)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from ...settings import RestoreSettings
+from ..models import SuperResolution
+
+ALIGN = 8  # face regions are whole multiples of this many input pixels: few distinct model shapes
+FEATHER = 0.15  # blend ramp width, as a fraction of the face region
+
+
+def _luma(bgr: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb)[..., 0]
+
+
+@lru_cache(maxsize=16)
+def _weights(h: int, w: int) -> np.ndarray:
+    """Blend weights of an h x w region: 1 inside, ramping to 0 over the outer FEATHER of each side."""
+
+    def ramp(n: int) -> np.ndarray:
+        d = np.minimum(np.arange(n), np.arange(n)[::-1]) + 0.5
+        return np.clip(d / max(1.0, FEATHER * n), 0, 1).astype(np.float32)
+
+    return ramp(h)[:, None] * ramp(w)[None, :]
+
+
+def face_box(landmarks: np.ndarray, margin: float, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """Square-ish region (x0, y0, x1, y1) around the face landmarks, `margin` x the face size, aligned and
+    clipped to the frame (w, h); None when too little of it is inside."""
+    w, h = size
+    lo, hi = landmarks[:, :2].min(0), landmarks[:, :2].max(0)
+    centre, side = (lo + hi) / 2, float((hi - lo).max()) * margin
+    side = ALIGN * max(2, int(np.ceil(side / ALIGN)))
+    x0, y0 = (np.round(centre - side / 2)).astype(int)
+    x0, y0 = max(0, x0), max(0, y0)
+    x1, y1 = min(w, x0 + side), min(h, y0 + side)
+    x0, y0 = max(0, x1 - side), max(0, y1 - side)
+    if x1 - x0 < 2 * ALIGN or y1 - y0 < 2 * ALIGN:
+        return None
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+class FaceRestore:
+    name = "restore"
+    needs_faces = True
+
+    def __init__(self, settings: RestoreSettings):
+        self.settings = settings
+        self._models: dict[tuple[int, str], SuperResolution] = {}
+        self.regions: list[tuple[int, int, int, int]] = []  # restored regions of the last output frame
+
+    def _sr(self) -> SuperResolution:
+        key = (int(self.settings.model[1:]), self.settings.device)
+        if key not in self._models:
+            self._models[key] = SuperResolution(*key)
+        return self._models[key]
+
+    def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
+        """Output (w, h) for an input (w, h): the same in enhance mode, `output_height` lines in upscale mode."""
+        s, (w, h) = self.settings, size
+        if not s.enabled or s.mode == "enhance":
+            return size
+        return max(1, round(w * s.output_height / h)), s.output_height
+
+    def super_resolve(self, lr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """Luma of `lr` (BGR) rebuilt at `size` (w, h) by FSRCNN, float32 0..255."""
+        y = self._sr().run(_luma(lr)) * np.float32(255)
+        if y.shape[::-1] != size:
+            interp = cv2.INTER_AREA if y.shape[1] > size[0] else cv2.INTER_CUBIC
+            y = cv2.resize(y, size, interpolation=interp)
+        return y
+
+    def _paste(self, out: np.ndarray, box: tuple[int, int, int, int], y: np.ndarray) -> None:
+        """Add the luma detail `y` over `out[box]` with soft edges (in place)."""
+        x0, y0, x1, y1 = box
+        region = out[y0:y1, x0:x1]
+        detail = cv2.subtract(y, _luma(region), dtype=cv2.CV_32F)
+        cv2.multiply(detail, _weights(y1 - y0, x1 - x0), dst=detail)
+        out[y0:y1, x0:x1] = cv2.add(region, cv2.merge((detail, detail, detail)), dtype=cv2.CV_8U)
+
+    def process(self, frame: np.ndarray, ctx) -> np.ndarray:
+        s = self.settings
+        if not s.enabled:
+            return frame
+        h, w = frame.shape[:2]
+        out_w, out_h = self.output_size((w, h))
+        self.regions = []
+        out = None
+        if s.mode == "upscale":
+            if out_h <= h:  # nothing to rebuild: a plain resize
+                return cv2.resize(frame, (out_w, out_h), interpolation=cv2.INTER_AREA)
+            interp = cv2.INTER_LANCZOS4 if s.interpolation == "lanczos" else cv2.INTER_CUBIC
+            out = cv2.resize(frame, (out_w, out_h), interpolation=interp)
+        fx, fy = out_w / w, out_h / h
+        for face in ctx.faces:
+            box = face_box(face.landmarks, s.margin, (w, h))
+            if box is None:
+                continue
+            x0, y0, x1, y1 = box
+            target = (round(x0 * fx), round(y0 * fy), round(x1 * fx), round(y1 * fy))
+            source = frame[y0:y1, x0:x1]
+            if s.mode == "enhance":  # the face as it was before it was enlarged
+                source = cv2.resize(source, ((x1 - x0) // s.scale, (y1 - y0) // s.scale), interpolation=cv2.INTER_AREA)
+                out = frame.copy() if out is None else out
+            self._paste(out, target, self.super_resolve(source, (target[2] - target[0], target[3] - target[1])))
+            self.regions.append(target)
+        return frame if out is None else out

@@ -1,0 +1,34 @@
+"""`deepzoom process --effects background,restore` and the background/restore benchmarks, as a user runs them."""
+
+import json
+
+import cv2
+from test_cli import deepzoom, one_line_error
+
+from obs_deepzoom.samples import sample
+
+
+def test_process_image_with_background_and_restore(tmp_path):
+    out = tmp_path / "out.png"
+    r = deepzoom("process", sample("single_face.jpg"), "-o", out, "--effects", "background,restore",
+                 "--set", "background.mode=color", "--json")
+    assert r.returncode == 0, r.stderr
+    timings = json.loads(r.stdout.strip().splitlines()[-1])["ms_median"]
+    assert {"background", "restore", "face"} <= set(timings)
+    assert cv2.imread(str(out)).shape == cv2.imread(str(sample("single_face.jpg"))).shape
+
+
+def test_bad_replacement_path_is_one_line(tmp_path):
+    r = deepzoom("process", sample("single_face.jpg"), "-o", tmp_path / "o.png", "--effects", "background",
+                 "--set", "background.mode=replace", "--set", "background.image=/nonexistent/beach.jpg")
+    one_line_error(r, "background.image", "/nonexistent/beach.jpg", "no such file")
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_bench_background_and_restore_print_json_last():
+    for name in ("background", "restore"):
+        r = deepzoom("bench", name, "--rounds", "1", "--json")
+        assert r.returncode == 0, r.stderr
+        res = json.loads(r.stdout.strip().splitlines()[-1])
+        for key in ("ms_median", "ms_p95", "fps", "peak_rss_mb", "peer", "peer_ms_median", "peer_ratio"):
+            assert key in res, (name, key)
