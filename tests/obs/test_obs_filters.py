@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from obs_deepzoom.obs.kinds import VIDEO_KINDS
+from obs_deepzoom.obs.kinds import ALL_KINDS, VIDEO_KINDS
 from obs_deepzoom.remote import commands as rc
 from obs_deepzoom.remote.client import ObsClient, ObsError
 from obs_deepzoom.settings import Preset
@@ -81,7 +81,9 @@ def test_passthrough_is_byte_exact_and_effect_changes_only_the_face(client, sour
         assert changed(closest(refs, img), img).sum() == 0, "a disabled effect must leave every byte alone"
 
     rc.set_settings(client, source, rc.default_filter_name("landmarks"), ["landmarks.enabled=true", *QUIET])
-    drawn = settle(client, source, lambda img: changed(closest(refs, img), img).sum() > 500)
+    # an overlay-sized change (a frame OBS re-rendered on a loop restart differs everywhere: wait past it)
+    overlay = lambda img: 500 < changed(closest(refs, img), img).sum() < 0.15 * img.shape[0] * img.shape[1]  # noqa: E731
+    drawn = settle(client, source, overlay)
     diff = changed(closest(refs, drawn), drawn)
     assert diff.sum() > 500, "the overlay did not appear"
     ys, xs = np.nonzero(diff)
@@ -157,9 +159,13 @@ def test_preset_applies_in_one_batch_and_replaces_the_chain(client, tmp_path, mo
     empty = Preset(name="none", video=[])
     rc.apply_preset(client, source, empty)
     assert rc.list_filters(client, source) == []
-    rc.apply_preset(client, source, presets.load("default"))
-    assert [x["kind"] for x in rc.list_filters(client, source)] == [KIND]
+    default = presets.load("default")
+    rc.apply_preset(client, source, default, audio_source="Speech")
+    assert [x["kind"] for x in rc.list_filters(client, source)] == [ALL_KINDS[e][0] for e in default.video]
+    assert [x["kind"] for x in rc.list_filters(client, "Speech") if x["deepzoom"]] == [
+        ALL_KINDS[e][0] for e in default.audio]
     remove_ours(client, source)
+    remove_ours(client, "Speech")
 
 
 def test_bad_requests_are_refused_before_anything_changes(obs_env, client):
@@ -182,10 +188,17 @@ def record(c: ObsClient, seconds: float, tmp_path) -> np.ndarray:
     """Record the program output for `seconds`; returns its audio as mono 16 kHz float (via ffmpeg)."""
     import subprocess
 
+    def wait_idle():
+        for _ in range(50):
+            if not c.request("GetRecordStatus")["outputActive"]:
+                return
+            time.sleep(0.2)
+
+    wait_idle()  # the previous recording may still be finishing
     c.request("StartRecord")
     time.sleep(seconds)
     path = c.request("StopRecord")["outputPath"]
-    time.sleep(0.5)
+    wait_idle()
     wav = tmp_path / (Path(path).stem + ".wav")
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", path, "-ac", "1", "-ar", "16000", str(wav)],
                    check=True)
@@ -280,11 +293,11 @@ def test_remote_command_line(obs_env, client, tmp_path):
     out = tmp_path / "shot.png"
     r = deepzoom(obs_env, "remote", "screenshot", "Portrait", out)
     assert r.returncode == 0 and cv2.imread(str(out)).shape[:2] == (562, 572)
-    r = deepzoom(obs_env, "preset", "apply", "default", "--source", "Portrait")
+    r = deepzoom(obs_env, "preset", "apply", "default", "--source", "Portrait", "--audio-source", "Speech")
     assert r.returncode == 0 and "applied" in r.stdout, r.stderr
     # each failure: one line, exit code 2, nothing changed
-    bad_value = ("remote", "set", "Portrait", "DeepZoom Face Landmarks", "face.max_faces=9")
-    for args, words in ((bad_value, "face.max_faces"),
+    bad_value = ("remote", "set", "Portrait", "DeepZoom Eye Contact", "gaze.strength=9")  # after the preset
+    for args, words in ((bad_value, "gaze.strength"),
                         (("remote", "filters", "Nope"), "no source named 'Nope'"),
                         (("remote", "add", "Portrait", "sparkles"), "unknown effect 'sparkles'"),
                         (("remote", "virtualcam", "start"), "v4l2loopback")):
@@ -298,6 +311,7 @@ def test_remote_command_line(obs_env, client, tmp_path):
     remove_ours_by_cli = deepzoom(obs_env, "remote", "preset", "Portrait", "none-such")
     assert remove_ours_by_cli.returncode == 2 and "no preset 'none-such'" in remove_ours_by_cli.stderr
     remove_ours(client, "Portrait")
+    remove_ours(client, "Speech")
 
 
 def test_filters_survive_removal_and_obs_shuts_down_cleanly(obs_env, client):
