@@ -38,7 +38,7 @@ class FaceTrackingSettings(_Settings):
     smoothing: bool = Field(True, description="Smooth landmarks over time (One-Euro filter)")
     smooth_min_cutoff: float = Field(0.5, gt=0, le=10,
                                      description="One-Euro cutoff (Hz) for a still face: lower = steadier")
-    smooth_beta: float = Field(5.0, ge=0, le=100,
+    smooth_beta: float = Field(20.0, ge=0, le=100,
                                description="One-Euro speed coefficient: higher = less lag on fast motion")
     camera_fov_deg: float = Field(63.0, ge=20, le=150,
                                   description="Horizontal field of view of the camera, for pose and distance")

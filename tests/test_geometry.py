@@ -45,7 +45,7 @@ def test_one_euro_steadies_a_still_point_and_follows_motion():
     rng = np.random.default_rng(1)
     f = OneEuro()
     still = [f(np.array([100.0]) + rng.normal(0, 1.0, 1), i / 30, scale=100) for i in range(90)]
-    assert np.std(np.array(still[30:])) < 0.3  # input jitter is 1 px
+    assert np.std(np.array(still[30:])) < 0.5  # input jitter is 1 px
     f.reset()
     moving = [f(np.array([100.0 + 10 * i]), i / 30, scale=100) for i in range(30)]
     assert abs(moving[-1][0] - 390.0) < 15  # lag under 1.5 frames at 300 px/s

@@ -14,7 +14,7 @@ def _alpha(dt: float, cutoff: np.ndarray | float) -> np.ndarray | float:
 
 
 class OneEuro:
-    def __init__(self, min_cutoff: float = 0.5, beta: float = 5.0, d_cutoff: float = 1.0):
+    def __init__(self, min_cutoff: float = 0.5, beta: float = 20.0, d_cutoff: float = 1.0):
         self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
         self.x = self.dx = None
         self.t = 0.0
