@@ -109,6 +109,25 @@ def test_eye_contact_filter_changes_only_the_eyes(client):
     remove_ours(client, source)
 
 
+@pytest.mark.parametrize("effect", sorted(VIDEO_KINDS))
+@pytest.mark.parametrize("source", ["Clip", "Portrait"])  # a media source playing the face clip; an image
+def test_every_video_filter_works_on_both_kinds_of_source(obs_env, client, effect, source):
+    remove_ours(client, source)
+    refs = references(client, source, n=6) if source == "Portrait" else None
+    settings = {"gaze": ["gaze.smoothing_ms=0"], "restore": ["restore.mode=enhance"]}.get(effect, [])
+    rc.add(client, source, effect, settings)
+    if refs is not None:  # a still image: the effect must change it
+        img = settle(client, source, lambda im: changed(closest(refs, im), im).sum() > 50)
+        assert changed(closest(refs, img), img).sum() > 50, f"{effect} did nothing on {source}"
+    else:  # a playing clip: frames keep coming and the filter keeps up without errors
+        time.sleep(2.0)
+        assert shot(client, source).shape[:2] == (360, 640)
+    remove_ours(client, source)
+    log = obs_env.log_text()
+    assert f"{effect} render failed" not in log and f"{effect} raw frame failed" not in log
+    assert "failed (" not in "".join(line for line in log.splitlines() if f"worker deepzoom-{effect}" in line)
+
+
 def test_settings_over_websocket_change_the_effect(client):
     source = "Portrait"
     remove_ours(client, source)
