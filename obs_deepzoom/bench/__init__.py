@@ -25,3 +25,12 @@ def summary(ms: list[float]) -> dict[str, float]:
     med = float(np.median(a))
     return {"ms_median": round(med, 3), "ms_p95": round(float(np.percentile(a, 95)), 3),
             "fps": round(1000 / med, 1) if med > 0 else 0.0, "n": int(a.size)}
+
+
+def peer_fields(ours_ms_median: float, peer_ms: list[float], name: str) -> dict[str, object]:
+    """DESIGN.md §6 peer keys: the peer's median/p95 and ours / peer (< 1: we are faster)."""
+    if not peer_ms:
+        return {}
+    p = summary(peer_ms)
+    return {"peer": name, "peer_ms_median": p["ms_median"], "peer_ms_p95": p["ms_p95"],
+            "peer_ratio": round(ours_ms_median / p["ms_median"], 3)}

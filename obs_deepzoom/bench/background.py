@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ..settings import BackgroundSettings
-from . import peak_rss_mb, summary, timed
+from . import peak_rss_mb, peer_fields, summary, timed
 from .face import clip_frames
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,6 @@ def run(rounds: int = 3, peer: bool = True, progress=print) -> dict:
     calls = 10 + len(frames) * rounds
     result["mask_runs_every2_pct"] = round(100 * effects["_every2"].mask_runs / calls, 1)
     result["peak_rss_mb"] = round(rss, 1)
-    if peer_ms:
-        p = summary(peer_ms)
-        result.update({"peer": "mediapipe 0.10.21 SelfieSegmentation(model_selection=1) + the same compositing",
-                       "peer_ms_median": p["ms_median"], "peer_ms_p95": p["ms_p95"],
-                       "peer_ratio": round(result["ms_median"] / p["ms_median"], 3)})
+    peer = "mediapipe 0.10.21 SelfieSegmentation(model_selection=1) + the same compositing"
+    result.update(peer_fields(result["ms_median"], peer_ms, peer))
     return result

@@ -11,7 +11,7 @@ import numpy as np
 from ..media import VideoSource
 from ..samples import DEMO_CLIP, sample
 from ..settings import FaceTrackingSettings
-from . import peak_rss_mb, summary, timed
+from . import peak_rss_mb, peer_fields, summary, timed
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,5 @@ def run(rounds: int = 3, peer: bool = True, settings: FaceTrackingSettings | Non
                  + (f", mediapipe {np.median(peer_ms):.2f} ms" if peer_ms else ""))
     result.update(summary(ours))
     result["peak_rss_mb"] = round(rss, 1)
-    if peer_ms:
-        p = summary(peer_ms)
-        result.update({"peer": "mediapipe 0.10.21 FaceMesh(refine_landmarks=True)",
-                       "peer_ms_median": p["ms_median"], "peer_ms_p95": p["ms_p95"],
-                       "peer_ratio": round(result["ms_median"] / p["ms_median"], 3)})
+    result.update(peer_fields(result["ms_median"], peer_ms, "mediapipe 0.10.21 FaceMesh(refine_landmarks=True)"))
     return result

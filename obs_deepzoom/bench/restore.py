@@ -12,7 +12,7 @@ from ..engine.models import SuperResolution
 from ..media import VideoSource
 from ..samples import DEMO_CLIP, sample
 from ..settings import ChainSettings
-from . import peak_rss_mb, summary, timed
+from . import peak_rss_mb, peer_fields, summary, timed
 
 INPUT = (426, 240)
 OUTPUT_HEIGHT = 720
@@ -58,9 +58,6 @@ def run(rounds: int = 3, peer: bool = True, progress=print) -> dict:
     result["face_ms_median"] = round(float(np.median([s.get("face", 0.0) for s in stages])), 3)
     result["restore_ms_median"] = round(float(np.median([s.get("restore", 0.0) for s in stages])), 3)
     result["peak_rss_mb"] = round(rss, 1)
-    if peer_ms:
-        p = summary(peer_ms)
-        result.update({"peer": "FSRCNN x4 on the whole frame (same OpenVINO model), scaled to the output",
-                       "peer_ms_median": p["ms_median"], "peer_ms_p95": p["ms_p95"],
-                       "peer_ratio": round(result["ms_median"] / p["ms_median"], 3)})
+    peer = "FSRCNN x4 on the whole frame (same OpenVINO model), scaled to the output"
+    result.update(peer_fields(result["ms_median"], peer_ms, peer))
     return result

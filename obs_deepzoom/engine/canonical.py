@@ -6,6 +6,8 @@ results are averaged. Stored next to the built IR as canonical_face.npy (468x3, 
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .. import paths
@@ -18,8 +20,22 @@ def canonical_path():
     return paths.ir_dir() / f"{NAME}.npy"
 
 
+_lock = threading.Lock()
+_cache: dict[str, np.ndarray] = {}
+
+
 def load_canonical_face() -> np.ndarray:
+    """Loaded once per process and shared. np.load parses the .npy header with ast.literal_eval, which
+    CPython 3.11 before 3.11.5 (OBS 29's Debian Python is 3.11.2) cannot run in two threads at once
+    ("AST constructor recursion depth mismatch"): filters' workers start together, so it is locked."""
     p = canonical_path()
+    with _lock:
+        if str(p) not in _cache:
+            _cache[str(p)] = _read(p)
+        return _cache[str(p)]
+
+
+def _read(p) -> np.ndarray:
     try:
         pts = np.load(p)
     except (OSError, ValueError) as exc:
@@ -55,5 +71,6 @@ def build_canonical_face(progress=print) -> np.ndarray:
     p = canonical_path()
     p.parent.mkdir(parents=True, exist_ok=True)
     np.save(p, canonical.astype(np.float32))
+    _cache.pop(str(p), None)
     progress(f"{NAME}: derived from {len(faces)} portraits -> {p}")
     return canonical

@@ -29,6 +29,7 @@ from .worker import FrameWorker
 
 log = logging.getLogger("obs_deepzoom.obs")
 
+_BUILD_LOCK = threading.Lock()  # workers build their chains one at a time (first-use imports and loads)
 REBUILD_KEYS = ("face.device", "face.detector", "face.min_detection_confidence")
 
 
@@ -160,7 +161,8 @@ class VideoFilter(_Filter):
         old = self.settings
         self.settings = merged
         if self.chain is None or any(_value(old, k) != _value(merged, k) for k in REBUILD_KEYS):
-            self.chain = Chain([self.effect], merged)  # compiled models come from OpenVINO's cache
+            with _BUILD_LOCK:
+                self.chain = Chain([self.effect], merged)  # compiled models come from OpenVINO's cache
         else:
             for effect in self.chain.effects:
                 effect.settings = getattr(merged, effect.name)

@@ -54,23 +54,21 @@ class Dispatch:
             log.error("%s render failed: %s", inst.effect, exc)
             obs.source_skip_video_filter(inst.source)
 
-    def filter_video(self, key, frame):
+    def _data_callback(self, key, what: str, method: str, data):
+        """filter_video / filter_audio: the instance's result, or the data unchanged if anything fails."""
         inst = self.state["instances"].get(key)
         if inst is not None:
             try:
-                return inst.filter_video(frame)
+                return getattr(inst, method)(data)
             except Exception as exc:
-                log.error("%s raw frame failed: %s", inst.effect, exc)
-        return frame
+                log.error("%s %s failed: %s", inst.effect, what, exc)
+        return data
+
+    def filter_video(self, key, frame):
+        return self._data_callback(key, "raw frame", "filter_video", frame)
 
     def filter_audio(self, key, audio):
-        inst = self.state["instances"].get(key)
-        if inst is not None:
-            try:
-                return inst.filter_audio(audio)
-            except Exception as exc:
-                log.error("%s audio failed: %s", inst.effect, exc)
-        return audio
+        return self._data_callback(key, "audio", "filter_audio", audio)
 
     def properties(self, effect: str):
         try:
