@@ -430,7 +430,7 @@ def cmd_bench(args) -> int:
     return 0
 
 
-EVALS_WITH_PICTURES = ("gaze", "background", "restore")
+EVALS_WITH_PICTURES = ("gaze", "background", "restore", "avatar")
 
 
 def cmd_eval(args) -> int:
@@ -570,7 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("eval", help="measure quality on real data")
-    sp.add_argument("name", choices=["face", "gaze", "background", "restore", "denoise", "automute"])
+    sp.add_argument("name", choices=["face", "gaze", "background", "restore", "avatar", "denoise", "automute"])
     sp.add_argument("--out-dir", help="gaze/background/restore: also save before/after pictures (PNG) here")
     sp.add_argument("--n", type=int, default=24, help="denoise: number of mixtures (12 noise x SNR pairs, cycled)")
     sp.add_argument("--no-candidates", action="store_true",

@@ -152,6 +152,37 @@ class RestoreSettings(_Settings):
         "bicubic", description="How the rest of the frame is upscaled")
 
 
+class AvatarSettings(_Settings):
+    """Photo avatar: a still portrait animated by your head motion, expressions, blinks and gaze (or by your
+    voice when the camera sees no face), composited over the portrait's own background, a colour or a blur."""
+
+    enabled: bool = Field(True, description="Show the avatar instead of the camera picture")
+    source: str = Field("", description="Portrait photo (one face, looking at the camera, eyes at least 30 px "
+                                        "apart); the samples' grace_hopper.jpg works")
+    device: Device = Field("AUTO", description="OpenVINO device for analysing the portrait")
+    background: Literal["own", "color", "blur"] = Field(
+        "own", description="Behind the moving person: the portrait's own background, a colour, or a blur of it")
+    color: tuple[int, int, int] = Field((48, 40, 36), description="Background colour as B, G, R (color mode)")
+    blur: float = Field(16.0, ge=1, le=60, description="Background blur strength, px at 720p (blur mode)")
+    expression: float = Field(1.0, ge=0, le=2, description="How strongly your expressions are transferred")
+    head_motion: float = Field(1.0, ge=0, le=2, description="How strongly your head motion is transferred")
+    max_yaw_deg: float = Field(30.0, ge=0, le=45, description="Head turn (left/right) is clamped to this")
+    max_pitch_deg: float = Field(25.0, ge=0, le=45, description="Head nod (up/down) is clamped to this")
+    max_roll_deg: float = Field(30.0, ge=0, le=45, description="Head tilt is clamped to this")
+    eyes: bool = Field(True, description="Blinks and iris direction follow yours")
+    mouth: bool = Field(True, description="Paint the inside of the mouth when it opens wider than the portrait's")
+    teeth: bool = Field(True, description="Hint of teeth in the painted mouth")
+    audio_drive: bool = Field(True, description="With no face in view, move the mouth with your voice "
+                                                "(when audio reaches the avatar)")
+    idle: bool = Field(True, description="With no face in view, keep blinking and swaying slightly")
+    grid: int = Field(4, ge=1, le=8, description="Warp map resolution in px (1 = exact per pixel, slower)")
+
+    @model_validator(mode="after")
+    def _color_range(self):
+        _check_bgr(self.color, "color")
+        return self
+
+
 class AutoMuteSettings(_Settings):
     """Voice-activity auto-mute: silences (or ducks) the microphone while nobody talks."""
 
@@ -198,7 +229,8 @@ class FilterSettings(_Settings):
 
 
 VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings, "gaze": GazeSettings,
-                                              "background": BackgroundSettings, "restore": RestoreSettings}
+                                              "background": BackgroundSettings, "restore": RestoreSettings,
+                                              "avatar": AvatarSettings}
 AUDIO_EFFECTS: dict[str, type[_Settings]] = {"denoise": DenoiseSettings, "automute": AutoMuteSettings}
 
 
@@ -212,6 +244,7 @@ class ChainSettings(_Settings):
     denoise: DenoiseSettings = DenoiseSettings()
     background: BackgroundSettings = BackgroundSettings()
     restore: RestoreSettings = RestoreSettings()
+    avatar: AvatarSettings = AvatarSettings()
     automute: AutoMuteSettings = AutoMuteSettings()
 
 
@@ -220,7 +253,7 @@ class Preset(_Settings):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="File-name-safe preset name")
     description: str = ""
-    video: list[Literal["landmarks", "gaze", "background", "restore"]] = Field(
+    video: list[Literal["landmarks", "gaze", "background", "restore", "avatar"]] = Field(
         default_factory=list, description="Video effects, in order")
     audio: list[Literal["denoise", "automute"]] = Field(default_factory=list, description="Audio effects, in order")
     settings: ChainSettings = ChainSettings()

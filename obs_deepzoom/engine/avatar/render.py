@@ -1,0 +1,83 @@
+"""Renderers turn (portrait layout, Motion) into an output frame. `GeometricRenderer` is the built-in one:
+rig targets -> dense mesh warp of the portrait and its person alpha -> composite over the backdrop -> inner
+mouth. A neural generator would implement the same two methods (see docs/avatar.md)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from ...settings import AvatarSettings
+from .motion import Motion
+from .mouth import cavity_strength, paint_mouth
+from .portrait import Layout
+from .rig import Rig
+from .warp import MeshWarp
+
+MOVE_EPS = 0.05  # px: control points closer than this to their rest place count as still
+
+
+class AvatarRenderer(Protocol):
+    def __init__(self, layout: Layout, settings: AvatarSettings): ...
+
+    def render(self, motion: Motion) -> np.ndarray: ...
+
+
+def backdrop(layout: Layout, settings: AvatarSettings) -> np.ndarray:
+    """What the moving person is composited on: the portrait's own background, a colour or a blur of it."""
+    if settings.background == "color":
+        out = np.empty_like(layout.plate)
+        out[:] = settings.color
+        return out
+    if settings.background == "blur":
+        sigma = settings.blur * layout.size[1] / 720
+        return cv2.GaussianBlur(layout.plate, (0, 0), sigma)
+    return layout.plate
+
+
+class GeometricRenderer:
+    def __init__(self, layout: Layout, settings: AvatarSettings):
+        self.layout, self.settings = layout, settings
+        self.rig = Rig(layout.landmarks, layout.iris, layout.size)
+        self.warp = MeshWarp(self.rig.points, layout.size, settings.grid)
+        self.backdrop = backdrop(layout, settings)
+        alpha = layout.image[:, :, 3:4].astype(np.float32) * np.float32(1 / 255)
+        self.still = (layout.image[:, :, :3] * alpha + self.backdrop * (1 - alpha)).astype(np.uint8)
+        mesh = self.rig.mesh
+        self.neutral = (mesh - mesh.mean(0)) @ self.rig.frame.T / self.rig.iod  # face frame, iod units
+        self.targets: np.ndarray = self.rig.points[:, :2].copy()  # the last frame's control points
+        self.region: tuple[int, int, int, int] = (0, 0, 0, 0)  # the last frame's redrawn box
+
+    def render(self, motion: Motion) -> np.ndarray:
+        s = self.settings
+        targets, depth = self.rig.targets(motion, s.expression, s.head_motion,
+                                          (s.max_yaw_deg, s.max_pitch_deg, s.max_roll_deg))
+        self.targets = targets
+        out = self.still.copy()
+        box = self._moving_box(targets)
+        if box is None:
+            return out
+        x0, y0, x1, y1 = self.region = box
+        mx, my = self.warp.maps(targets, depth)
+        fg = cv2.remap(self.layout.image, mx[y0:y1, x0:x1], my[y0:y1, x0:x1], cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+        a = fg[:, :, 3].astype(np.float32) * np.float32(1 / 255)
+        out[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(fg[:, :, :3]), self.backdrop[y0:y1, x0:x1], a,
+                                            1 - a)
+        if s.mouth:
+            paint_mouth(out, targets, cavity_strength(self.rig.points[:, :2], targets), s.teeth)
+        return out
+
+    def _moving_box(self, targets: np.ndarray) -> tuple[int, int, int, int] | None:
+        """The box covering every triangle with a moved corner (outside it the still picture is exact)."""
+        moved = np.abs(targets - self.rig.points[:, :2]).max(1) > MOVE_EPS
+        if not moved.any():
+            return None
+        tris = self.warp.tris[moved[self.warp.tris].any(1)]
+        pts = np.vstack([targets[tris.ravel()], self.rig.points[tris.ravel(), :2]])
+        w, h = self.layout.size
+        x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 1, 0)
+        x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 2, [w, h])
+        return (int(x0), int(y0), int(x1), int(y1)) if x1 > x0 and y1 > y0 else None
