@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import SettingsError
 
 Device = Literal["AUTO", "CPU", "GPU", "NPU"]
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff)"
+MEDIA_FILTER = ("Images and videos (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.mp4 *.avi *.mov *.mkv *.webm "
+                "*.m4v)")
 
 
 class _Settings(BaseModel):
@@ -104,7 +107,8 @@ class BackgroundSettings(_Settings):
     blur: float = Field(12.0, ge=1, le=60,
                         description="Background blur radius (Gaussian sigma) in pixels of a 720p frame")
     image: str = Field("", description="Replacement picture or video file (replace mode); any size, "
-                                       "scaled to cover the frame; videos loop")
+                                       "scaled to cover the frame; videos loop",
+                       json_schema_extra={"file_filter": MEDIA_FILTER})
     color: tuple[int, int, int] = Field((0, 255, 0), description="Backdrop / key colour as B, G, R (0-255)")
     threshold: float = Field(0.5, ge=0.05, le=0.95,
                              description="Person probability at the edge: higher = tighter cut-out")
@@ -158,7 +162,8 @@ class AvatarSettings(_Settings):
 
     enabled: bool = Field(True, description="Show the avatar instead of the camera picture")
     source: str = Field("", description="Portrait photo (one face, looking at the camera, eyes at least 30 px "
-                                        "apart); the samples' grace_hopper.jpg works")
+                                        "apart); the samples' grace_hopper.jpg works",
+                        json_schema_extra={"file_filter": IMAGE_FILTER})
     device: Device = Field("AUTO", description="OpenVINO device for analysing the portrait")
     background: Literal["own", "color", "blur"] = Field(
         "own", description="Behind the moving person: the portrait's own background, a colour, or a blur of it")

@@ -23,7 +23,7 @@ from ..errors import DeepZoomError
 from ..settings import ChainSettings, FilterSettings
 from . import libobs as obs
 from .frames import SUPPORTED, plane_shapes, to_bgr, write_back
-from .kinds import AUDIO_KINDS, sections
+from .kinds import AUDIO_KINDS, BUTTONS, sections
 from .properties import PropSpec, from_obs_values, specs_for, to_obs_value
 from .worker import FrameWorker
 
@@ -72,8 +72,9 @@ def set_defaults(effect: str, data) -> None:
             obs.data_set_default_string(data, key, str(value).encode())
 
 
-def build_properties(effect: str, keep: list):
-    """obs_properties_t for an effect; `keep` holds the byte strings libobs may still point at."""
+def build_properties(effect: str, keep: list, buttons: dict | None = None):
+    """obs_properties_t for an effect; `keep` holds the byte strings libobs may still point at; `buttons` maps
+    a button's key to its (persistent) ctypes click callback."""
     from ..engine.runtime import available_devices
 
     props = obs.properties_create()
@@ -98,12 +99,21 @@ def build_properties(effect: str, keep: list):
                 obs.property_list_add_string(p, b, b)
         elif spec.kind == "color":
             p = obs.lib.obs_properties_add_color(props, key, label)
+        elif spec.kind == "path":
+            pattern = spec.choices[0].encode()
+            keep.append(pattern)
+            p = obs.properties_add_path(props, key, label, obs.PATH_FILE, pattern, None)
         else:
             p = obs.properties_add_text(props, key, label, obs.TEXT_DEFAULT)
         if spec.tooltip:
             tip = spec.tooltip.encode()
             keep.append(tip)
             obs.property_set_long_description(p, tip)
+    for key, label, _ in BUTTONS.get(effect, []):
+        if buttons and key in buttons:
+            k, t = key.encode(), label.encode()
+            keep += [k, t]
+            obs.properties_add_button(props, k, t, buttons[key])
     return props
 
 
@@ -146,6 +156,7 @@ class VideoFilter(_Filter):
         self._have_result = False
         self.stats = {"raw_frames": 0, "rendered_frames": 0, "formats": set()}
         self.timing: dict[str, float] = {}  # ms summed per stage on OBS's thread
+        self._calls: list[str] = []  # effect methods asked for from the UI (buttons), run on the worker
 
     def _updated(self, values: dict) -> None:
         self.runtime = values["filter"]
@@ -169,10 +180,24 @@ class VideoFilter(_Filter):
             if self.chain.tracker is not None:
                 self.chain.tracker.settings = merged.face
 
+    def press(self, method: str) -> None:
+        """UI thread: a property-page button; the effect's `method` runs on the worker before the next frame."""
+        with self._lock:
+            self._calls.append(method)
+
+    def _run_calls(self) -> None:
+        with self._lock:
+            calls, self._calls = self._calls, []
+        for method in calls:
+            for effect in self.chain.effects:
+                if hasattr(effect, method):
+                    getattr(effect, method)()
+
     def _process(self, frame: np.ndarray) -> np.ndarray:
         """Worker thread: newest settings, then the effect. BGR in, BGR out (raw frames); RGBA in, RGBA out
         with the alpha kept (render path)."""
         self._apply_pending()
+        self._run_calls()
         size = (frame.shape[1], frame.shape[0])
         if frame.shape[2] == 3:
             return _keep_size(self.chain.process(frame)[0], size)

@@ -67,6 +67,7 @@ Update = CFUNCTYPE(None, P, P)
 VideoTick = CFUNCTYPE(None, P, c_float)
 VideoRender = CFUNCTYPE(None, P, P)
 FilterVideo = CFUNCTYPE(P, P, P)
+ButtonClicked = CFUNCTYPE(c_bool, P, P, P)  # obs_property_clicked_t(props, property, data)
 FilterAudio = CFUNCTYPE(P, P, P)
 FilterRemove = CFUNCTYPE(None, P, P)
 
@@ -164,6 +165,8 @@ properties_add_float_slider = _fn("obs_properties_add_float_slider", P, P, c_cha
 properties_add_list = _fn("obs_properties_add_list", P, P, c_char_p, c_char_p, c_int, c_int)
 properties_add_text = _fn("obs_properties_add_text", P, P, c_char_p, c_char_p, c_int)
 properties_add_path = _fn("obs_properties_add_path", P, P, c_char_p, c_char_p, c_int, c_char_p, c_char_p)
+properties_add_button = _fn("obs_properties_add_button", P, P, c_char_p, c_char_p, ButtonClicked)
+PATH_FILE = 0  # enum obs_path_type
 property_list_add_string = _fn("obs_property_list_add_string", c_size_t, P, c_char_p, c_char_p)
 property_set_long_description = _fn("obs_property_set_long_description", None, P, c_char_p)
 

@@ -12,8 +12,8 @@ from .topology import LIPS_INNER, LIPS_INNER_LOWER, LIPS_INNER_UPPER
 
 CAVITY_EDGE = np.array([48, 42, 100], np.float32)  # BGR: lit inner lip / gums
 CAVITY_DEEP = np.array([16, 12, 28], np.float32)  # BGR: the throat
-TEETH = np.array([172, 198, 218], np.float32)  # BGR: warm off-white
-UPPER_TEETH, LOWER_TEETH = (0.6, 0.2), (0.28, 0.1)  # row height: share of the opening, cap x mouth width
+TEETH = np.array([160, 186, 206], np.float32)  # BGR: warm off-white, in the mouth's shade
+UPPER_TEETH, LOWER_TEETH = (0.5, 0.18), (0.18, 0.08)  # row height: share of the opening, cap x mouth width
 TEETH_SHADE = 0.7  # lower row brightness relative to the upper
 PATCH_WIDTH = 96  # texture width in pixels (height follows the opening)
 
@@ -25,11 +25,11 @@ def polygon_area(p: np.ndarray) -> float:
 
 def cavity_strength(source_pts: np.ndarray, target_pts: np.ndarray) -> float:
     """How much of the target opening to paint: none when the portrait's own opening is as large (its own
-    teeth and tongue are stretched instead), all of it when the portrait's mouth is closed."""
+    teeth and tongue are stretched instead), all of it once the opening is twice the portrait's."""
     a_src, a_tgt = polygon_area(source_pts[LIPS_INNER]), polygon_area(target_pts[LIPS_INNER])
     if a_tgt < 1.0:
         return 0.0
-    return float(np.clip(1 - a_src / a_tgt, 0, 1))
+    return float(np.clip(2 * (1 - a_src / a_tgt), 0, 1))
 
 
 def paint_mouth(out: np.ndarray, target: np.ndarray, strength: float, teeth: bool = True) -> None:

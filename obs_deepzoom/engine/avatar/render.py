@@ -60,15 +60,18 @@ class GeometricRenderer:
         if box is None:
             return out
         x0, y0, x1, y1 = self.region = box
-        mx, my = self.warp.maps(targets, depth)
-        fg = cv2.remap(self.layout.image, mx[y0:y1, x0:x1], my[y0:y1, x0:x1], cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
+        fg = self._warped(targets, depth, box)
         a = fg[:, :, 3].astype(np.float32) * np.float32(1 / 255)
         out[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(fg[:, :, :3]), self.backdrop[y0:y1, x0:x1], a,
                                             1 - a)
         if s.mouth:
             paint_mouth(out, targets, cavity_strength(self.rig.points[:, :2], targets), s.teeth)
         return out
+
+    def _warped(self, targets: np.ndarray, depth: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The warped BGRA portrait inside `box`."""
+        mx, my = self.warp.maps(targets, depth, box)
+        return cv2.remap(self.layout.image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def _moving_box(self, targets: np.ndarray) -> tuple[int, int, int, int] | None:
         """The box covering every triangle with a moved corner (outside it the still picture is exact)."""
@@ -81,3 +84,12 @@ class GeometricRenderer:
         x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 1, 0)
         x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 2, [w, h])
         return (int(x0), int(y0), int(x1), int(y1)) if x1 > x0 and y1 > y0 else None
+
+
+class NaiveRenderer(GeometricRenderer):
+    """The same avatar drawn with the textbook per-triangle warp (the benchmark's peer and the fast path's
+    reference in tests)."""
+
+    def _warped(self, targets: np.ndarray, depth: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        x0, y0, x1, y1 = box
+        return self.warp.render_naive(self.layout.image, targets, depth)[y0:y1, x0:x1]

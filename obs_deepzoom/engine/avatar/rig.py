@@ -10,7 +10,10 @@ from ..headpose import face_frame
 from .motion import Motion, pivot_of
 from .topology import CHIN, EYE_CORNERS, FACE_OVAL, FOREHEAD, LID_CREASE, LOWER_LID, UPPER_LID, euler, from_euler
 
-RINGS = ((1.3, 0.5), (1.8, 1.0))  # head rings: scale of the face oval about its centre, depth behind it (iod)
+# rings around the head: scale of the face oval about its centre, depth behind the face (iod), share of the head
+# motion. The outer ring stays put: outside it nothing moves (only the region inside it is redrawn), between
+# the rings hair and ears stretch; the background does not (the person is composited over a still backdrop).
+RINGS = ((1.35, 0.5, 1.0), (1.9, 1.0, 0.0))
 NECK_FADE = 0.6  # below the chin, head motion fades out over this many face heights
 BORDER_STEPS = 6  # fixed points per frame edge
 CREASE_FOLLOW = 0.35  # how far the lid crease moves with the lid when the eye closes
@@ -25,7 +28,7 @@ class Rig:
         self.pivot = pivot_of(self.mesh, self.frame, self.iod)
         self.size = size
         iris_pts, self.iris_eye = self._iris_points(iris)
-        rings = self._rings()
+        rings, ring_weight = self._rings()
         border = self._border(size)
         self.points = np.vstack([self.mesh, iris_pts, rings, border])  # N x 3
         n_mesh, n_iris = len(self.mesh), len(iris_pts)
@@ -33,6 +36,7 @@ class Rig:
         self.ring_slice = slice(n_mesh + n_iris, n_mesh + n_iris + len(rings))
         self.n_moving = n_mesh + n_iris + len(rings)
         self.head_weight = self._head_weight(self.points[: self.n_moving])
+        self.head_weight[self.ring_slice] *= ring_weight
 
     def _iris_points(self, iris: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per eye the iris centre and its two boundary points farthest apart horizontally (the vertical ones
@@ -47,15 +51,16 @@ class Rig:
                 eyes.append(e)
         return np.array(pts), np.array(eyes)
 
-    def _rings(self) -> np.ndarray:
+    def _rings(self) -> tuple[np.ndarray, np.ndarray]:
         oval = self.mesh[FACE_OVAL]
         centre = oval.mean(0)
-        out = []
-        for k, depth in RINGS:
+        out, weights = [], []
+        for k, depth, weight in RINGS:
             ring = centre + (oval - centre) * [k, k, 1]
             ring = ring + self.frame[2] * depth * self.iod  # farther back than the face surface
             out.append(ring[:: 1 if k < 1.5 else 2])
-        return np.vstack(out)
+            weights.append(np.full(len(out[-1]), weight))
+        return np.vstack(out), np.concatenate(weights)
 
     @staticmethod
     def _border(size: tuple[int, int]) -> np.ndarray:

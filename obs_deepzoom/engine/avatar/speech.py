@@ -14,12 +14,13 @@ import math
 import numpy as np
 
 from .motion import Motion
-from .topology import CHIN, LIPS_INNER_LOWER, LIPS_INNER_UPPER, MOUTH_CORNERS, from_euler
+from .topology import (CHIN, LIP_CENTRE, LIPS_INNER_LOWER, LIPS_INNER_UPPER, LIPS_OUTER_LOWER, MOUTH_CORNERS,
+                       from_euler)
 
 WINDOW_S = 0.04
-RANGE_DB = 30.0  # from closed to fully open below the running peak
+RANGE_DB = 18.0  # from closed to fully open below the running peak
 GATE_DB = 12.0  # the level must be this far above the noise floor to count as voice
-OPEN_MAX_IOD = 0.42  # lower lip drop at full opening, inter-ocular distances
+OPEN_MAX_IOD = 0.25  # lower lip drop at full opening, inter-ocular distances
 ATTACK_S, RELEASE_S = 0.03, 0.09
 PEAK_DECAY_DB_S = 3.0
 BLINK_S = 0.16
@@ -33,16 +34,18 @@ def mouth_basis(mesh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     jaw by one unit (lower lip drop in iod) and that spread the mouth corners by one unit, 468 x 3 each."""
     x, y = mesh[:, 0], mesh[:, 1]
     cx = mesh[list(MOUTH_CORNERS), 0].mean()
-    line = mesh[list(MOUTH_CORNERS), 1].mean()
+    opening = mesh[list(LIP_CENTRE), 1].mean()  # where the lips meet
     chin = mesh[CHIN, 1]
-    lower_lip = mesh[LIPS_INNER_LOWER, 1].mean()
     jaw = np.zeros_like(mesh)
-    below = np.clip((y - line) / max(lower_lip - line, 1e-3), 0, 1)  # 0 at the corners' line, 1 at the lip
+    below = np.clip((y - opening) / 0.12, 0, 1)  # reaches 1 about a centimetre under the lips
+    lower_lip = np.r_[LIPS_INNER_LOWER[1:-1], LIPS_OUTER_LOWER[1:-1]]
+    below[lower_lip] = 1.0
     across = np.exp(-(((x - cx) / 0.95) ** 2))
-    beyond = np.clip(1 - 0.25 * (y - lower_lip) / max(chin - lower_lip, 1e-3), 0.75, 1)  # chin moves a bit less
+    beyond = np.clip(1 - 0.25 * (y - opening) / max(chin - opening, 1e-3), 0.75, 1)  # the chin moves a bit less
     jaw[:, 1] = below * across * beyond
-    jaw[LIPS_INNER_UPPER, 1] -= 0.12  # the upper lip lifts a little
-    jaw[list(MOUTH_CORNERS), 1] = 0.35
+    jaw[LIPS_INNER_UPPER[1:-1], 1] = -0.12  # the upper lip lifts a little
+    corners = [MOUTH_CORNERS[0], MOUTH_CORNERS[1], LIPS_INNER_UPPER[0], LIPS_INNER_UPPER[-1]]
+    jaw[corners, 1] = 0.3
     spread = np.zeros_like(mesh)
     for c in MOUTH_CORNERS:
         d = np.linalg.norm(mesh[:, :2] - mesh[c, :2], axis=1)
@@ -105,7 +108,7 @@ class SpeechDriver:
         rate = 2.0 if level < self.floor_db else 0.05
         self.floor_db += (level - self.floor_db) * min(1.0, rate * dt)
         voiced = np.clip((level - self.floor_db - GATE_DB) / 6.0, 0, 1)
-        target = np.clip((level - (self.peak_db - RANGE_DB)) / RANGE_DB, 0, 1) ** 1.3 * voiced
+        target = np.clip((level - (self.peak_db - RANGE_DB)) / RANGE_DB, 0, 1) ** 1.5 * voiced
         target *= 1 - 0.7 * np.clip((hf - 0.25) / 0.35, 0, 1)  # fricatives: teeth together
         spread = float(np.clip((centroid - 1400) / 1600, 0, 1)) * voiced
         tau = ATTACK_S if target > self.open else RELEASE_S

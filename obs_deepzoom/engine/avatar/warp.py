@@ -106,9 +106,10 @@ class MeshWarp:
         out[ok] = np.linalg.solve(x[ok], s[ok])
         return out
 
-    def maps(self, target: np.ndarray, depth: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Full-size float32 remap coordinates for control points moved to `target` (N x 2); `depth` (N, larger =
-        farther) orders overlapping triangles."""
+    def maps(self, target: np.ndarray, depth: np.ndarray | None = None,
+             box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """float32 remap coordinates for control points moved to `target` (N x 2), for the pixels of `box`
+        (x0, y0, x1, y1; default the whole frame); `depth` (N, larger = farther) orders overlapping triangles."""
         target = target[:, :2].astype(np.float64)
         a = self.affines(target)
         gain = np.sqrt((a[:, :2] ** 2).sum((1, 2)))
@@ -126,12 +127,19 @@ class MeshWarp:
         hole = ids < 0
         if hole.any():  # where culled triangles left gaps, extend the nearest drawn triangle's map
             fill_nearest(ids, hole)
-        mx = a[ids, 0, 0] * self.gx + a[ids, 1, 0] * self.gy + a[ids, 2, 0]
-        my = a[ids, 0, 1] * self.gx + a[ids, 1, 1] * self.gy + a[ids, 2, 1]
         w, h = self.size
-        up = (self.coarse[0] * g, self.coarse[1] * g)
-        mx = cv2.resize(mx, up, interpolation=cv2.INTER_LINEAR)[:h, :w]
-        my = cv2.resize(my, up, interpolation=cv2.INTER_LINEAR)[:h, :w]
+        x0, y0, x1, y1 = box or (0, 0, w, h)
+        # coarse cells whose samples surround the box's pixels (one extra cell each side for interpolation)
+        cx0, cy0 = max(x0 // g - 1, 0), max(y0 // g - 1, 0)
+        cx1, cy1 = min(-(-x1 // g) + 1, self.coarse[0]), min(-(-y1 // g) + 1, self.coarse[1])
+        sub = ids[cy0:cy1, cx0:cx1]
+        gx, gy = self.gx[cy0:cy1, cx0:cx1], self.gy[cy0:cy1, cx0:cx1]
+        mx = a[sub, 0, 0] * gx + a[sub, 1, 0] * gy + a[sub, 2, 0]
+        my = a[sub, 0, 1] * gx + a[sub, 1, 1] * gy + a[sub, 2, 1]
+        up = ((cx1 - cx0) * g, (cy1 - cy0) * g)
+        ox, oy = x0 - cx0 * g, y0 - cy0 * g  # the box inside the upsampled block
+        mx = cv2.resize(mx, up, interpolation=cv2.INTER_LINEAR)[oy:oy + y1 - y0, ox:ox + x1 - x0]
+        my = cv2.resize(my, up, interpolation=cv2.INTER_LINEAR)[oy:oy + y1 - y0, ox:ox + x1 - x0]
         return mx, my
 
     def render(self, image: np.ndarray, target: np.ndarray, depth: np.ndarray | None = None) -> np.ndarray:

@@ -31,7 +31,7 @@ class PhotoAvatar:
         self.renderer_type = renderer
         self.portrait = portrait
         self._portrait_key: tuple[str, str] | None = (settings.source, settings.device) if portrait else None
-        if settings.enabled and portrait is None:  # a bad portrait is the user's to fix: say so now
+        if settings.enabled and portrait is None and settings.source:  # a bad portrait: say so now
             self._load_portrait()
         self.driver = FaceDriver()
         self.speech = SpeechDriver()
@@ -61,11 +61,11 @@ class PhotoAvatar:
     def _renderer_for(self, size: tuple[int, int]):
         s = self.settings
         if (s.source, s.device) != self._portrait_key:
-            try:  # changed live (OBS): a bad file keeps the old portrait, logged once per path
+            try:  # chosen or changed live (OBS): a bad file keeps the old portrait, logged once per path
                 self._load_portrait()
             except InputError as exc:
                 self._portrait_key = (s.source, s.device)
-                log.error("%s", exc)
+                log.error("%s; the picture passes through", exc)
         if self.portrait is None:
             return None
         r = self.renderer
