@@ -14,8 +14,7 @@ import math
 import numpy as np
 
 from .motion import Motion
-from .topology import (CHIN, LIP_CENTRE, LIPS_INNER_LOWER, LIPS_INNER_UPPER, LIPS_OUTER_LOWER, MOUTH_CORNERS,
-                       from_euler)
+from .topology import CHIN, LIP_CENTRE, LIPS_INNER_LOWER, LIPS_INNER_UPPER, LIPS_OUTER_LOWER, MOUTH_CORNERS, from_euler
 
 WINDOW_S = 0.04
 RANGE_DB = 18.0  # from closed to fully open below the running peak
