@@ -12,11 +12,14 @@ speech; the Asterisk prompts' floor is ~-70 dB, so there the -40 dB term decides
 - speech frames (10 ms, active): muted when the gain < 0.5;
 - noise-only frames (outside the utterances, leaving out the lookahead before and the configured
   hangover + release after each one, which are the gate working as designed): passed when gain >= 0.5;
+  frames of digital silence (the typing noise's gaps between key presses) are not counted: 0/0 is no gain;
 - onset delay: from the first active 1 ms of the utterance (t0) to the first 1 ms at or after t0 whose gain
   is >= 0.5. If the gate is already open at t0, the delay is negative: minus how long the open stretch
   containing t0 had lasted (at most 200 ms; informative only: a gate opened by noise shows as -200)."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -29,6 +32,7 @@ EVAL_RATE = 48000
 PEAK_DB, FLOOR_DB, FLOOR_PCT = -40.0, 15.0, 5
 TARGETS = {"speech_muted_pct": 1.0, "noise_passed_pct": 10.0, "onset_delay_ms": 30.0}  # upper bounds
 LEAD_MS = 200  # how far before t0 an open gate is traced back
+SILENT = 1e-6  # input rms (-120 dBFS) below which a frame is digital silence
 
 
 def _frames(x: np.ndarray, size: int) -> np.ndarray:
@@ -53,15 +57,28 @@ def onset_delay(gain1: np.ndarray, t0: int) -> float:
 
 
 def gate_gain(noisy16: np.ndarray, settings: AutoMuteSettings, frame_ms: float = 1.0) -> np.ndarray:
+    """The gate's gain per frame; NaN where the input is digital silence (the typing noise has gaps of
+    exact zeros between key presses: nothing to gate there, and 0/0 says nothing about the gate)."""
     x = audio_data.to_rate(noisy16, audio_data.RATE, EVAL_RATE)
     y = process_signal(AutoMute(settings, EVAL_RATE, 1), x[None])[0]
     size = int(EVAL_RATE * frame_ms / 1000)
-    return _frames(y, size) / _frames(x, size)
+    rms_in = _frames(x, size)
+    return np.where(rms_in > SILENT, _frames(y, size) / rms_in, np.nan)
+
+
+def _ffill(x: np.ndarray) -> np.ndarray:
+    """NaN -> the last value before it (0 at the start)."""
+    idx = np.where(np.isnan(x), 0, np.arange(len(x)))
+    return np.nan_to_num(x[np.maximum.accumulate(idx)])
 
 
 def judge(mx: audio_data.Mixture, settings: AutoMuteSettings) -> dict:
-    gain1 = gate_gain(mx.noisy, settings)  # per 1 ms
-    gain10 = gain1[: len(gain1) // 10 * 10].reshape(-1, 10).mean(axis=1)
+    gain1 = gate_gain(mx.noisy, settings)  # per 1 ms, NaN in digital silence
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-silent 10 ms frames: NaN, judged neither way
+        gain10 = np.nanmean(gain1[: len(gain1) // 10 * 10].reshape(-1, 10), axis=1)
+    silent10 = np.isnan(gain10)
+    gain1 = _ffill(gain1)
     clean10 = _frames(mx.clean, audio_data.RATE // 100)
     clean1 = _frames(mx.clean, audio_data.RATE // 1000)
     n = min(len(gain10), len(clean10))
@@ -80,6 +97,8 @@ def judge(mx: audio_data.Mixture, settings: AutoMuteSettings) -> dict:
         t0 = a // 16 + int(np.flatnonzero(clean1[a // 16:b // 16] > level)[0])
         onsets.append(onset_delay(gain1, t0))
     noise_only[n:] = False
+    noise_only[:n] &= ~silent10[:n]
+    noise_any[:n] &= ~silent10[:n]
     return {"speech_frames": int(speech[:n].sum()), "speech_muted": int((gain10[:n][speech[:n]] < 0.5).sum()),
             "noise_frames": int(noise_only[:n].sum()), "noise_passed": int((gain10[:n][noise_only[:n]] >= 0.5).sum()),
             "noise_frames_all": int(noise_any[:n].sum()),
