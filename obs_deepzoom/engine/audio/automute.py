@@ -2,16 +2,15 @@
 interleaved VAD streams, each with its own state, half a window apart) whether someone talks; the audio,
 delayed by a short lookahead, is gated with smooth fades so word onsets are not clipped.
 
-Timeline: every input sample has an absolute index. A window judged speech (probability >= `threshold`,
-then >= threshold - 0.15 while speech lasts) opens the gate from its first sample (minus the attack fade) to
-its last sample plus the hangover; a window that only reaches `onset_threshold` opens it just for itself, so
-a soft first syllable passes before the VAD is sure (and a false alarm in noise costs one window). The
-output lags the input by the lookahead, so by the time a sample leaves, the VAD has normally judged it; if
-not (lookahead shorter than a hop), the gate keeps its current state for it."""
+Timeline: every input sample has an absolute index; the gate keeps the runs of indices it must pass. A
+window judged speech (probability >= `threshold`, then >= threshold - 0.15 while speech lasts) opens the
+gate from its first sample (minus the attack fade) to its last sample plus the hangover; a window that only
+reaches `onset_threshold` opens it just for itself, so a soft first syllable passes before the VAD is sure
+(a false alarm in noise costs one window). The output lags the input by the lookahead, so by the time a
+sample leaves, the VAD has normally judged it; if not (lookahead shorter than a window), the gate keeps its
+current state for it."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -42,8 +41,7 @@ class AutoMute:
         self._judged_16k = 0  # 16 kHz index of the next window's start
         self._in = 0  # input samples received so far
         self._out = 0  # output samples produced (output sample i = input sample i - lookahead)
-        self._open_until = -1  # gate open for input samples < this index
-        self._open_from = math.inf  # ... and >= this one (start of the current speech run)
+        self._runs: list[list[int]] = []  # [from, until) input-index runs of an open gate not yet all output
         self._judged_until = 0  # input index up to which the VAD has spoken
         self._gain = self._floor()
         self.speaking = False
@@ -81,16 +79,21 @@ class AutoMute:
             self.speaking = p >= (s.threshold - HYSTERESIS if self.speaking else s.threshold)
             self.stats["chunks"] += 1
             if self.speaking or p >= s.onset_threshold:
-                if self._open_until < start:  # the gate opens
-                    self._open_from = start - attack
-                self._open_until = max(self._open_until, end + (hangover if self.speaking else 0))
+                until = end + (hangover if self.speaking else 0)
+                if self._runs and self._runs[-1][1] >= start:  # the current run goes on
+                    self._runs[-1][1] = max(self._runs[-1][1], until)
+                else:  # the gate opens
+                    self._runs.append([start - attack, until])
                 self.stats["speech_chunks" if self.speaking else "onset_chunks"] += 1
             self._judged_until = end
 
     def _targets(self, first: int, n: int) -> np.ndarray:
         """Gate target (1 or the floor) for input samples first .. first + n."""
         idx = np.arange(first, first + n)
-        opened = (idx >= self._open_from) & (idx < self._open_until)
+        opened = np.zeros(n, bool)
+        for a, b in self._runs:
+            opened |= (idx >= a) & (idx < b)
+        self._runs = [r for r in self._runs[:-1] if r[1] > first + n] + self._runs[-1:]  # drop runs output
         unknown = idx >= self._judged_until  # not judged yet: keep the current state
         opened |= unknown & self.speaking
         return np.where(opened, 1.0, self._floor()).astype(np.float32)
