@@ -8,7 +8,7 @@ from obs_deepzoom.engine.audio.denoise import Denoise
 from obs_deepzoom.engine.audio.resample import StreamResampler
 from obs_deepzoom.engine.audio.stream import process_signal
 from obs_deepzoom.evaluate import audio_metrics as am
-from obs_deepzoom.settings import AutoMuteSettings, DenoiseSettings
+from obs_deepzoom.settings import DenoiseSettings
 
 
 @pytest.fixture(scope="module")
@@ -121,13 +121,3 @@ def test_upsampler_is_clean_and_block_independent():
         np.testing.assert_allclose(parts[: len(whole)], whole[: len(parts)], atol=1e-6)
         ref = np.sin(2 * np.pi * 1000 * (np.arange(len(whole)) / rate - r.delay_s))
         assert np.abs(whole - ref)[400:-400].max() < 0.01
-
-
-def test_automute_meets_its_targets_on_a_small_case():
-    from obs_deepzoom.evaluate import automute
-
-    mixtures = [m for m in audio_data.automute_set() if m.noise == "machines"]
-    result = automute.run(AutoMuteSettings(), mixtures, progress=lambda *_: None)
-    assert result["speech_muted_pct"] <= 1.0, result
-    assert result["noise_passed_pct"] <= 10.0, result
-    assert result["onset_delay_ms"] <= 30.0, result

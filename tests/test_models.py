@@ -95,6 +95,19 @@ def test_vad_separates_real_speech_from_silence():
         vad(np.zeros(100, np.float32))
 
 
+def test_vad_streams_keep_their_own_state():
+    """Two interleaved streams through one request equal two separate VADs (state and context per stream)."""
+    from obs_deepzoom.engine.models import SileroVad
+    from obs_deepzoom.modelstore.verify import _speech_16k
+
+    speech = _speech_16k()[: 40 * 512]
+    shared, a, b = SileroVad(streams=2), SileroVad(), SileroVad()
+    for i in range(0, len(speech) - 512, 256):
+        chunk = speech[i:i + 512]
+        stream = (i // 256) % 2
+        assert shared(chunk, stream) == pytest.approx((b if stream else a)(chunk), abs=1e-6)
+
+
 def test_verify_runs_every_model_on_real_data():
     from obs_deepzoom.modelstore.verify import verify
 
