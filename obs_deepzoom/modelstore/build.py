@@ -12,8 +12,12 @@ from .. import paths
 from ..errors import DeepZoomError, ModelError
 from .manifest import ModelEntry, load_manifest
 from .packages import extract, sha256_of
-from .recurrent import (constant_sequence_lengths, decompose_single_step_gru, expose_recurrent_state,
-                        strip_input_time_padding)
+from .recurrent import (
+    constant_sequence_lengths,
+    decompose_single_step_gru,
+    expose_recurrent_state,
+    strip_input_time_padding,
+)
 from .tflite_rewrite import rewrite_transpose_conv
 
 log = logging.getLogger(__name__)
