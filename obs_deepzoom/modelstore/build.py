@@ -12,12 +12,7 @@ from .. import paths
 from ..errors import DeepZoomError, ModelError
 from .manifest import ModelEntry, load_manifest
 from .packages import extract, sha256_of
-from .recurrent import (
-    constant_sequence_lengths,
-    decompose_single_step_gru,
-    expose_recurrent_state,
-    strip_input_time_padding,
-)
+from .recurrent import constant_sequence_lengths, expose_recurrent_state, strip_input_time_padding
 from .tflite_rewrite import rewrite_transpose_conv
 
 log = logging.getLogger(__name__)
@@ -85,8 +80,6 @@ def build_one(entry: ModelEntry) -> Path:
             raise ModelError(entry.name, "recipe found no computed sequence lengths")
         if step.step == "strip_input_time_padding" and strip_input_time_padding(model) == 0:
             raise ModelError(entry.name, "recipe found no time padding on an input convolution")
-        if step.step == "decompose_single_step_gru" and decompose_single_step_gru(model) == 0:
-            raise ModelError(entry.name, "recipe found no single-step GRU to decompose")
         if step.step == "reshape":
             model.reshape(step.shapes or {model.inputs[0].get_any_name(): step.shape})
     _check_contract(entry, model)

@@ -39,7 +39,7 @@ class Port(_Strict):
 
 class RecipeStep(_Strict):
     step: Literal["reshape", "tflite_transpose_conv_rewrite", "expose_recurrent_state", "constant_sequence_lengths",
-                  "strip_input_time_padding", "decompose_single_step_gru"]
+                  "strip_input_time_padding"]
     shape: list[int] | None = None  # reshape: the first input
     shapes: dict[str, list[int]] | None = None  # reshape: inputs by name
     schema_file: PackageFile | None = Field(None, alias="schema")
