@@ -179,6 +179,8 @@ class AvatarSettings(_Settings):
     teeth: bool = Field(True, description="Hint of teeth in the painted mouth")
     audio_drive: bool = Field(True, description="With no face in view, move the mouth with your voice "
                                                 "(when audio reaches the avatar)")
+    audio_source: str = Field("", description="OBS only: the audio source (e.g. Mic/Aux) whose sound moves the "
+                                              "mouth when no face is in view")
     idle: bool = Field(True, description="With no face in view, keep blinking and swaying slightly")
     grid: int = Field(4, ge=1, le=8, description="Warp map resolution in px (1 = exact per pixel, slower)")
 

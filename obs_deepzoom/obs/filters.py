@@ -22,6 +22,7 @@ from ..engine.chain import Chain
 from ..errors import DeepZoomError
 from ..settings import ChainSettings, FilterSettings
 from . import libobs as obs
+from .audio_tap import AudioTap
 from .frames import SUPPORTED, plane_shapes, to_bgr, write_back
 from .kinds import AUDIO_KINDS, BUTTONS, sections
 from .properties import PropSpec, from_obs_values, specs_for, to_obs_value
@@ -162,6 +163,28 @@ class VideoFilter(_Filter):
         self.runtime = values["filter"]
         if hasattr(self, "worker"):
             self.worker.max_age = self.runtime.max_age_frames
+        name = getattr(values.get(self.effect), "audio_source", None)
+        if name is not None and (name or getattr(self, "tap", None)):
+            self._tap().attach(name)
+
+    def _tap(self) -> AudioTap:
+        if getattr(self, "tap", None) is None:
+            audio = obs.get_audio()
+            self.tap = AudioTap(int(obs.audio_output_get_channels(audio)),
+                                int(obs.audio_output_get_sample_rate(audio)))
+        return self.tap
+
+    def _feed_audio(self) -> None:
+        """Worker thread: the listened-to source's sound since the last frame, to effects that take it."""
+        tap = getattr(self, "tap", None)
+        if tap is None:
+            return
+        tap.retry()  # the source may appear after the filter (scene loading order)
+        sound = tap.drain()
+        if sound is not None:
+            for effect in self.chain.effects:
+                if hasattr(effect, "feed_audio"):
+                    effect.feed_audio(sound, tap.rate)
 
     def _apply_pending(self) -> None:
         with self._lock:
@@ -198,6 +221,7 @@ class VideoFilter(_Filter):
         with the alpha kept (render path)."""
         self._apply_pending()
         self._run_calls()
+        self._feed_audio()
         size = (frame.shape[1], frame.shape[0])
         if frame.shape[2] == 3:
             return _keep_size(self.chain.process(frame)[0], size)
@@ -315,6 +339,8 @@ class VideoFilter(_Filter):
         g["size"] = (0, 0)
 
     def destroy(self) -> None:
+        if getattr(self, "tap", None) is not None:
+            self.tap.detach()
         self.worker.close()
         if any(self._gpu.get(k) for k in ("texrender", "stage", "texture")):
             obs.enter_graphics()

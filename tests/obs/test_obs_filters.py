@@ -158,6 +158,39 @@ def test_photo_avatar_shows_the_portrait_moved_by_the_clip(obs_env, client):
     assert "avatar raw frame failed" not in log and "avatar render failed" not in log
 
 
+def test_photo_avatar_talks_with_an_audio_source_when_no_face_is_seen(obs_env, client):
+    from obs_deepzoom.engine.avatar.portrait import Portrait
+    from obs_deepzoom.engine.avatar.render import GeometricRenderer
+    from obs_deepzoom.settings import AvatarSettings
+
+    source = "Color"  # a plain colour: no face, so the avatar is driven by the voice (or idles)
+    remove_ours(client, source)
+    layout = Portrait(sample(AVATAR)).layout((320, 240))
+    still = GeometricRenderer(layout, AvatarSettings()).still
+    x, y = ((layout.landmarks[13, :2] + layout.landmarks[14, :2]) / 2).astype(int)
+    mouth = (slice(y - 12, y + 14), slice(x - 20, x + 20))
+
+    def mouth_contrast(n: int = 24) -> float:
+        """Highest contrast of the mouth region over ~6 s of screenshots: an open mouth shows a dark cavity
+        and teeth (the idle sway moves the face but keeps the lips closed)."""
+        out = []
+        for _ in range(n):
+            grey = cv2.cvtColor(shot(client, source), cv2.COLOR_BGR2GRAY)
+            out.append(float(grey[mouth].std()))
+            time.sleep(0.25)
+        return max(out)
+
+    name = rc.add(client, source, "avatar", [f"avatar.source={sample(AVATAR)}", "avatar.audio_source=Speech"])
+    settle(client, source, lambda img: np.mean(np.abs(img.astype(int) - still.astype(int))) < 12, timeout=30)
+    talking = mouth_contrast()
+    rc.set_settings(client, source, name, ["avatar.audio_source="])
+    time.sleep(1.0)
+    quiet = mouth_contrast(12)
+    assert "avatar: listening to 'Speech'" in obs_env.log_text()
+    assert talking > 1.3 * quiet, f"mouth contrast with voice {talking:.1f}, without {quiet:.1f}"
+    remove_ours(client, source)
+
+
 def test_settings_over_websocket_change_the_effect(client):
     source = "Portrait"
     remove_ours(client, source)

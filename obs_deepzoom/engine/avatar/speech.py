@@ -17,6 +17,7 @@ from .motion import Motion
 from .topology import CHIN, LIP_CENTRE, LIPS_INNER_LOWER, LIPS_INNER_UPPER, LIPS_OUTER_LOWER, MOUTH_CORNERS, from_euler
 
 WINDOW_S = 0.04
+STARVED_FRAMES = 6  # frames without new audio after which the voice counts as silent (the sound stopped)
 RANGE_DB = 18.0  # from closed to fully open below the running peak
 GATE_DB = 12.0  # the level must be this far above the noise floor to count as voice
 OPEN_MAX_IOD = 0.25  # lower lip drop at full opening, inter-ocular distances
@@ -68,10 +69,16 @@ class SpeechDriver:
         self.open = 0.0
         self.spread = 0.0
         self._t: float | None = None
+        self._starved = 0  # video frames since audio last arrived
         self._next_blink = 2.0 + self._rng.uniform(0, 2)
         self._blink_at = -10.0
         self._basis: tuple[np.ndarray, np.ndarray] | None = None
         self._basis_key: int | None = None
+
+    @property
+    def live(self) -> bool:
+        """Audio is arriving (fed within the last STARVED_FRAMES frames)."""
+        return self.fed and self._starved <= STARVED_FRAMES
 
     def feed(self, samples: np.ndarray) -> None:
         """Mono (or channels x n) float audio at `rate`, in time order."""
@@ -81,6 +88,7 @@ class SpeechDriver:
         if not len(x):
             return
         self.fed = True
+        self._starved = 0
         n = len(self._buf)
         if len(x) >= n:
             self._buf[:] = x[-n:]
@@ -119,7 +127,8 @@ class SpeechDriver:
         """Motion at time t for a portrait whose neutral mesh in the face frame (iod units) is `neutral`."""
         dt = 1 / 30 if self._t is None else float(np.clip(t - self._t, 1e-3, 0.5))
         self._t = t
-        if talking and self.fed:
+        self._starved += 1
+        if talking and self.live:
             self._follow(dt)
         else:
             self.open *= math.exp(-dt / RELEASE_S)

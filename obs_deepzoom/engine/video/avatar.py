@@ -98,6 +98,6 @@ class PhotoAvatar:
                 fallback = Motion(expression=fallback.expression)
             t = 0.5 - 0.5 * math.cos(math.pi * self._mix)  # ease in and out
             motion = motion.blend(fallback, t)
-        self.mode = "face" if ctx.faces else ("voice" if s.audio_drive and self.speech.fed else "idle")
+        self.mode = "face" if ctx.faces else ("voice" if s.audio_drive and self.speech.live else "idle")
         self.motion = motion
         return renderer.render(motion)
