@@ -182,6 +182,8 @@ class AvatarSettings(_Settings):
     audio_source: str = Field("", description="OBS only: the audio source (e.g. Mic/Aux) whose sound moves the "
                                               "mouth when no face is in view")
     idle: bool = Field(True, description="With no face in view, keep blinking and swaying slightly")
+    color_match: float = Field(0.0, ge=0, le=1, description="Move the portrait's colours and contrast towards "
+                                                            "your face's (0 = the photo's own light, 1 = yours)")
     grid: int = Field(4, ge=1, le=8, description="Warp map resolution in px (1 = exact per pixel, slower)")
 
     @model_validator(mode="after")

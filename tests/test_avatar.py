@@ -197,3 +197,20 @@ def test_empty_source_passes_frames_through(clip_frames):
     avatar = PhotoAvatar(AvatarSettings())
     frame = clip_frames[0]
     assert avatar.process(frame, FrameContext(0, 0.0)) is frame
+
+
+def test_colour_match_moves_the_portrait_towards_the_driver(grace, clip_frames):
+    from obs_deepzoom.engine.avatar.colour import face_stats
+
+    tracker = FaceTracker()
+    avatar = _avatar(grace, color_match=1.0)
+    frame = clip_frames[0]
+    out = avatar.process(frame, FrameContext(0, 0.0, tracker.process(frame, 0.0)))
+    layout = avatar.renderer.layout
+    before = face_stats(layout.image, layout.landmarks)[0]
+    after = face_stats(out, layout.landmarks)[0]
+    driver = face_stats(frame, tracker.tracks[0].landmarks)[0]
+    assert np.abs(after - driver).sum() < 0.3 * np.abs(before - driver).sum()
+    avatar.settings = AvatarSettings(source=avatar.settings.source, color_match=0.0)
+    plain = avatar.process(frame, FrameContext(1, 1 / 30, tracker.process(frame, 1 / 30)))
+    assert np.abs(face_stats(plain, layout.landmarks)[0] - before).sum() < 3

@@ -25,16 +25,17 @@ class AvatarRenderer(Protocol):
     def render(self, motion: Motion) -> np.ndarray: ...
 
 
-def backdrop(layout: Layout, settings: AvatarSettings) -> np.ndarray:
-    """What the moving person is composited on: the portrait's own background, a colour or a blur of it."""
+def backdrop(layout: Layout, settings: AvatarSettings, plate: np.ndarray) -> np.ndarray:
+    """What the moving person is composited on: the portrait's own background (`plate`), a colour or a blur
+    of it."""
     if settings.background == "color":
-        out = np.empty_like(layout.plate)
+        out = np.empty_like(plate)
         out[:] = settings.color
         return out
     if settings.background == "blur":
         sigma = settings.blur * layout.size[1] / 720
-        return cv2.GaussianBlur(layout.plate, (0, 0), sigma)
-    return layout.plate
+        return cv2.GaussianBlur(plate, (0, 0), sigma)
+    return plate
 
 
 class GeometricRenderer:
@@ -42,13 +43,27 @@ class GeometricRenderer:
         self.layout, self.settings = layout, settings
         self.rig = Rig(layout.landmarks, layout.iris, layout.size)
         self.warp = MeshWarp(self.rig.points, layout.size, settings.grid)
-        self.backdrop = backdrop(layout, settings)
-        alpha = layout.image[:, :, 3:4].astype(np.float32) * np.float32(1 / 255)
-        self.still = (layout.image[:, :, :3] * alpha + self.backdrop * (1 - alpha)).astype(np.uint8)
+        self.image = layout.image  # BGRA being warped (recoloured copies when colours are matched)
+        self._compose(layout.plate)
         mesh = self.rig.mesh
         self.neutral = (mesh - mesh.mean(0)) @ self.rig.frame.T / self.rig.iod  # face frame, iod units
         self.targets: np.ndarray = self.rig.points[:, :2].copy()  # the last frame's control points
         self.region: tuple[int, int, int, int] = (0, 0, 0, 0)  # the last frame's redrawn box
+
+    def _compose(self, plate: np.ndarray) -> None:
+        self.backdrop = backdrop(self.layout, self.settings, plate)
+        alpha = self.image[:, :, 3:4].astype(np.float32) * np.float32(1 / 255)
+        self.still = (self.image[:, :, :3] * alpha + self.backdrop * (1 - alpha)).astype(np.uint8)
+
+    def recolor(self, luts: np.ndarray | None) -> None:
+        """Apply per-channel tables (3 x 256, B, G, R) to the portrait and its plate; None restores them."""
+        if luts is None:
+            self.image = self.layout.image
+            self._compose(self.layout.plate)
+            return
+        table = np.dstack([luts[0], luts[1], luts[2], np.arange(256, dtype=np.uint8)])  # 1 x 256 x 4
+        self.image = cv2.LUT(self.layout.image, table)
+        self._compose(cv2.LUT(self.layout.plate, table[:, :, :3]))
 
     def render(self, motion: Motion) -> np.ndarray:
         s = self.settings
@@ -71,7 +86,7 @@ class GeometricRenderer:
     def _warped(self, targets: np.ndarray, depth: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         """The warped BGRA portrait inside `box`."""
         mx, my = self.warp.maps(targets, depth, box)
-        return cv2.remap(self.layout.image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return cv2.remap(self.image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def _moving_box(self, targets: np.ndarray) -> tuple[int, int, int, int] | None:
         """The box covering every triangle with a moved corner (outside it the still picture is exact)."""
@@ -92,4 +107,4 @@ class NaiveRenderer(GeometricRenderer):
 
     def _warped(self, targets: np.ndarray, depth: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
         x0, y0, x1, y1 = box
-        return self.warp.render_naive(self.layout.image, targets, depth)[y0:y1, x0:x1]
+        return self.warp.render_naive(self.image, targets, depth)[y0:y1, x0:x1]

@@ -11,6 +11,7 @@ import numpy as np
 
 from ...errors import InputError
 from ...settings import AvatarSettings
+from ..avatar.colour import face_stats, match_luts
 from ..avatar.motion import FaceDriver, Motion
 from ..avatar.portrait import Portrait
 from ..avatar.render import GeometricRenderer
@@ -19,6 +20,8 @@ from ..avatar.speech import SpeechDriver
 log = logging.getLogger("obs_deepzoom.avatar")
 
 TO_FALLBACK_S, TO_FACE_S = 0.4, 0.2  # cross-fade times between face-driven and voice/idle-driven motion
+COLOR_EVERY = 15  # frames between colour-match updates
+COLOR_FOLLOW = 0.3  # share of each update's driver statistics taken (slow lighting changes, no flicker)
 
 
 class PhotoAvatar:
@@ -40,6 +43,7 @@ class PhotoAvatar:
         self._face_motion = Motion()
         self._t: float | None = None
         self.mode = "idle"  # what drove the last frame: face, voice or idle
+        self._colour: tuple | None = None  # (driver face stats, frames since the last update, strength)
         self.motion = Motion()
 
     def _load_portrait(self) -> None:
@@ -73,6 +77,23 @@ class PhotoAvatar:
             self.renderer = self.renderer_type(self.portrait.layout(size), s)
         return self.renderer
 
+    def _match_colours(self, frame: np.ndarray, face, renderer) -> None:
+        strength = self.settings.color_match
+        if strength <= 0 or not hasattr(renderer, "recolor"):
+            if self._colour is not None:
+                renderer.recolor(None)
+                self._colour = None
+            return
+        stats, age, applied = self._colour or (None, COLOR_EVERY, 0.0)
+        if age < COLOR_EVERY and applied == strength:
+            self._colour = (stats, age + 1, applied)
+            return
+        now = face_stats(frame, face.landmarks)
+        stats = now if stats is None else stats + COLOR_FOLLOW * (now - stats)
+        layout = renderer.layout
+        renderer.recolor(match_luts(face_stats(layout.image, layout.landmarks), stats, strength))
+        self._colour = (stats, 0, strength)
+
     def process(self, frame: np.ndarray, ctx) -> np.ndarray:
         s = self.settings
         if not s.enabled:
@@ -83,6 +104,7 @@ class PhotoAvatar:
         dt = 1 / 30 if self._t is None else float(np.clip(ctx.timestamp - self._t, 0, 0.5))
         self._t = ctx.timestamp
         if ctx.faces:
+            self._match_colours(frame, ctx.faces[0], renderer)
             self._face_motion = self.driver.motion(ctx.faces[0])
             if not s.eyes:
                 self._face_motion.eye_open[:] = 1
