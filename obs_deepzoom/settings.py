@@ -171,9 +171,10 @@ class AvatarSettings(_Settings):
     blur: float = Field(16.0, ge=1, le=60, description="Background blur strength, px at 720p (blur mode)")
     expression: float = Field(1.0, ge=0, le=2, description="How strongly your expressions are transferred")
     head_motion: float = Field(1.0, ge=0, le=2, description="How strongly your head motion is transferred")
-    max_yaw_deg: float = Field(30.0, ge=0, le=45, description="Head turn (left/right) is clamped to this")
-    max_pitch_deg: float = Field(25.0, ge=0, le=45, description="Head nod (up/down) is clamped to this")
-    max_roll_deg: float = Field(30.0, ge=0, le=45, description="Head tilt is clamped to this")
+    max_yaw_deg: float = Field(25.0, ge=0, le=45, description="Head turn (left/right) eases into this limit "
+                                                              "(a photo cannot show the far side of a face)")
+    max_pitch_deg: float = Field(20.0, ge=0, le=45, description="Head nod (up/down) eases into this limit")
+    max_roll_deg: float = Field(30.0, ge=0, le=45, description="Head tilt eases into this limit")
     eyes: bool = Field(True, description="Blinks and iris direction follow yours")
     mouth: bool = Field(True, description="Paint the inside of the mouth when it opens wider than the portrait's")
     teeth: bool = Field(True, description="Hint of teeth in the painted mouth")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .topology import LIPS_INNER, LIPS_INNER_LOWER, LIPS_INNER_UPPER
+from .topology import LIPS_INNER, LIPS_INNER_LOWER, LIPS_INNER_UPPER, LOWER_LID, UPPER_LID
 
 CAVITY_EDGE = np.array([48, 42, 100], np.float32)  # BGR: lit inner lip / gums
 CAVITY_DEEP = np.array([16, 12, 28], np.float32)  # BGR: the throat
@@ -32,8 +32,31 @@ def cavity_strength(source_pts: np.ndarray, target_pts: np.ndarray) -> float:
     return float(np.clip(2 * (1 - a_src / a_tgt), 0, 1))
 
 
-def paint_mouth(out: np.ndarray, target: np.ndarray, strength: float, teeth: bool = True) -> None:
-    """Paint the inner mouth of the target landmarks (N x 2, output pixels) into `out` (BGR, in place)."""
+def teeth_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The portrait's own white, in its light: the brightest fifth of the eyes' whites, dimmed a little
+    for the mouth's shade (falls back to TEETH when the eyes are too small to sample)."""
+    samples = []
+    for e in (0, 1):
+        ring = np.r_[UPPER_LID[e], LOWER_LID[e][::-1]]
+        lo, hi = np.floor(landmarks[ring, :2].min(0)).astype(int), np.ceil(landmarks[ring, :2].max(0)).astype(int)
+        if (hi - lo).min() < 3 or lo.min() < 0 or hi[0] >= image.shape[1] or hi[1] >= image.shape[0]:
+            continue
+        mask = np.zeros((hi[1] - lo[1] + 1, hi[0] - lo[0] + 1), np.uint8)
+        cv2.fillPoly(mask, [np.round(landmarks[ring, :2] - lo).astype(np.int32)], 1)
+        patch = image[lo[1]:hi[1] + 1, lo[0]:hi[0] + 1, :3][mask.astype(bool)]
+        samples.append(patch)
+    if not samples:
+        return TEETH
+    px = np.concatenate(samples).astype(np.float32)
+    bright = px[px.sum(1) >= np.percentile(px.sum(1), 80)]
+    white = bright.mean(0)
+    return (TEETH + np.clip(white * 0.85, 0, 255)) / 2  # half the portrait's white balance, half the default
+
+
+def paint_mouth(out: np.ndarray, target: np.ndarray, strength: float, teeth: bool = True,
+                colour: np.ndarray = TEETH) -> None:
+    """Paint the inner mouth of the target landmarks (N x 2, output pixels) into `out` (BGR, in place), with
+    teeth of `colour` (BGR)."""
     if strength <= 0.02:
         return
     left, right = target[LIPS_INNER_UPPER[0]], target[LIPS_INNER_UPPER[-1]]
@@ -72,7 +95,7 @@ def paint_mouth(out: np.ndarray, target: np.ndarray, strength: float, teeth: boo
         lip_shadow = 0.7 + 0.3 * np.clip((ys - yu) / np.maximum(0.25 * u_h, 1e-3), 0, 1)
         light = (0.55 + 0.45 * side) * np.where(ys - yu < u_h, lip_shadow, 1.0)
         teeth_a = (np.clip(up_row + lo_row, 0, 1) * across)[..., None]
-        tex += teeth_a * (TEETH * light[..., None] - tex)
+        tex += teeth_a * (colour.astype(np.float32) * light[..., None] - tex)
     poly = np.vstack([upper, lower[::-1]])
     mask = np.zeros((ph, PATCH_WIDTH), np.float32)
     cv2.fillPoly(mask, [np.round(poly * 16).astype(np.int32)], 1.0, lineType=cv2.LINE_AA, shift=4)

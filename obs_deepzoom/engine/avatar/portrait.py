@@ -14,11 +14,13 @@ from ...errors import InputError
 from ...media import read_image
 from ...settings import FaceTrackingSettings
 from ..face import FaceState, FaceTracker
+from ..matting import guided_coefficients
 from ..models import FaceDetector, SelfieSegmenter
 
 MIN_EYE_DISTANCE_PX = 30.0  # inter-ocular distance in the photo below which the face is too small to animate
 SETTLE_PASSES = 3  # mesh passes on the still photo: each starts from the previous landmarks
 MASK_LO, MASK_HI = 0.3, 0.7  # person probability ramp to alpha
+GUIDE_RADIUS, GUIDE_EPS = 8, 1e-3  # edge refinement of the person mask (radius in px at 720 px)
 
 
 @dataclass
@@ -74,10 +76,15 @@ class Portrait:
         return face
 
     def _person(self, device: str) -> np.ndarray:
+        """Person alpha: the segmenter's 256-px probability refined at full resolution with the photo as guide
+        (a guided filter), so the edge follows hair and shoulders instead of the coarse mask."""
         prob = SelfieSegmenter(landscape=False, device=device).run(self.photo)
         h, w = self.photo.shape[:2]
-        prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
-        alpha = np.clip((prob - MASK_LO) / (MASK_HI - MASK_LO), 0, 1)
+        prob = cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        grey = cv2.cvtColor(self.photo, cv2.COLOR_BGR2GRAY).astype(np.float32) * np.float32(1 / 255)
+        a, b = guided_coefficients(grey, prob, max(2, round(GUIDE_RADIUS * max(h, w) / 720)), GUIDE_EPS)
+        refined = a * grey + b
+        alpha = np.clip((refined - MASK_LO) / (MASK_HI - MASK_LO), 0, 1)
         return (alpha * 255).astype(np.uint8)
 
     def layout(self, size: tuple[int, int]) -> Layout:

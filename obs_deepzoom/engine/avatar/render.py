@@ -11,7 +11,7 @@ import numpy as np
 
 from ...settings import AvatarSettings
 from .motion import Motion
-from .mouth import cavity_strength, paint_mouth
+from .mouth import cavity_strength, paint_mouth, teeth_colour
 from .portrait import Layout
 from .rig import Rig
 from .warp import MeshWarp
@@ -38,12 +38,20 @@ def backdrop(layout: Layout, settings: AvatarSettings, plate: np.ndarray) -> np.
     return plate
 
 
+def over(fg: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """BGRA `fg` over BGR `bg` in 8-bit arithmetic (within 1 level of float blending, 2-3x faster)."""
+    a3 = cv2.cvtColor(fg[:, :, 3], cv2.COLOR_GRAY2BGR)
+    colour = cv2.cvtColor(fg, cv2.COLOR_BGRA2BGR)
+    return cv2.add(cv2.multiply(colour, a3, scale=1 / 255), cv2.multiply(bg, cv2.bitwise_not(a3), scale=1 / 255))
+
+
 class GeometricRenderer:
     def __init__(self, layout: Layout, settings: AvatarSettings):
         self.layout, self.settings = layout, settings
         self.rig = Rig(layout.landmarks, layout.iris, layout.size)
         self.warp = MeshWarp(self.rig.points, layout.size, settings.grid)
         self.image = layout.image  # BGRA being warped (recoloured copies when colours are matched)
+        self.teeth = teeth_colour(layout.image, layout.landmarks)
         self._compose(layout.plate)
         mesh = self.rig.mesh
         self.neutral = (mesh - mesh.mean(0)) @ self.rig.frame.T / self.rig.iod  # face frame, iod units
@@ -76,11 +84,9 @@ class GeometricRenderer:
             return out
         x0, y0, x1, y1 = self.region = box
         fg = self._warped(targets, depth, box)
-        a = fg[:, :, 3].astype(np.float32) * np.float32(1 / 255)
-        out[y0:y1, x0:x1] = cv2.blendLinear(np.ascontiguousarray(fg[:, :, :3]), self.backdrop[y0:y1, x0:x1], a,
-                                            1 - a)
+        out[y0:y1, x0:x1] = over(fg, self.backdrop[y0:y1, x0:x1])
         if s.mouth:
-            paint_mouth(out, targets, cavity_strength(self.rig.points[:, :2], targets), s.teeth)
+            paint_mouth(out, targets, cavity_strength(self.rig.points[:, :2], targets), s.teeth, self.teeth)
         return out
 
     def _warped(self, targets: np.ndarray, depth: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -89,16 +95,32 @@ class GeometricRenderer:
         return cv2.remap(self.image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def _moving_box(self, targets: np.ndarray) -> tuple[int, int, int, int] | None:
-        """The box covering every triangle with a moved corner (outside it the still picture is exact)."""
+        """The box covering every moved triangle that shows some of the person, where it was or where it goes
+        (elsewhere the still picture is exact: a moved triangle of pure background draws the backdrop)."""
         moved = np.abs(targets - self.rig.points[:, :2]).max(1) > MOVE_EPS
         if not moved.any():
             return None
         tris = self.warp.tris[moved[self.warp.tris].any(1)]
-        pts = np.vstack([targets[tris.ravel()], self.rig.points[tris.ravel(), :2]])
+        src, dst = self.rig.points[:, :2][tris], targets[tris]  # M x 3 x 2
+        person = self._has_person(src) | self._has_person(dst)
+        if not person.any():
+            return None
+        pts = np.vstack([src[person].reshape(-1, 2), dst[person].reshape(-1, 2)])
         w, h = self.layout.size
         x0, y0 = np.maximum(np.floor(pts.min(0)).astype(int) - 1, 0)
         x1, y1 = np.minimum(np.ceil(pts.max(0)).astype(int) + 2, [w, h])
         return (int(x0), int(y0), int(x1), int(y1)) if x1 > x0 and y1 > y0 else None
+
+    def _has_person(self, tri: np.ndarray) -> np.ndarray:
+        """Per triangle (M x 3 x 2): whether its bounding box holds any person alpha in the portrait."""
+        if not hasattr(self, "_person_sum"):
+            self._person_sum = cv2.integral((self.layout.image[:, :, 3] > 0).astype(np.uint8))
+        w, h = self.layout.size
+        lo = np.clip(np.floor(tri.min(1)).astype(int), 0, [w, h])
+        hi = np.clip(np.ceil(tri.max(1)).astype(int) + 1, 0, [w, h])
+        ii = self._person_sum
+        area = ii[hi[:, 1], hi[:, 0]] - ii[lo[:, 1], hi[:, 0]] - ii[hi[:, 1], lo[:, 0]] + ii[lo[:, 1], lo[:, 0]]
+        return area > 0
 
 
 class NaiveRenderer(GeometricRenderer):

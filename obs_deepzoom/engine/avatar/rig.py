@@ -11,13 +11,21 @@ from .motion import Motion, pivot_of
 from .topology import CHIN, EYE_CORNERS, FACE_OVAL, FOREHEAD, LID_CREASE, LOWER_LID, UPPER_LID, euler, from_euler
 
 # rings around the head: scale of the face oval about its centre, depth behind the face (iod), share of the head
-# motion. The outer ring stays put: outside it nothing moves (only the region inside it is redrawn), between
-# the rings hair and ears stretch; the background does not (the person is composited over a still backdrop).
-RINGS = ((1.35, 0.5, 1.0), (1.9, 1.0, 0.0))
+# motion. The outer ring stays put: outside it nothing moves (only the region inside it is redrawn); between
+# the rings hair and ears stretch, spread over two bands so that they do not fold at large turns; the
+# background does not stretch (the person is composited over a still backdrop).
+RINGS = ((1.35, 0.5, 1.0), (1.9, 1.0, 0.5), (2.6, 1.5, 0.0))
 NECK_FADE = 0.6  # below the chin, head motion fades out over this many face heights
 BORDER_STEPS = 6  # fixed points per frame edge
 CREASE_FOLLOW = 0.35  # how far the lid crease moves with the lid when the eye closes
 BORDER_DEPTH = 1e6
+
+
+def soft_clamp(x: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """x for small values, easing into +-limit (tanh): turning further than the limit slows the avatar down
+    instead of stopping it with a jolt."""
+    limit = np.maximum(limit, 1e-6)
+    return limit * np.tanh(x / limit)
 
 
 class Rig:
@@ -82,7 +90,7 @@ class Rig:
 
     # ---- per frame --------------------------------------------------------------------------------------
     def targets(self, motion: Motion, expression: float = 1.0, head: float = 1.0,
-                max_angles_deg: tuple[float, float, float] = (30, 25, 30)) -> tuple[np.ndarray, np.ndarray]:
+                max_angles_deg: tuple[float, float, float] = (25, 20, 30)) -> tuple[np.ndarray, np.ndarray]:
         """Target positions (N x 2, output pixels) and depths (N, larger = farther) for `motion`."""
         f, iod = self.frame, self.iod
         pts = self.points.copy()
@@ -91,7 +99,7 @@ class Rig:
         self._eyes(pts, motion)
 
         limits = np.radians(max_angles_deg)
-        angles = np.clip(euler(motion.rotation) * head, -limits, limits)
+        angles = soft_clamp(euler(motion.rotation) * head, limits)
         rot = f.T @ from_euler(angles) @ f  # face frame -> image axes
         shift = (motion.shift @ f) * iod * head
         scale = 1 + (motion.scale - 1) * head
