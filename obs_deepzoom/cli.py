@@ -49,6 +49,8 @@ def _chain_from_args(args):
     from .settings import apply_overrides
 
     settings = apply_overrides(preset.settings, args.set or [])
+    if "avatar" in effects and not settings.avatar.source:
+        raise InputError("the avatar effect needs a portrait: --set avatar.source=PHOTO")
     return Chain(effects, settings)
 
 

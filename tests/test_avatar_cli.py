@@ -52,3 +52,13 @@ def test_eval_and_bench_avatar_print_json_last():
     res = json.loads(r.stdout.strip().splitlines()[-1])
     for key in ("ms_median", "ms_p95", "fps", "peak_rss_mb", "peer", "peer_ms_median", "peer_ratio"):
         assert key in res, key
+
+
+def test_process_with_the_avatar_effect(tmp_path):
+    out = tmp_path / "o.mp4"
+    r = deepzoom("process", sample("single_face.mp4"), "-o", out, "--effects", "avatar", "--max-frames", "5")
+    one_line_error(r, "avatar.source")
+    r = deepzoom("process", sample("single_face.mp4"), "-o", out, "--effects", "avatar", "--max-frames", "5",
+                 "--set", f"avatar.source={sample('grace_hopper.jpg')}", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["frames_with_face"] == 5
