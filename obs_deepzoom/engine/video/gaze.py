@@ -31,6 +31,7 @@ APERTURE = (np.array([33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153,
             np.array([362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382]))
 CORNERS = ((33, 133), (362, 263))  # image-left corner, image-right corner
 LIDS = ((159, 145), (386, 374))  # upper, lower lid centre
+_K3, _K5 = np.ones((3, 3), np.uint8), np.ones((5, 5), np.uint8)
 
 
 @dataclass
@@ -100,25 +101,21 @@ def _soft_polygon(pts: np.ndarray, origin: tuple[int, int], shape: tuple[int, in
     return mask.astype(np.float32) / 255
 
 
-def _soft_disc(centre: np.ndarray, radius: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Anti-aliased disc coverage; xs, ys are frame coordinates of the patch pixels."""
-    return np.clip(radius + 0.5 - np.hypot(xs - centre[0], ys - centre[1]), 0, 1)
-
-
 def warp_eye(frame: np.ndarray, out: np.ndarray, face, eye: int, d_pitch: float, d_yaw: float,
              lid_follow: float) -> tuple[int, int, int, int] | None:
     """Rotate one eye of `frame` into `out` by (d_pitch up, d_yaw towards image right) degrees.
 
     Like a real eyeball turning behind the lids: the iris disc slides by R sin(angle) over a sclera layer
-    (the eye with its iris painted out), and only the eye aperture shows the result, so lids, lashes and
-    skin stay exactly as they were. Iris parts that were hidden under a lid are filled with the iris's own
-    colour. Returns the box that may have changed, or None."""
+    (the eye with its iris painted out), and only the eye aperture shows the result. The upper lid follows
+    a vertical turn (`lid_follow`), carrying the aperture with it; lids, lashes and skin are otherwise kept.
+    Iris parts that were hidden under a lid are drawn from the iris's own colours. Returns the box that may
+    have changed, or None."""
     f = eye_frame(face, eye)
     shift = f.radius_px * (-math.sin(math.radians(d_pitch)) * f.v + math.sin(math.radians(d_yaw)) * f.u)
     if np.hypot(*shift) < 0.05:
         return None
     pts = face.landmarks[APERTURE[eye], :2].astype(np.float64)
-    radius = float(face.iris_diameter_px) / 2 * 1.08
+    r = float(face.iris_diameter_px) / 2
     h, w = frame.shape[:2]
     # the box: the aperture, the shift and (above) the band the upper lid moves in
     pad = int(math.ceil(np.abs(shift).max())) + 3
@@ -129,61 +126,89 @@ def warp_eye(frame: np.ndarray, out: np.ndarray, face, eye: int, d_pitch: float,
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
     shape, origin = (y1 - y0, x1 - x0), (x0, y0)
-    patch = frame[y0:y1, x0:x1]
+    patch = frame[y0:y1, x0:x1].astype(np.float32)
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     aperture = _soft_polygon(pts, origin, shape)
-    disc = _soft_disc(f.iris, radius, xs, ys)
-    visible_iris = disc * aperture
-    if visible_iris.sum() < 4:
+    inner = cv2.erode(aperture, _K3)  # a pixel inside the lids: their margins and lash shadows left out
+    dist = np.hypot(xs - f.iris[0], ys - f.iris[1]) / max(r, 1.0)  # distance from the iris centre, in radii
+    disc = np.clip(r * (1.08 - dist) + 0.5, 0, 1)  # the iris with a thin ring of sclera
+    if float((disc * aperture).sum()) < 4:
         return None
-    # sclera layer: the eye with its iris painted out, filled from the surrounding white of the eye
-    # (normalised convolution over aperture pixels outside the iris: smooth and cheap)
-    hole = cv2.dilate(((disc > 0.05) & (aperture > 0.05)).astype(np.uint8), np.ones((3, 3), np.uint8))
-    valid = (aperture > 0.5) & (hole == 0)
-    k = max(3, int(radius) | 1)
-    src = patch.astype(np.float32) * valid[..., None]
-    num = cv2.blur(src, (k, k))
-    den = cv2.blur(valid.astype(np.float32), (k, k))[..., None]
-    fallback = src.sum((0, 1)) / max(float(valid.sum()), 1.0)
-    sclera = np.where(den > 1e-3, num / np.maximum(den, 1e-3), fallback)
-    sclera = np.where(hole[..., None] > 0, sclera, patch.astype(np.float32))
-    # iris layer: visible iris texture, hidden parts in the iris's mean colour
-    weights = visible_iris[..., None]
-    mean = (patch.astype(np.float32) * weights).sum((0, 1)) / max(float(weights.sum()), 1e-6)
-    fill = np.clip((aperture[..., None] - 0.5) * 2, 0, 1)  # fully inside the aperture: trust the pixels
-    iris = patch.astype(np.float32) * fill + mean * (1 - fill)
+    sclera = _sclera_layer(patch, aperture, inner, disc)
+    iris, alpha = _iris_layer(patch, inner, dist, r)
     move = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
-    iris_moved = cv2.warpAffine(iris, move, (shape[1], shape[0]), flags=cv2.INTER_CUBIC,
-                                borderMode=cv2.BORDER_REPLICATE)
-    disc_moved = cv2.warpAffine(disc, move, (shape[1], shape[0]), flags=cv2.INTER_LINEAR)[..., None]
-    eyeball = disc_moved * iris_moved + (1 - disc_moved) * sclera
+    iris = cv2.warpAffine(iris, move, (shape[1], shape[0]), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.warpAffine(alpha, move, (shape[1], shape[0]), flags=cv2.INTER_LINEAR)[..., None]
+    amount = float(shift @ f.v) * lid_follow
+    if abs(amount) >= 0.3:  # the upper lid, the aperture and the white of the eye under it move with the gaze
+        map_x, map_y = _lid_maps(face, eye, f, amount, xs, ys, origin)
+        patch, sclera, aperture = (cv2.remap(x, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                                   for x in (patch, sclera, aperture))
+    eyeball = alpha * iris + (1 - alpha) * sclera
     a = aperture[..., None]
-    result = a * eyeball + (1 - a) * patch.astype(np.float32)
-    if lid_follow > 0:  # the upper lid follows a vertical gaze change a little (as real lids do)
-        result = _lift_lid(result, face, eye, f, float(shift @ f.v) * lid_follow, xs, ys, origin)
-    np.copyto(out[y0:y1, x0:x1], np.clip(np.rint(result), 0, 255).astype(np.uint8))
+    np.copyto(out[y0:y1, x0:x1], np.clip(np.rint(a * eyeball + (1 - a) * patch), 0, 255).astype(np.uint8))
     return x0, y0, x1, y1
 
 
-def _lift_lid(img: np.ndarray, face, eye: int, f: EyeFrame, amount: float, xs: np.ndarray, ys: np.ndarray,
-              origin: tuple[int, int]) -> np.ndarray:
-    """Shift the band around the upper lid by `amount` px along the eye's vertical, tapering to zero at the
-    corners, away from the lid and at the patch border (smooth: no seams)."""
-    if abs(amount) < 0.3:
-        return img
-    shape = img.shape[:2]
+def _sclera_layer(patch: np.ndarray, aperture: np.ndarray, inner: np.ndarray, disc: np.ndarray) -> np.ndarray:
+    """The eye with its iris painted out: along each row the hole is interpolated linearly between the
+    white of the eye on its left and on its right (lightly smoothed first), which keeps the shading of the
+    lids' shadows and the corners and never pulls in lid or lash pixels."""
+    hole = cv2.dilate(((disc > 0.05) & (aperture > 0.05)).astype(np.uint8), _K5)
+    valid = (inner > 0.5) & (cv2.dilate(hole, _K3) == 0)  # clear of the iris's soft edge
+    hole = hole > 0
+    weight = valid.astype(np.float32)
+    den = cv2.blur(weight, (5, 3))[..., None]
+    smooth = cv2.blur(patch * weight[..., None], (5, 3)) / np.maximum(den, 1e-6)
+    w = valid.shape[1]
+    cols = np.arange(w)
+    left = np.maximum.accumulate(np.where(valid, cols, -1), axis=1)  # nearest sclera to the left (-1: none)
+    right = np.minimum.accumulate(np.where(valid, cols, w)[:, ::-1], axis=1)[:, ::-1]  # to the right (w: none)
+    rows = np.arange(valid.shape[0])[:, None]
+    wl = np.where(left >= 0, np.where(right < w, right - cols, 1), 0).astype(np.float32)[..., None]
+    wr = np.where(right < w, np.where(left >= 0, cols - left, 1), 0).astype(np.float32)[..., None]
+    fallback = (patch * weight[..., None]).sum((0, 1)) / max(float(weight.sum()), 1.0)
+    total = wl + wr
+    fill = (smooth[rows, np.clip(left, 0, w - 1)] * wl + smooth[rows, np.clip(right, 0, w - 1)] * wr
+            + fallback * (total == 0)) / np.maximum(total, 1)
+    fill = np.where(valid[..., None], smooth, fill)
+    fill = cv2.GaussianBlur(fill, (5, 5), 1.0)  # no row-to-row streaks
+    soft = cv2.blur(hole.astype(np.float32), (3, 3))[..., None]  # no seam at the hole's edge
+    return patch + (fill - patch) * soft
+
+
+def _iris_layer(patch: np.ndarray, inner: np.ndarray, dist: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
+    """Colour and coverage of the iris to slide: its visible pixels (with a thin ring of sclera), and where
+    a lid hid it, its own mean colours (centre, darker rim) on the iris's exact outline."""
+    seen = inner[..., None]
+    centre = seen * (dist < 0.6)[..., None]
+    rim = seen * ((dist >= 0.6) & (dist < 0.95))[..., None]
+    overall = (patch * seen * (dist < 0.95)[..., None]).sum((0, 1)) / max(float(seen[dist < 0.95].sum()), 1e-6)
+    c_mean = (patch * centre).sum((0, 1)) / float(centre.sum()) if centre.sum() > 2 else overall
+    r_mean = (patch * rim).sum((0, 1)) / float(rim.sum()) if rim.sum() > 2 else overall
+    t = _smoothstep((dist - 0.6) / 0.4)[..., None]
+    hidden = c_mean * (1 - t) + r_mean * t
+    colour = seen * patch + (1 - seen) * hidden
+    alpha = np.clip(r * (1 - dist) / 1.5 + 0.5, 0, 1)  # soft over 1.5 px: no ring of sclera travels along
+    return colour, alpha.astype(np.float32)
+
+
+def _lid_maps(face, eye: int, f: EyeFrame, amount: float, xs: np.ndarray, ys: np.ndarray,
+              origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Remap that shifts the band around the upper lid by `amount` px along the eye's vertical, following
+    the lid's curve, tapering to zero at the corners, away from the lid and at the patch border (smooth:
+    no seams)."""
     rel = np.stack([xs - f.centre[0], ys - f.centre[1]], -1)
-    along = (rel @ f.u) / max(f.width / 2, 1e-6)
-    lid_y = float((face.landmarks[LIDS[eye][0], :2] - f.centre) @ f.v)
-    across = rel @ f.v - lid_y  # 0 on the upper lid line
-    band = max(2.0, 0.15 * f.width)
-    weight = np.exp(-(across / band) ** 2) * _smoothstep((1 - np.abs(along)) / 0.4)
+    along, across = rel @ f.u, rel @ f.v
+    lid = (face.landmarks[APERTURE[eye][:9], :2] - f.centre) @ np.stack([f.u, f.v], 1)  # corner to corner
+    order = np.argsort(lid[:, 0])
+    lid_v = np.interp(along, lid[order, 0], lid[order, 1])
+    weight = np.exp(-((across - lid_v) / max(2.0, 0.15 * f.width)) ** 2)
+    weight *= _smoothstep((1 - np.abs(along) / max(f.width / 2, 1e-6)) / 0.4)
     px, py = xs - origin[0], ys - origin[1]  # patch coordinates
-    edge = np.minimum.reduce([px, shape[1] - 1 - px, py, shape[0] - 1 - py]) / 2.0
-    weight *= _smoothstep(edge)
-    map_x = (px - weight * amount * f.v[0]).astype(np.float32)
-    map_y = (py - weight * amount * f.v[1]).astype(np.float32)
-    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    edge = np.minimum.reduce([px, xs.shape[1] - 1 - px, py, xs.shape[0] - 1 - py]) / 2.0
+    weight *= _smoothstep(edge) * amount
+    return (px - weight * f.v[0]).astype(np.float32), (py - weight * f.v[1]).astype(np.float32)
 
 
 class GazeCorrector:
