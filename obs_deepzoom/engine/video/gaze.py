@@ -108,7 +108,7 @@ def warp_eye(frame: np.ndarray, out: np.ndarray, face, eye: int, d_pitch: float,
     Like a real eyeball turning behind the lids: the iris disc slides by R sin(angle) over a sclera layer
     (the eye with its iris painted out), and only the eye aperture shows the result. The upper lid follows
     a vertical turn (`lid_follow`), carrying the aperture with it; lids, lashes and skin are otherwise kept.
-    Iris parts that were hidden under a lid are drawn from the iris's own colours. Returns the box that may
+    Iris parts that were hidden under a lid continue the nearest visible iris pixels. Returns the box that may
     have changed, or None."""
     f = eye_frame(face, eye)
     shift = f.radius_px * (-math.sin(math.radians(d_pitch)) * f.v + math.sin(math.radians(d_yaw)) * f.u)
@@ -162,8 +162,7 @@ def _sclera_layer(patch: np.ndarray, aperture: np.ndarray, inner: np.ndarray, di
     smooth = cv2.blur(patch * weight[..., None], (5, 3)) / np.maximum(den, 1e-6)
     w = valid.shape[1]
     cols = np.arange(w)
-    left = np.maximum.accumulate(np.where(valid, cols, -1), axis=1)  # nearest sclera to the left (-1: none)
-    right = np.minimum.accumulate(np.where(valid, cols, w)[:, ::-1], axis=1)[:, ::-1]  # to the right (w: none)
+    left, right = _nearest_in_rows(valid)
     rows = np.arange(valid.shape[0])[:, None]
     wl = np.where(left >= 0, np.where(right < w, right - cols, 1), 0).astype(np.float32)[..., None]
     wr = np.where(right < w, np.where(left >= 0, cols - left, 1), 0).astype(np.float32)[..., None]
@@ -177,18 +176,32 @@ def _sclera_layer(patch: np.ndarray, aperture: np.ndarray, inner: np.ndarray, di
     return patch + (fill - patch) * soft
 
 
+def _nearest_in_rows(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the column of the nearest valid pixel of its row to the left (-1: none) and to the right
+    (width: none)."""
+    w = valid.shape[1]
+    cols = np.arange(w)
+    left = np.maximum.accumulate(np.where(valid, cols, -1), axis=1)
+    right = np.minimum.accumulate(np.where(valid, cols, w)[:, ::-1], axis=1)[:, ::-1]
+    return left, right
+
+
 def _iris_layer(patch: np.ndarray, inner: np.ndarray, dist: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
-    """Colour and coverage of the iris to slide: its visible pixels (with a thin ring of sclera), and where
-    a lid hid it, its own mean colours (centre, darker rim) on the iris's exact outline."""
-    seen = inner[..., None]
-    centre = seen * (dist < 0.6)[..., None]
-    rim = seen * ((dist >= 0.6) & (dist < 0.95))[..., None]
-    overall = (patch * seen * (dist < 0.95)[..., None]).sum((0, 1)) / max(float(seen[dist < 0.95].sum()), 1e-6)
-    c_mean = (patch * centre).sum((0, 1)) / float(centre.sum()) if centre.sum() > 2 else overall
-    r_mean = (patch * rim).sum((0, 1)) / float(rim.sum()) if rim.sum() > 2 else overall
-    t = _smoothstep((dist - 0.6) / 0.4)[..., None]
-    hidden = c_mean * (1 - t) + r_mean * t
-    colour = seen * patch + (1 - seen) * hidden
+    """Colour and coverage of the iris to slide: its visible pixels, and where a lid hid it, the nearest
+    visible iris pixel of the same column continued to the iris's outline. That keeps the iris's own
+    shading (lit from above, an iris is lighter at the bottom): flat mean colours drew a dark arc below a
+    raised iris that made it look taller than it is."""
+    seen = (inner > 0.5) & (dist < 1.0)
+    h = seen.shape[0]
+    above, below = (x.T for x in _nearest_in_rows(seen.T))  # nearest visible row above (-1) / below (h)
+    rows = np.arange(h)[:, None]
+    near = np.where((above >= 0) & ((below >= h) | (rows - above <= below - rows)), above, below)
+    has = (near >= 0) & (near < h)
+    overall = patch[seen].mean(0) if seen.any() else patch.reshape(-1, 3).mean(0)
+    cols = np.broadcast_to(np.arange(seen.shape[1]), near.shape)
+    hidden = np.where(has[..., None], patch[np.clip(near, 0, h - 1), cols], overall)
+    a = inner[..., None]
+    colour = a * patch + (1 - a) * hidden
     alpha = np.clip(r * (1 - dist) / 1.5 + 0.5, 0, 1)  # soft over 1.5 px: no ring of sclera travels along
     return colour, alpha.astype(np.float32)
 
