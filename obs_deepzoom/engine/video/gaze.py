@@ -127,7 +127,7 @@ def warp_eye(frame: np.ndarray, out: np.ndarray, face, eye: int, d_pitch: float,
         return None
     shape, origin = (y1 - y0, x1 - x0), (x0, y0)
     patch = frame[y0:y1, x0:x1].astype(np.float32)
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    xs, ys = np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)[:, None]  # broadcast
     aperture = _soft_polygon(pts, origin, shape)
     inner = cv2.erode(aperture, _K3)  # a pixel inside the lids: their margins and lash shadows left out
     dist = np.hypot(xs - f.iris[0], ys - f.iris[1]) / max(r, 1.0)  # distance from the iris centre, in radii
@@ -135,26 +135,43 @@ def warp_eye(frame: np.ndarray, out: np.ndarray, face, eye: int, d_pitch: float,
     if float((disc * aperture).sum()) < 4:
         return None
     sclera = _sclera_layer(patch, aperture, inner, disc)
-    iris, alpha = _iris_layer(patch, inner, dist, r)
+    # the iris layer lives in a box around the disc and where it moves to
+    m = int(math.ceil(r + np.abs(shift).max())) + 3
+    cx, cy = int(f.iris[0]) - x0, int(f.iris[1]) - y0
+    box = (slice(max(cy - m, 0), min(cy + m + 1, shape[0])), slice(max(cx - m, 0), min(cx + m + 1, shape[1])))
+    iris, alpha = _iris_layer(patch[box], inner[box], dist[box], r)
+    size = (alpha.shape[1], alpha.shape[0])
     move = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
-    iris = cv2.warpAffine(iris, move, (shape[1], shape[0]), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.warpAffine(alpha, move, (shape[1], shape[0]), flags=cv2.INTER_LINEAR)[..., None]
+    iris = cv2.warpAffine(iris, move, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.warpAffine(alpha, move, size, flags=cv2.INTER_LINEAR)[..., None]
     amount = float(shift @ f.v) * lid_follow
     if abs(amount) >= 0.3:  # the upper lid, the aperture and the white of the eye under it move with the gaze
-        map_x, map_y = _lid_maps(face, eye, f, amount, xs, ys, origin)
+        map_x, map_y = _lid_maps(face, eye, f, amount, origin, shape)
         patch, sclera, aperture = (cv2.remap(x, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
                                    for x in (patch, sclera, aperture))
-    eyeball = alpha * iris + (1 - alpha) * sclera
-    a = aperture[..., None]
-    np.copyto(out[y0:y1, x0:x1], np.clip(np.rint(a * eyeball + (1 - a) * patch), 0, 255).astype(np.uint8))
+    under = patch + aperture[..., None] * (sclera - patch)
+    sclera_box = sclera[box]
+    under[box] += (aperture[box][..., None] * alpha) * (iris - sclera_box)
+    np.copyto(out[y0:y1, x0:x1], cv2.convertScaleAbs(under))
     return x0, y0, x1, y1
 
 
 def _sclera_layer(patch: np.ndarray, aperture: np.ndarray, inner: np.ndarray, disc: np.ndarray) -> np.ndarray:
     """The eye with its iris painted out: along each row the hole is interpolated linearly between the
     white of the eye on its left and on its right (lightly smoothed first), which keeps the shading of the
-    lids' shadows and the corners and never pulls in lid or lash pixels."""
+    lids' shadows and the corners and never pulls in lid or lash pixels. Only the rows around the hole
+    are computed."""
     hole = cv2.dilate(((disc > 0.05) & (aperture > 0.05)).astype(np.uint8), _K5)
+    used = np.flatnonzero(hole.any(1))
+    if not len(used):
+        return patch
+    band = slice(max(used[0] - 4, 0), min(used[-1] + 5, hole.shape[0]))
+    out = patch.copy()
+    out[band] = _fill_rows(patch[band], inner[band], hole[band])
+    return out
+
+
+def _fill_rows(patch: np.ndarray, inner: np.ndarray, hole: np.ndarray) -> np.ndarray:
     valid = (inner > 0.5) & (cv2.dilate(hole, _K3) == 0)  # clear of the iris's soft edge
     hole = hole > 0
     weight = valid.astype(np.float32)
@@ -206,21 +223,22 @@ def _iris_layer(patch: np.ndarray, inner: np.ndarray, dist: np.ndarray, r: float
     return colour, alpha.astype(np.float32)
 
 
-def _lid_maps(face, eye: int, f: EyeFrame, amount: float, xs: np.ndarray, ys: np.ndarray,
-              origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _lid_maps(face, eye: int, f: EyeFrame, amount: float, origin: tuple[int, int],
+              shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """Remap that shifts the band around the upper lid by `amount` px along the eye's vertical, following
     the lid's curve, tapering to zero at the corners, away from the lid and at the patch border (smooth:
     no seams)."""
-    rel = np.stack([xs - f.centre[0], ys - f.centre[1]], -1)
-    along, across = rel @ f.u, rel @ f.v
+    px, py = np.arange(shape[1], dtype=np.float32), np.arange(shape[0], dtype=np.float32)[:, None]
+    rx, ry = px + (origin[0] - f.centre[0]), py + (origin[1] - f.centre[1])
+    along, across = rx * f.u[0] + ry * f.u[1], rx * f.v[0] + ry * f.v[1]
     lid = (face.landmarks[APERTURE[eye][:9], :2] - f.centre) @ np.stack([f.u, f.v], 1)  # corner to corner
     order = np.argsort(lid[:, 0])
     lid_v = np.interp(along, lid[order, 0], lid[order, 1])
     weight = np.exp(-((across - lid_v) / max(2.0, 0.15 * f.width)) ** 2)
     weight *= _smoothstep((1 - np.abs(along) / max(f.width / 2, 1e-6)) / 0.4)
-    px, py = xs - origin[0], ys - origin[1]  # patch coordinates
-    edge = np.minimum.reduce([px, xs.shape[1] - 1 - px, py, xs.shape[0] - 1 - py]) / 2.0
-    weight *= _smoothstep(edge) * amount
+    # the patch border (smoothstep is monotonic: the taper of the nearest edge is the smallest)
+    weight *= np.minimum(_smoothstep(np.minimum(px, shape[1] - 1 - px) / 2.0),
+                         _smoothstep(np.minimum(py, shape[0] - 1 - py) / 2.0)) * amount
     return (px - weight * f.v[0]).astype(np.float32), (py - weight * f.v[1]).astype(np.float32)
 
 
