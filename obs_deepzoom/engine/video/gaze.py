@@ -7,8 +7,8 @@ Pixels: an eye rotating by a moves the iris centre by R sin(a) along the eye's a
 radius R = 12 mm scaled by the iris (11.7 mm) diameter in pixels.
 
 The iris disc slides over a sclera layer (the eye with its iris painted out) and only the eye aperture
-shows the result, like an eyeball turning behind the lids; the upper lid follows a vertical change a
-little (`lid_follow`). Only a box around each eye is ever written: no pixel outside the eye regions
+shows the result, like an eyeball turning behind the lids; the upper lid follows a vertical change
+(`lid_follow`). Only a box around each eye is ever written: no pixel outside the eye regions
 changes. The iris moves by a sub-pixel bicubic shift (texture kept sharp).
 
 Gating: per face the correction fades in/out (`smoothing_ms`) and is off during blinks, for small irises,
