@@ -88,7 +88,8 @@ class GazeSettings(_Settings):
     min_iris_px: float = Field(6.0, ge=2, le=40, description="Switch off when the iris is smaller than this (far away)")
     smoothing_ms: float = Field(150.0, ge=0, le=2000,
                                 description="Time to fade the correction in/out; also steadies it (no flicker)")
-    lid_follow: float = Field(0.8, ge=0, le=1, description="How much the upper lid follows the vertical correction")
+    lid_follow: float = Field(1.0, ge=0, le=1, description="How much the upper lid follows a vertical correction "
+                                                           "(1: as far as the iris, as real lids do)")
     debug: bool = Field(False, description="Draw the estimated (red) and corrected (green) gaze")
 
 

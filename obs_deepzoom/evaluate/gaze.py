@@ -24,8 +24,14 @@ from ..samples import DEMO_CLIP, sample
 from ..settings import FaceTrackingSettings, GazeSettings
 
 
-def _track(img: np.ndarray):
-    faces = FaceTracker(FaceTrackingSettings(smoothing=False)).process(img, 0.0)
+def _track(img: np.ndarray, then: np.ndarray | None = None):
+    """The face in `img`; with `then`, the face in `then` followed from `img` (as a live stream tracks an
+    edited frame: the eye crops of the iris model come from `img`'s mesh, not from a mesh that already
+    reacted to the edited iris and moves the crops with it)."""
+    tracker = FaceTracker(FaceTrackingSettings(smoothing=False))
+    faces = tracker.process(img, 0.0)
+    if then is not None and faces:
+        faces = tracker.process(then, 0.0)
     return faces[0] if faces else None
 
 
@@ -62,9 +68,9 @@ def _synthetic(frames, progress, out_dir: Path | None) -> dict:
         for i, img in enumerate(frames):
             face = _track(img)
             down = _turn(img, face, -angle)
-            face_down = _track(down)
+            face_down = _track(img, down)
             fixed = _turn(down, face_down, angle)
-            face_fixed = _track(fixed)
+            face_fixed = _track(img, fixed)
             base = _iris_pitch(face, face)
             seen.append(base - _iris_pitch(face, face_down))
             residual.append(abs(_iris_pitch(face, face_fixed) - base))
@@ -113,7 +119,7 @@ def _clip(frames, progress, out_dir: Path | None) -> dict:
         outside_changed += int(np.count_nonzero(np.any(out[mask] != img[mask], axis=-1)))
         mse = float((diff ** 2).mean())
         psnrs.append(100.0 if mse == 0 else min(100.0, 10 * math.log10(255 ** 2 / mse)))
-        after = _track(out)
+        after = _track(img, out)
         asked.append(decision["applied_deg"][0])
         seen.append(_iris_pitch(face, after) - _iris_pitch(face, face))
         if out_dir is not None and i == 0:

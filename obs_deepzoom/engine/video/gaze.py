@@ -7,8 +7,8 @@ Pixels: an eye rotating by a moves the iris centre by R sin(a) along the eye's a
 radius R = 12 mm scaled by the iris (11.7 mm) diameter in pixels.
 
 The iris disc slides over a sclera layer (the eye with its iris painted out) and only the eye aperture
-shows the result, like an eyeball turning behind the lids; the upper lid follows a vertical change a
-little (`lid_follow`). Only a box around each eye is ever written: no pixel outside the eye regions
+shows the result, like an eyeball turning behind the lids; the upper lid follows a vertical change
+(`lid_follow`). Only a box around each eye is ever written: no pixel outside the eye regions
 changes. The iris moves by a sub-pixel bicubic shift (texture kept sharp).
 
 Gating: per face the correction fades in/out (`smoothing_ms`) and is off during blinks, for small irises,
@@ -31,6 +31,7 @@ APERTURE = (np.array([33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153,
             np.array([362, 398, 384, 385, 386, 387, 388, 466, 263, 249, 390, 373, 374, 380, 381, 382]))
 CORNERS = ((33, 133), (362, 263))  # image-left corner, image-right corner
 LIDS = ((159, 145), (386, 374))  # upper, lower lid centre
+_K3, _K5 = np.ones((3, 3), np.uint8), np.ones((5, 5), np.uint8)
 
 
 @dataclass
@@ -100,25 +101,21 @@ def _soft_polygon(pts: np.ndarray, origin: tuple[int, int], shape: tuple[int, in
     return mask.astype(np.float32) / 255
 
 
-def _soft_disc(centre: np.ndarray, radius: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-    """Anti-aliased disc coverage; xs, ys are frame coordinates of the patch pixels."""
-    return np.clip(radius + 0.5 - np.hypot(xs - centre[0], ys - centre[1]), 0, 1)
-
-
 def warp_eye(frame: np.ndarray, out: np.ndarray, face, eye: int, d_pitch: float, d_yaw: float,
              lid_follow: float) -> tuple[int, int, int, int] | None:
     """Rotate one eye of `frame` into `out` by (d_pitch up, d_yaw towards image right) degrees.
 
     Like a real eyeball turning behind the lids: the iris disc slides by R sin(angle) over a sclera layer
-    (the eye with its iris painted out), and only the eye aperture shows the result, so lids, lashes and
-    skin stay exactly as they were. Iris parts that were hidden under a lid are filled with the iris's own
-    colour. Returns the box that may have changed, or None."""
+    (the eye with its iris painted out), and only the eye aperture shows the result. The upper lid follows
+    a vertical turn (`lid_follow`), carrying the aperture with it; lids, lashes and skin are otherwise kept.
+    Iris parts that were hidden under a lid continue the nearest visible iris pixels. Returns the box that may
+    have changed, or None."""
     f = eye_frame(face, eye)
     shift = f.radius_px * (-math.sin(math.radians(d_pitch)) * f.v + math.sin(math.radians(d_yaw)) * f.u)
     if np.hypot(*shift) < 0.05:
         return None
     pts = face.landmarks[APERTURE[eye], :2].astype(np.float64)
-    radius = float(face.iris_diameter_px) / 2 * 1.08
+    r = float(face.iris_diameter_px) / 2
     h, w = frame.shape[:2]
     # the box: the aperture, the shift and (above) the band the upper lid moves in
     pad = int(math.ceil(np.abs(shift).max())) + 3
@@ -129,61 +126,120 @@ def warp_eye(frame: np.ndarray, out: np.ndarray, face, eye: int, d_pitch: float,
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
     shape, origin = (y1 - y0, x1 - x0), (x0, y0)
-    patch = frame[y0:y1, x0:x1]
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    patch = frame[y0:y1, x0:x1].astype(np.float32)
+    xs, ys = np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)[:, None]  # broadcast
     aperture = _soft_polygon(pts, origin, shape)
-    disc = _soft_disc(f.iris, radius, xs, ys)
-    visible_iris = disc * aperture
-    if visible_iris.sum() < 4:
+    inner = cv2.erode(aperture, _K3)  # a pixel inside the lids: their margins and lash shadows left out
+    dist = np.hypot(xs - f.iris[0], ys - f.iris[1]) / max(r, 1.0)  # distance from the iris centre, in radii
+    disc = np.clip(r * (1.08 - dist) + 0.5, 0, 1)  # the iris with a thin ring of sclera
+    if float((disc * aperture).sum()) < 4:
         return None
-    # sclera layer: the eye with its iris painted out, filled from the surrounding white of the eye
-    # (normalised convolution over aperture pixels outside the iris: smooth and cheap)
-    hole = cv2.dilate(((disc > 0.05) & (aperture > 0.05)).astype(np.uint8), np.ones((3, 3), np.uint8))
-    valid = (aperture > 0.5) & (hole == 0)
-    k = max(3, int(radius) | 1)
-    src = patch.astype(np.float32) * valid[..., None]
-    num = cv2.blur(src, (k, k))
-    den = cv2.blur(valid.astype(np.float32), (k, k))[..., None]
-    fallback = src.sum((0, 1)) / max(float(valid.sum()), 1.0)
-    sclera = np.where(den > 1e-3, num / np.maximum(den, 1e-3), fallback)
-    sclera = np.where(hole[..., None] > 0, sclera, patch.astype(np.float32))
-    # iris layer: visible iris texture, hidden parts in the iris's mean colour
-    weights = visible_iris[..., None]
-    mean = (patch.astype(np.float32) * weights).sum((0, 1)) / max(float(weights.sum()), 1e-6)
-    fill = np.clip((aperture[..., None] - 0.5) * 2, 0, 1)  # fully inside the aperture: trust the pixels
-    iris = patch.astype(np.float32) * fill + mean * (1 - fill)
+    sclera = _sclera_layer(patch, aperture, inner, disc)
+    # the iris layer lives in a box around the disc and where it moves to
+    m = int(math.ceil(r + np.abs(shift).max())) + 3
+    cx, cy = int(f.iris[0]) - x0, int(f.iris[1]) - y0
+    box = (slice(max(cy - m, 0), min(cy + m + 1, shape[0])), slice(max(cx - m, 0), min(cx + m + 1, shape[1])))
+    iris, alpha = _iris_layer(patch[box], inner[box], dist[box], r)
+    size = (alpha.shape[1], alpha.shape[0])
     move = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
-    iris_moved = cv2.warpAffine(iris, move, (shape[1], shape[0]), flags=cv2.INTER_CUBIC,
-                                borderMode=cv2.BORDER_REPLICATE)
-    disc_moved = cv2.warpAffine(disc, move, (shape[1], shape[0]), flags=cv2.INTER_LINEAR)[..., None]
-    eyeball = disc_moved * iris_moved + (1 - disc_moved) * sclera
-    a = aperture[..., None]
-    result = a * eyeball + (1 - a) * patch.astype(np.float32)
-    if lid_follow > 0:  # the upper lid follows a vertical gaze change a little (as real lids do)
-        result = _lift_lid(result, face, eye, f, float(shift @ f.v) * lid_follow, xs, ys, origin)
-    np.copyto(out[y0:y1, x0:x1], np.clip(np.rint(result), 0, 255).astype(np.uint8))
+    iris = cv2.warpAffine(iris, move, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.warpAffine(alpha, move, size, flags=cv2.INTER_LINEAR)[..., None]
+    amount = float(shift @ f.v) * lid_follow
+    if abs(amount) >= 0.3:  # the upper lid, the aperture and the white of the eye under it move with the gaze
+        map_x, map_y = _lid_maps(face, eye, f, amount, origin, shape)
+        patch, sclera, aperture = (cv2.remap(x, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+                                   for x in (patch, sclera, aperture))
+    under = patch + aperture[..., None] * (sclera - patch)
+    sclera_box = sclera[box]
+    under[box] += (aperture[box][..., None] * alpha) * (iris - sclera_box)
+    np.copyto(out[y0:y1, x0:x1], cv2.convertScaleAbs(under))
     return x0, y0, x1, y1
 
 
-def _lift_lid(img: np.ndarray, face, eye: int, f: EyeFrame, amount: float, xs: np.ndarray, ys: np.ndarray,
-              origin: tuple[int, int]) -> np.ndarray:
-    """Shift the band around the upper lid by `amount` px along the eye's vertical, tapering to zero at the
-    corners, away from the lid and at the patch border (smooth: no seams)."""
-    if abs(amount) < 0.3:
-        return img
-    shape = img.shape[:2]
-    rel = np.stack([xs - f.centre[0], ys - f.centre[1]], -1)
-    along = (rel @ f.u) / max(f.width / 2, 1e-6)
-    lid_y = float((face.landmarks[LIDS[eye][0], :2] - f.centre) @ f.v)
-    across = rel @ f.v - lid_y  # 0 on the upper lid line
-    band = max(2.0, 0.15 * f.width)
-    weight = np.exp(-(across / band) ** 2) * _smoothstep((1 - np.abs(along)) / 0.4)
-    px, py = xs - origin[0], ys - origin[1]  # patch coordinates
-    edge = np.minimum.reduce([px, shape[1] - 1 - px, py, shape[0] - 1 - py]) / 2.0
-    weight *= _smoothstep(edge)
-    map_x = (px - weight * amount * f.v[0]).astype(np.float32)
-    map_y = (py - weight * amount * f.v[1]).astype(np.float32)
-    return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+def _sclera_layer(patch: np.ndarray, aperture: np.ndarray, inner: np.ndarray, disc: np.ndarray) -> np.ndarray:
+    """The eye with its iris painted out: along each row the hole is interpolated linearly between the
+    white of the eye on its left and on its right (lightly smoothed first), which keeps the shading of the
+    lids' shadows and the corners and never pulls in lid or lash pixels. Only the rows around the hole
+    are computed."""
+    hole = cv2.dilate(((disc > 0.05) & (aperture > 0.05)).astype(np.uint8), _K5)
+    used = np.flatnonzero(hole.any(1))
+    if not len(used):
+        return patch
+    band = slice(max(used[0] - 4, 0), min(used[-1] + 5, hole.shape[0]))
+    out = patch.copy()
+    out[band] = _fill_rows(patch[band], inner[band], hole[band])
+    return out
+
+
+def _fill_rows(patch: np.ndarray, inner: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    valid = (inner > 0.5) & (cv2.dilate(hole, _K3) == 0)  # clear of the iris's soft edge
+    hole = hole > 0
+    weight = valid.astype(np.float32)
+    den = cv2.blur(weight, (5, 3))[..., None]
+    smooth = cv2.blur(patch * weight[..., None], (5, 3)) / np.maximum(den, 1e-6)
+    w = valid.shape[1]
+    cols = np.arange(w)
+    left, right = _nearest_in_rows(valid)
+    rows = np.arange(valid.shape[0])[:, None]
+    wl = np.where(left >= 0, np.where(right < w, right - cols, 1), 0).astype(np.float32)[..., None]
+    wr = np.where(right < w, np.where(left >= 0, cols - left, 1), 0).astype(np.float32)[..., None]
+    fallback = (patch * weight[..., None]).sum((0, 1)) / max(float(weight.sum()), 1.0)
+    total = wl + wr
+    fill = (smooth[rows, np.clip(left, 0, w - 1)] * wl + smooth[rows, np.clip(right, 0, w - 1)] * wr
+            + fallback * (total == 0)) / np.maximum(total, 1)
+    fill = np.where(valid[..., None], smooth, fill)
+    fill = cv2.GaussianBlur(fill, (5, 5), 1.0)  # no row-to-row streaks
+    soft = cv2.blur(hole.astype(np.float32), (3, 3))[..., None]  # no seam at the hole's edge
+    return patch + (fill - patch) * soft
+
+
+def _nearest_in_rows(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel, the column of the nearest valid pixel of its row to the left (-1: none) and to the right
+    (width: none)."""
+    w = valid.shape[1]
+    cols = np.arange(w)
+    left = np.maximum.accumulate(np.where(valid, cols, -1), axis=1)
+    right = np.minimum.accumulate(np.where(valid, cols, w)[:, ::-1], axis=1)[:, ::-1]
+    return left, right
+
+
+def _iris_layer(patch: np.ndarray, inner: np.ndarray, dist: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray]:
+    """Colour and coverage of the iris to slide: its visible pixels, and where a lid hid it, the nearest
+    visible iris pixel of the same column continued to the iris's outline. That keeps the iris's own
+    shading (lit from above, an iris is lighter at the bottom): flat mean colours drew a dark arc below a
+    raised iris that made it look taller than it is."""
+    seen = (inner > 0.5) & (dist < 1.0)
+    h = seen.shape[0]
+    above, below = (x.T for x in _nearest_in_rows(seen.T))  # nearest visible row above (-1) / below (h)
+    rows = np.arange(h)[:, None]
+    near = np.where((above >= 0) & ((below >= h) | (rows - above <= below - rows)), above, below)
+    has = (near >= 0) & (near < h)
+    overall = patch[seen].mean(0) if seen.any() else patch.reshape(-1, 3).mean(0)
+    cols = np.broadcast_to(np.arange(seen.shape[1]), near.shape)
+    hidden = np.where(has[..., None], patch[np.clip(near, 0, h - 1), cols], overall)
+    a = inner[..., None]
+    colour = a * patch + (1 - a) * hidden
+    alpha = np.clip(r * (1 - dist) / 1.5 + 0.5, 0, 1)  # soft over 1.5 px: no ring of sclera travels along
+    return colour, alpha.astype(np.float32)
+
+
+def _lid_maps(face, eye: int, f: EyeFrame, amount: float, origin: tuple[int, int],
+              shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Remap that shifts the band around the upper lid by `amount` px along the eye's vertical, following
+    the lid's curve, tapering to zero at the corners, away from the lid and at the patch border (smooth:
+    no seams)."""
+    px, py = np.arange(shape[1], dtype=np.float32), np.arange(shape[0], dtype=np.float32)[:, None]
+    rx, ry = px + (origin[0] - f.centre[0]), py + (origin[1] - f.centre[1])
+    along, across = rx * f.u[0] + ry * f.u[1], rx * f.v[0] + ry * f.v[1]
+    lid = (face.landmarks[APERTURE[eye][:9], :2] - f.centre) @ np.stack([f.u, f.v], 1)  # corner to corner
+    order = np.argsort(lid[:, 0])
+    lid_v = np.interp(along, lid[order, 0], lid[order, 1])
+    weight = np.exp(-((across - lid_v) / max(2.0, 0.15 * f.width)) ** 2)
+    weight *= _smoothstep((1 - np.abs(along) / max(f.width / 2, 1e-6)) / 0.4)
+    # the patch border (smoothstep is monotonic: the taper of the nearest edge is the smallest)
+    weight *= np.minimum(_smoothstep(np.minimum(px, shape[1] - 1 - px) / 2.0),
+                         _smoothstep(np.minimum(py, shape[0] - 1 - py) / 2.0)) * amount
+    return (px - weight * f.v[0]).astype(np.float32), (py - weight * f.v[1]).astype(np.float32)
 
 
 class GazeCorrector:
