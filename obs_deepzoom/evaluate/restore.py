@@ -22,7 +22,7 @@ from .metrics import psnr, ssim
 
 IMAGES = (*PORTRAITS, "multi_face.jpg")
 JPEG_QUALITY = 40
-VARIANTS = {"": {}, "_with_x2_model": {"model": "x2"}}
+VARIANTS = {"": {}, "_without_deblock": {"deblock": False}, "_with_x2_model": {"model": "x2"}}
 
 
 def degrade(hr: np.ndarray, scale: int, quality: int | None = JPEG_QUALITY) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 
 from ...settings import RestoreSettings
 from ..models import SuperResolution
+from .deblock import Deblocker
 
 ALIGN = 8  # face regions are whole multiples of this many input pixels: few distinct model shapes
 FEATHER = 0.15  # blend ramp width, as a fraction of the face region
@@ -59,6 +60,7 @@ class FaceRestore:
     def __init__(self, settings: RestoreSettings):
         self.settings = settings
         self._models: dict[tuple[int, str], SuperResolution] = {}
+        self._deblockers: dict[str, Deblocker] = {}
         self.regions: list[tuple[int, int, int, int]] = []  # restored regions of the last output frame
 
     def _sr(self) -> SuperResolution:
@@ -67,6 +69,11 @@ class FaceRestore:
             self._models[key] = SuperResolution(*key)
         return self._models[key]
 
+    def _deblock(self, y: np.ndarray, box: tuple[int, int, int, int], origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+        if self.settings.device not in self._deblockers:
+            self._deblockers[self.settings.device] = Deblocker(self.settings.device)
+        return self._deblockers[self.settings.device].run(y, box, origin)
+
     def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """Output (w, h) for an input (w, h): the same in enhance mode, `output_height` lines in upscale mode."""
         s, (w, h) = self.settings, size
@@ -74,9 +81,9 @@ class FaceRestore:
             return size
         return max(1, round(w * s.output_height / h)), s.output_height
 
-    def super_resolve(self, lr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        """Luma of `lr` (BGR) rebuilt at `size` (w, h) by FSRCNN, float32 0..255."""
-        y = self._sr().run(_luma(lr)) * np.float32(255)
+    def super_resolve(self, luma: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        """`luma` (uint8 or float 0..255) rebuilt at `size` (w, h) by FSRCNN, float32 0..255."""
+        y = self._sr().run(luma) * np.float32(255)
         if y.shape[::-1] != size:
             interp = cv2.INTER_AREA if y.shape[1] > size[0] else cv2.INTER_CUBIC
             y = cv2.resize(y, size, interpolation=interp)
@@ -104,16 +111,21 @@ class FaceRestore:
             interp = cv2.INTER_LANCZOS4 if s.interpolation == "lanczos" else cv2.INTER_CUBIC
             out = cv2.resize(frame, (out_w, out_h), interpolation=interp)
         fx, fy = out_w / w, out_h / h
+        luma = _luma(frame) if ctx.faces else None
         for face in ctx.faces:
             box = face_box(face.landmarks, s.margin, (w, h))
             if box is None:
                 continue
             x0, y0, x1, y1 = box
             target = (round(x0 * fx), round(y0 * fy), round(x1 * fx), round(y1 * fy))
-            source = frame[y0:y1, x0:x1]
             if s.mode == "enhance":  # the face as it was before it was enlarged
-                source = cv2.resize(source, ((x1 - x0) // s.scale, (y1 - y0) // s.scale), interpolation=cv2.INTER_AREA)
+                source = cv2.resize(luma[y0:y1, x0:x1], ((x1 - x0) // s.scale, (y1 - y0) // s.scale),
+                                    interpolation=cv2.INTER_AREA)
+                if s.deblock:
+                    source = self._deblock(source, (0, 0, *source.shape[::-1]), (x0 // s.scale, y0 // s.scale))
                 out = frame.copy() if out is None else out
+            else:
+                source = self._deblock(luma, box) if s.deblock else luma[y0:y1, x0:x1]
             self._paste(out, target, self.super_resolve(source, (target[2] - target[0], target[3] - target[1])))
             self.regions.append(target)
         return frame if out is None else out
