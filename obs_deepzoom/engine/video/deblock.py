@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..runtime import core, resolve_device
-
 WEIGHTS = Path(__file__).with_name("deblock_weights.npz")
 DILATIONS = (1, 1, 2, 1, 1)  # per layer; kernels and channels come from the weights
 SLOPE = 0.1  # leaky ReLU between layers
@@ -57,6 +55,8 @@ def build_model(weights: list[np.ndarray]):
 
 @lru_cache(maxsize=4)
 def _compiled(device: str):
+    from ..runtime import core, resolve_device
+
     with np.load(WEIGHTS) as z:
         weights = [z[k] for k in sorted(z.files, key=lambda k: int(k.split("_")[1]))]
     dev = resolve_device(device)
