@@ -62,7 +62,7 @@ def _compiled(device: str):
     dev = resolve_device(device)
     config = {"PERFORMANCE_HINT": "LATENCY"}
     if dev in ("CPU", "AUTO"):
-        config["INFERENCE_PRECISION_HINT"] = "f32"
+        config["INFERENCE_PRECISION_HINT"] = "bf16"
     return core().compile_model(build_model(weights), dev, config)
 
 
