@@ -3,8 +3,9 @@
 Each sample portrait is reduced x2 and x4 (OpenCV bicubic) and JPEG-compressed at quality 40, then enlarged
 back by our restore effect (upscale mode: face tracker on the small picture, FSRCNN on the face, bicubic
 elsewhere), by bicubic and by Lanczos. PSNR and SSIM are measured on the luma of every face (detector box on
-the original, x1.2) against the original. The same is reported without JPEG (`_clean`) and for the denoise and
-model options, which is how their defaults were chosen. Composites go to --out-dir when given."""
+the original, x1.2) against the original. The same is reported without JPEG (`_clean`) and for the model and deblock
+options (`_without_deblock`: the step off), which is how their defaults were chosen. Composites go to --out-dir
+when given."""
 
 from __future__ import annotations
 
