@@ -317,20 +317,24 @@ def denoise_set(n: int = 24, lead_s: float = 0.5, tail_s: float = 0.3, seed: int
 
 
 def automute_set(noises: tuple[str, ...] = ("typing", "music", "machines"), snr_db: float = 10.0,
-                 gap_s: float = 3.0, talks: int = 2, seed: int = SEED) -> list[Mixture]:
-    """Per noise: noise-only stretches of gap_s around `talks` utterances (the gate should stay shut there).
-    Babble is left out: it is speech, which a voice-activity gate rightly lets through."""
+                 gap_s: float = 3.0, talks: int | None = 2, seed: int = SEED) -> list[Mixture]:
+    """Per noise: noise-only stretches of gap_s around `talks` utterances (None: every utterance once, in a
+    rotated order); the gate should stay shut in the stretches. Babble is left out: it is speech, which a
+    voice-activity gate rightly lets through."""
     rng = np.random.default_rng(seed + 1)
     names = utterances()
     out = []
     for j, kind in enumerate(noises):
         parts, spans, t = [np.zeros(int(gap_s * RATE), np.float32)], [], int(gap_s * RATE)
-        for k in range(talks):
-            x = speech(names[(3 * j + 5 * k) % len(names)])
+        picks = [(3 * j + 5 * k) % len(names) for k in range(talks)] if talks else \
+            [(3 * j + k) % len(names) for k in range(len(names))]
+        for i in picks:
+            x = speech(names[i])
             parts += [x, np.zeros(int(gap_s * RATE), np.float32)]
             spans.append((t, t + len(x)))
             t += len(x) + int(gap_s * RATE)
         clean = np.concatenate(parts)
         c, y = mix(clean, noise(kind, len(clean), rng), snr_db, spans)
-        out.append(Mixture(f"automute_{kind}_{snr_db:g}dB", c, y, snr_db, kind, "+".join(map(str, spans)), spans))
+        tag = "" if talks else "_all"
+        out.append(Mixture(f"automute{tag}_{kind}_{snr_db:g}dB", c, y, snr_db, kind, "+".join(map(str, spans)), spans))
     return out

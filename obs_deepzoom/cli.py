@@ -49,6 +49,8 @@ def _chain_from_args(args):
     from .settings import apply_overrides
 
     settings = apply_overrides(preset.settings, args.set or [])
+    if "avatar" in effects and not settings.avatar.source:
+        raise InputError("the avatar effect needs a portrait: --set avatar.source=PHOTO")
     return Chain(effects, settings)
 
 
@@ -161,6 +163,23 @@ def cmd_demo(args) -> int:
     print(f"side-by-side PNG:  {png}")
     print(f"timing summary:    {timing}")
     print(f"median ms/frame:   {summary['ms_median']}")
+    return 0
+
+
+def cmd_avatar(args) -> int:
+    from .avatar_job import animate
+    from .presets import load
+    from .settings import apply_overrides
+
+    settings = apply_overrides(load(args.preset).settings, [f"avatar.source={args.source}", *(args.set or [])])
+    w, _, h = args.size.partition("x")
+    if not (w.isdigit() and h.isdigit()) or not (64 <= int(w) <= 3840 and 64 <= int(h) <= 2160):
+        raise InputError(f"--size {args.size}: expected WIDTHxHEIGHT between 64x64 and 3840x2160")
+    summary = animate(settings, Path(args.output), Path(args.driver) if args.driver else None, args.camera,
+                      Path(args.audio) if args.audio else None, (int(w), int(h)), args.max_frames or 0,
+                      args.side_by_side, _progress)
+    _progress(f"wrote {summary['output']}")
+    _emit(summary, args.json)
     return 0
 
 
@@ -430,7 +449,7 @@ def cmd_bench(args) -> int:
     return 0
 
 
-EVALS_WITH_PICTURES = ("gaze", "background", "restore")
+EVALS_WITH_PICTURES = ("gaze", "background", "restore", "avatar")
 
 
 def cmd_eval(args) -> int:
@@ -476,6 +495,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out-dir", default=str(paths.REPO_ROOT / "out" / "demo"))
     sp.add_argument("--preset", default="default")
     sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("avatar", help="animate a portrait photo with a driver video, a camera and/or a voice")
+    sp.add_argument("--source", required=True, help="portrait photo (one face, looking at the camera)")
+    drv = sp.add_mutually_exclusive_group()
+    drv.add_argument("--driver", help="video whose face drives the portrait")
+    drv.add_argument("--camera", type=int, help="camera index whose face drives the portrait")
+    sp.add_argument("--audio", help="WAV/FLAC voice: drives the mouth when no face is seen (alone: the whole clip)")
+    sp.add_argument("-o", "--output", required=True, help="output video (.mp4/.avi/...)")
+    sp.add_argument("--size", default="1280x720", help="output size without a driver (default 1280x720)")
+    sp.add_argument("--side-by-side", action="store_true", help="write driver | avatar")
+    sp.add_argument("--preset", default="default", help="settings base (default: default)")
+    sp.add_argument("--set", action="append", metavar="avatar.FIELD=VALUE", help="override a setting")
+    sp.add_argument("--max-frames", type=int, default=0)
+    sp.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
+    sp.set_defaults(func=cmd_avatar)
 
     sp = sub.add_parser("models", help="build, list or verify the OpenVINO models of ir_models/manifest.json")
     sp.add_argument("action", choices=["build", "list", "verify"])
@@ -560,7 +594,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_settings)
 
     sp = sub.add_parser("bench", help="benchmark a stage against a peer in the same process")
-    sp.add_argument("name", choices=["face", "gaze", "background", "restore", "obs", "denoise", "automute"])
+    sp.add_argument("name", choices=["face", "gaze", "background", "restore", "avatar", "obs", "denoise",
+                                     "automute"])
     sp.add_argument("--rounds", type=int, default=3,
                     help="video: passes over the sample clip; audio: passes over the speech")
     sp.add_argument("--seconds", type=float, default=10.0,
@@ -570,7 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("eval", help="measure quality on real data")
-    sp.add_argument("name", choices=["face", "gaze", "background", "restore", "denoise", "automute"])
+    sp.add_argument("name", choices=["face", "gaze", "background", "restore", "avatar", "denoise", "automute"])
     sp.add_argument("--out-dir", help="gaze/background/restore: also save before/after pictures (PNG) here")
     sp.add_argument("--n", type=int, default=24, help="denoise: number of mixtures (12 noise x SNR pairs, cycled)")
     sp.add_argument("--no-candidates", action="store_true",

@@ -12,6 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import SettingsError
 
 Device = Literal["AUTO", "CPU", "GPU", "NPU"]
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff)"
+MEDIA_FILTER = ("Images and videos (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.mp4 *.avi *.mov *.mkv *.webm "
+                "*.m4v)")
 
 
 class _Settings(BaseModel):
@@ -104,7 +107,8 @@ class BackgroundSettings(_Settings):
     blur: float = Field(12.0, ge=1, le=60,
                         description="Background blur radius (Gaussian sigma) in pixels of a 720p frame")
     image: str = Field("", description="Replacement picture or video file (replace mode); any size, "
-                                       "scaled to cover the frame; videos loop")
+                                       "scaled to cover the frame; videos loop",
+                       json_schema_extra={"file_filter": MEDIA_FILTER})
     color: tuple[int, int, int] = Field((0, 255, 0), description="Backdrop / key colour as B, G, R (0-255)")
     threshold: float = Field(0.5, ge=0.05, le=0.95,
                              description="Person probability at the edge: higher = tighter cut-out")
@@ -154,12 +158,53 @@ class RestoreSettings(_Settings):
         "bicubic", description="How the rest of the frame is upscaled")
 
 
+class AvatarSettings(_Settings):
+    """Photo avatar: a still portrait animated by your head motion, expressions, blinks and gaze (or by your
+    voice when the camera sees no face), composited over the portrait's own background, a colour or a blur."""
+
+    enabled: bool = Field(True, description="Show the avatar instead of the camera picture")
+    source: str = Field("", description="Portrait photo (one face, looking at the camera, eyes at least 30 px "
+                                        "apart); the samples' grace_hopper.jpg works",
+                        json_schema_extra={"file_filter": IMAGE_FILTER})
+    device: Device = Field("AUTO", description="OpenVINO device for analysing the portrait")
+    background: Literal["own", "color", "blur"] = Field(
+        "own", description="Behind the moving person: the portrait's own background, a colour, or a blur of it")
+    color: tuple[int, int, int] = Field((48, 40, 36), description="Background colour as B, G, R (color mode)")
+    blur: float = Field(16.0, ge=1, le=60, description="Background blur strength, px at 720p (blur mode)")
+    expression: float = Field(1.0, ge=0, le=2, description="How strongly your expressions are transferred")
+    head_motion: float = Field(1.0, ge=0, le=2, description="How strongly your head motion is transferred")
+    max_yaw_deg: float = Field(25.0, ge=0, le=45, description="Head turn (left/right) eases into this limit "
+                                                              "(a photo cannot show the far side of a face)")
+    max_pitch_deg: float = Field(20.0, ge=0, le=45, description="Head nod (up/down) eases into this limit")
+    max_roll_deg: float = Field(30.0, ge=0, le=45, description="Head tilt eases into this limit")
+    eyes: bool = Field(True, description="Blinks and iris direction follow yours")
+    mouth: bool = Field(True, description="Paint the inside of the mouth when it opens wider than the portrait's")
+    teeth: bool = Field(True, description="Hint of teeth in the painted mouth")
+    audio_drive: bool = Field(True, description="With no face in view, move the mouth with your voice "
+                                                "(when audio reaches the avatar)")
+    audio_source: str = Field("", description="OBS only: the audio source (e.g. Mic/Aux) whose sound moves the "
+                                              "mouth when no face is in view")
+    idle: bool = Field(True, description="With no face in view, keep blinking and swaying slightly")
+    color_match: float = Field(0.0, ge=0, le=1, description="Move the portrait's colours and contrast towards "
+                                                            "your face's (0 = the photo's own light, 1 = yours)")
+    grid: int = Field(4, ge=1, le=8, description="Warp map resolution in px (1 = exact per pixel, slower)")
+
+    @model_validator(mode="after")
+    def _color_range(self):
+        _check_bgr(self.color, "color")
+        return self
+
+
 class AutoMuteSettings(_Settings):
     """Voice-activity auto-mute: silences (or ducks) the microphone while nobody talks."""
 
     enabled: bool = Field(True, description="Gate the audio")
     threshold: float = Field(0.5, ge=0.05, le=0.95,
-                             description="Speech probability (silero VAD) that opens the gate; it closes 0.15 lower")
+                             description="Speech probability (silero VAD) that opens the gate for the hangover; "
+                                         "it closes 0.15 lower")
+    onset_threshold: float = Field(0.15, ge=0.05, le=0.95,
+                                   description="Lower probability that opens the gate only while it lasts: lets a "
+                                               "soft first syllable through before the VAD is sure (>= threshold: off)")
     hangover_ms: float = Field(300.0, ge=0, le=3000,
                                description="Keep the gate open this long after speech stops (no cut word ends)")
     attack_ms: float = Field(5.0, ge=0.5, le=30, description="Fade-in time when speech starts")
@@ -176,8 +221,8 @@ class DenoiseSettings(_Settings):
 
     enabled: bool = Field(True, description="Suppress noise (off: the audio passes through, still delayed)")
     mode: Literal["best", "light"] = Field(
-        "best", description="'best': the mean of two networks (DTLN + GTCRN), RTF ~0.08 on one core; "
-                            "'light': DTLN's first stage only, ~4x less CPU (both ~36 ms latency)")
+        "best", description="'best': DeepFilterNet3 at 48 kHz (full band), RTF ~0.09 on one core, 40 ms latency; "
+                            "'light': DTLN's first stage at 16 kHz, ~4x less CPU, 36 ms")
     atten_limit_db: float = Field(
         100.0, ge=6, le=100,
         description="Most the noise is lowered, in dB: keeps 10^(-dB/20) of the original under the voice "
@@ -200,7 +245,8 @@ class FilterSettings(_Settings):
 
 
 VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings, "gaze": GazeSettings,
-                                              "background": BackgroundSettings, "restore": RestoreSettings}
+                                              "background": BackgroundSettings, "restore": RestoreSettings,
+                                              "avatar": AvatarSettings}
 AUDIO_EFFECTS: dict[str, type[_Settings]] = {"denoise": DenoiseSettings, "automute": AutoMuteSettings}
 
 
@@ -214,6 +260,7 @@ class ChainSettings(_Settings):
     denoise: DenoiseSettings = DenoiseSettings()
     background: BackgroundSettings = BackgroundSettings()
     restore: RestoreSettings = RestoreSettings()
+    avatar: AvatarSettings = AvatarSettings()
     automute: AutoMuteSettings = AutoMuteSettings()
 
 
@@ -222,7 +269,7 @@ class Preset(_Settings):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="File-name-safe preset name")
     description: str = ""
-    video: list[Literal["landmarks", "gaze", "background", "restore"]] = Field(
+    video: list[Literal["landmarks", "gaze", "background", "restore", "avatar"]] = Field(
         default_factory=list, description="Video effects, in order")
     audio: list[Literal["denoise", "automute"]] = Field(default_factory=list, description="Audio effects, in order")
     settings: ChainSettings = ChainSettings()

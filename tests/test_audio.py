@@ -8,7 +8,7 @@ from obs_deepzoom.engine.audio.denoise import Denoise
 from obs_deepzoom.engine.audio.resample import StreamResampler
 from obs_deepzoom.engine.audio.stream import process_signal
 from obs_deepzoom.evaluate import audio_metrics as am
-from obs_deepzoom.settings import AutoMuteSettings, DenoiseSettings
+from obs_deepzoom.settings import DenoiseSettings
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,8 @@ def test_latency_is_fixed_reported_and_within_budget():
     for rate in (16000, 44100, 48000):
         for mode in ("best", "light"):
             fx = Denoise(DenoiseSettings(mode=mode), rate, 2)
-            assert 30 <= fx.latency_ms <= 40, (rate, mode, fx.latency_ms)
+            # budget 40 ms at OBS's 48 kHz; other rates add the conversion to the network's rate (best: 48 kHz)
+            assert 30 <= fx.latency_ms <= (40 if rate == 48000 else 45), (rate, mode, fx.latency_ms)
             out = fx.process(np.zeros((2, 1000), np.float32))
             assert out.shape == (2, 1000)
 
@@ -123,11 +124,16 @@ def test_upsampler_is_clean_and_block_independent():
         assert np.abs(whole - ref)[400:-400].max() < 0.01
 
 
-def test_automute_meets_its_targets_on_a_small_case():
-    from obs_deepzoom.evaluate import automute
+def test_deepfilternet_port_matches_libdf(mixture):
+    """Our numpy DSP + OpenVINO graphs, frame by frame, against DeepFilterNet's own libDF (the wheel's native
+    library) on the same 48 kHz input: the same signal to within rounding (bf16 inference: 38-52 dB apart on
+    real mixtures, f32: > 100 dB)."""
+    from obs_deepzoom.engine.audio.dfn import DeepFilterNet
+    from obs_deepzoom.evaluate.peers import libdf_signal
 
-    mixtures = [m for m in audio_data.automute_set() if m.noise == "machines"]
-    result = automute.run(AutoMuteSettings(), mixtures, progress=lambda *_: None)
-    assert result["speech_muted_pct"] <= 1.0, result
-    assert result["noise_passed_pct"] <= 10.0, result
-    assert result["onset_delay_ms"] <= 30.0, result
+    x = at(mixture.noisy[:48000], 48000)
+    ref = libdf_signal(x)
+    net = DeepFilterNet("CPU")
+    ours = net(np.concatenate([x, np.zeros(net.latency + (-len(x)) % net.HOP, np.float32)]))
+    ours = ours[net.latency:net.latency + len(x)]
+    assert am.si_sdr(ours, ref) > 30 and am.si_sdr(ref, at(mixture.clean[:48000], 48000)) > 5

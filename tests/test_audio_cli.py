@@ -31,7 +31,7 @@ def test_denoise_file_keeps_rate_channels_length_and_alignment(noisy_stereo_44k,
     info = sf.info(str(src))
     assert rate == 44100 and y.shape == (info.frames, 2)
     y16 = audio_data.to_rate(y[:, 0], 44100, audio_data.RATE)[: len(mx.clean)]
-    assert am.si_sdr(y16, mx.clean) > am.si_sdr(mx.noisy, mx.clean) + 0.5  # misaligned by 36 ms: < -10 dB
+    assert am.si_sdr(y16, mx.clean) > am.si_sdr(mx.noisy, mx.clean) + 0.5  # misaligned by 36-40 ms: < -10 dB
     assert not list(tmp_path.glob(".*partial*"))
 
 

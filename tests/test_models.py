@@ -95,8 +95,59 @@ def test_vad_separates_real_speech_from_silence():
         vad(np.zeros(100, np.float32))
 
 
+def test_vad_streams_keep_their_own_state():
+    """Two interleaved streams through one request equal two separate VADs (state and context per stream)."""
+    from obs_deepzoom.engine.models import SileroVad
+    from obs_deepzoom.modelstore.verify import _speech_16k
+
+    speech = _speech_16k()[: 40 * 512]
+    shared, a, b = SileroVad(streams=2), SileroVad(), SileroVad()
+    for i in range(0, len(speech) - 512, 256):
+        chunk = speech[i:i + 512]
+        stream = (i // 256) % 2
+        assert shared(chunk, stream) == pytest.approx((b if stream else a)(chunk), abs=1e-6)
+
+
 def test_verify_runs_every_model_on_real_data():
     from obs_deepzoom.modelstore.verify import verify
 
     rows = verify(progress=lambda *_: None)
     assert all(r["ok"] for r in rows), [r for r in rows if not r["ok"]]
+
+
+def test_streaming_recipes_keep_the_graph_equal_to_its_sequence_form():
+    """strip_input_time_padding + expose_recurrent_state on a small causal conv -> GRU graph: run frame by
+    frame (past frames and state passed by the caller), it equals the whole-sequence graph."""
+    import openvino as ov
+    from openvino import opset13 as ops
+
+    from obs_deepzoom.modelstore.recurrent import expose_recurrent_state, strip_input_time_padding
+
+    rng = np.random.default_rng(0)
+    hid, steps = 8, 6
+
+    def graph(t, in_frames):
+        x = ops.parameter([1, 1, in_frames, 4], np.float32, name="x")
+        conv = ops.convolution(x, ops.constant(kernel), [1, 1], [2, 0], [0, 0], [1, 1])  # causal: 2 past frames
+        seq = ops.reshape(ops.transpose(conv, [0, 2, 1, 3]), [1, -1, 12], False)
+        h0 = ops.broadcast(ops.constant(np.float32(0)), [1, 1, hid])
+        gru = ops.gru_sequence(seq, h0, ops.constant(np.array([t], np.int32)), ops.constant(w), ops.constant(r),
+                               ops.constant(b), hid, "forward", linear_before_reset=True)
+        return ov.Model([gru.output(0)], [x])
+
+    kernel = rng.standard_normal((3, 1, 3, 1)).astype(np.float32)
+    w, r = (rng.standard_normal((1, 3 * hid, n)).astype(np.float32) * 0.5 for n in (12, hid))
+    b = rng.standard_normal((1, 4 * hid)).astype(np.float32) * 0.5
+    core = ov.Core()
+    frames = rng.standard_normal((1, 1, steps, 4)).astype(np.float32)
+    whole = core.compile_model(graph(steps, steps), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})(frames)[0][0, 0]
+    one = graph(1, -1)
+    assert strip_input_time_padding(one) == 1 and expose_recurrent_state(one) == 1
+    one.reshape({"x": [1, 1, 3, 4]})
+    step = core.compile_model(one, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    padded, state, out = np.concatenate([np.zeros((1, 1, 2, 4), np.float32), frames], axis=2), \
+        np.zeros((1, 1, hid), np.float32), []
+    for t in range(steps):
+        y, state = step([padded[:, :, t:t + 3], state]).values()
+        out.append(y[0, 0, 0])
+    np.testing.assert_allclose(np.array(out), whole, atol=1e-5)

@@ -62,7 +62,9 @@ def run(effect: str = "denoise", seconds: float = 20.0, rounds: int = 3, peer: b
     cv2.setNumThreads(1)
     x = _signal(seconds)
     configs = ({"best": DenoiseSettings(mode="best"), "light": DenoiseSettings(mode="light"),
-                "best_per_channel": DenoiseSettings(mode="best", stereo="per_channel")}
+                "best_per_channel": DenoiseSettings(mode="best", stereo="per_channel"),
+                # the previous best mode (DTLN + GTCRN ensemble), measured alongside
+                "dtln_gtcrn": DenoiseSettings().model_copy(update={"mode": "dtln_gtcrn"})}
                if effect == "denoise" else {"default": AutoMuteSettings()})
     result: dict = {"name": effect, "rate": RATE, "channels": CHANNELS, "block": OBS_BLOCK,
                     "audio_seconds": round(x.shape[1] / RATE, 1), "rounds": rounds, "threads": 1}

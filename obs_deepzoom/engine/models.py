@@ -173,25 +173,29 @@ class SuperResolution:
 
 
 class SileroVad:
-    """Speech probability per 512-sample chunk of 16 kHz mono audio; keeps the recurrent state and context."""
+    """Speech probability per 512-sample chunk of 16 kHz mono audio; keeps the recurrent state and context.
+    `streams` > 1 runs that many independent VADs through one infer request (e.g. two interleaved ones
+    half a chunk apart): each stream has its own state and context, chosen per call."""
 
     RATE, CHUNK, CONTEXT = 16000, 512, 64
 
-    def __init__(self, device: str = "CPU"):
+    def __init__(self, device: str = "CPU", streams: int = 1):
         self.infer = Infer("silero_vad", device)
+        self.streams = streams
         self.reset()
 
     def reset(self) -> None:
-        self.infer.inputs[1][...] = 0
-        self.context = np.zeros(self.CONTEXT, np.float32)
+        self.states = np.zeros((self.streams, *self.infer.inputs[1].shape), np.float32)
+        self.contexts = np.zeros((self.streams, self.CONTEXT), np.float32)
 
-    def __call__(self, chunk: np.ndarray) -> float:
+    def __call__(self, chunk: np.ndarray, stream: int = 0) -> float:
         if chunk.shape != (self.CHUNK,):
             raise ValueError(f"silero VAD takes {self.CHUNK} samples at 16 kHz, got shape {chunk.shape}")
         x, state = self.infer.inputs
-        x[0, : self.CONTEXT] = self.context
+        x[0, : self.CONTEXT] = self.contexts[stream]
         x[0, self.CONTEXT:] = chunk
+        state[...] = self.states[stream]
         prob, new_state = self.infer.run()
-        state[...] = new_state
-        self.context = x[0, -self.CONTEXT:].copy()
+        self.states[stream] = new_state
+        self.contexts[stream] = x[0, -self.CONTEXT:]
         return float(prob.ravel()[0])

@@ -12,14 +12,14 @@ from .. import paths
 from ..errors import DeepZoomError, ModelError
 from .manifest import ModelEntry, load_manifest
 from .packages import extract, sha256_of
-from .recurrent import constant_sequence_lengths, expose_recurrent_state
+from .recurrent import constant_sequence_lengths, expose_recurrent_state, strip_input_time_padding
 from .tflite_rewrite import rewrite_transpose_conv
 
 log = logging.getLogger(__name__)
 
 
 def source_path(entry: ModelEntry) -> Path:
-    return paths.data_dir() / "sources" / entry.name / Path(entry.source.file).name
+    return paths.data_dir() / "sources" / entry.name / Path(entry.source.member or entry.source.file).name
 
 
 def build_state(entry: ModelEntry) -> str:
@@ -78,8 +78,10 @@ def build_one(entry: ModelEntry) -> Path:
             raise ModelError(entry.name, "recipe found no recurrent state to expose")
         if step.step == "constant_sequence_lengths" and constant_sequence_lengths(model) == 0:
             raise ModelError(entry.name, "recipe found no computed sequence lengths")
+        if step.step == "strip_input_time_padding" and strip_input_time_padding(model) == 0:
+            raise ModelError(entry.name, "recipe found no time padding on an input convolution")
         if step.step == "reshape":
-            model.reshape({model.inputs[0].get_any_name(): step.shape})
+            model.reshape(step.shapes or {model.inputs[0].get_any_name(): step.shape})
     _check_contract(entry, model)
 
     out_dir = paths.ir_dir()

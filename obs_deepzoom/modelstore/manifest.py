@@ -18,12 +18,14 @@ class _Strict(BaseModel):
 
 
 class PackageFile(_Strict):
-    """One file inside a PyPI wheel or sdist, pinned by hash."""
+    """One file inside a PyPI wheel or sdist, pinned by hash. With `member`, `file` is a tar archive inside
+    the package and the file used (whose sha256 is pinned) is that member of it."""
 
     package: str  # "name==version"
     file: str
     sha256: str
     kind: Literal["wheel", "sdist"] = "wheel"
+    member: str | None = None
 
 
 class Port(_Strict):
@@ -36,8 +38,10 @@ class Port(_Strict):
 
 
 class RecipeStep(_Strict):
-    step: Literal["reshape", "tflite_transpose_conv_rewrite", "expose_recurrent_state", "constant_sequence_lengths"]
-    shape: list[int] | None = None
+    step: Literal["reshape", "tflite_transpose_conv_rewrite", "expose_recurrent_state", "constant_sequence_lengths",
+                  "strip_input_time_padding"]
+    shape: list[int] | None = None  # reshape: the first input
+    shapes: dict[str, list[int]] | None = None  # reshape: inputs by name
     schema_file: PackageFile | None = Field(None, alias="schema")
 
 

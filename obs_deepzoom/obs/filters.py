@@ -22,8 +22,9 @@ from ..engine.chain import Chain
 from ..errors import DeepZoomError
 from ..settings import ChainSettings, FilterSettings
 from . import libobs as obs
+from .audio_tap import AudioTap
 from .frames import SUPPORTED, plane_shapes, to_bgr, write_back
-from .kinds import AUDIO_KINDS, sections
+from .kinds import AUDIO_KINDS, BUTTONS, sections
 from .properties import PropSpec, from_obs_values, specs_for, to_obs_value
 from .worker import FrameWorker
 
@@ -72,8 +73,9 @@ def set_defaults(effect: str, data) -> None:
             obs.data_set_default_string(data, key, str(value).encode())
 
 
-def build_properties(effect: str, keep: list):
-    """obs_properties_t for an effect; `keep` holds the byte strings libobs may still point at."""
+def build_properties(effect: str, keep: list, buttons: dict | None = None):
+    """obs_properties_t for an effect; `keep` holds the byte strings libobs may still point at; `buttons` maps
+    a button's key to its (persistent) ctypes click callback."""
     from ..engine.runtime import available_devices
 
     props = obs.properties_create()
@@ -98,12 +100,21 @@ def build_properties(effect: str, keep: list):
                 obs.property_list_add_string(p, b, b)
         elif spec.kind == "color":
             p = obs.lib.obs_properties_add_color(props, key, label)
+        elif spec.kind == "path":
+            pattern = spec.choices[0].encode()
+            keep.append(pattern)
+            p = obs.properties_add_path(props, key, label, obs.PATH_FILE, pattern, None)
         else:
             p = obs.properties_add_text(props, key, label, obs.TEXT_DEFAULT)
         if spec.tooltip:
             tip = spec.tooltip.encode()
             keep.append(tip)
             obs.property_set_long_description(p, tip)
+    for key, label, _ in BUTTONS.get(effect, []):
+        if buttons and key in buttons:
+            k, t = key.encode(), label.encode()
+            keep += [k, t]
+            obs.properties_add_button(props, k, t, buttons[key])
     return props
 
 
@@ -146,11 +157,34 @@ class VideoFilter(_Filter):
         self._have_result = False
         self.stats = {"raw_frames": 0, "rendered_frames": 0, "formats": set()}
         self.timing: dict[str, float] = {}  # ms summed per stage on OBS's thread
+        self._calls: list[str] = []  # effect methods asked for from the UI (buttons), run on the worker
 
     def _updated(self, values: dict) -> None:
         self.runtime = values["filter"]
         if hasattr(self, "worker"):
             self.worker.max_age = self.runtime.max_age_frames
+        name = getattr(values.get(self.effect), "audio_source", None)
+        if name is not None and (name or getattr(self, "tap", None)):
+            self._tap().attach(name)
+
+    def _tap(self) -> AudioTap:
+        if getattr(self, "tap", None) is None:
+            audio = obs.get_audio()
+            self.tap = AudioTap(int(obs.audio_output_get_channels(audio)),
+                                int(obs.audio_output_get_sample_rate(audio)))
+        return self.tap
+
+    def _feed_audio(self) -> None:
+        """Worker thread: the listened-to source's sound since the last frame, to effects that take it."""
+        tap = getattr(self, "tap", None)
+        if tap is None:
+            return
+        tap.retry()  # the source may appear after the filter (scene loading order)
+        sound = tap.drain()
+        if sound is not None:
+            for effect in self.chain.effects:
+                if hasattr(effect, "feed_audio"):
+                    effect.feed_audio(sound, tap.rate)
 
     def _apply_pending(self) -> None:
         with self._lock:
@@ -169,10 +203,25 @@ class VideoFilter(_Filter):
             if self.chain.tracker is not None:
                 self.chain.tracker.settings = merged.face
 
+    def press(self, method: str) -> None:
+        """UI thread: a property-page button; the effect's `method` runs on the worker before the next frame."""
+        with self._lock:
+            self._calls.append(method)
+
+    def _run_calls(self) -> None:
+        with self._lock:
+            calls, self._calls = self._calls, []
+        for method in calls:
+            for effect in self.chain.effects:
+                if hasattr(effect, method):
+                    getattr(effect, method)()
+
     def _process(self, frame: np.ndarray) -> np.ndarray:
         """Worker thread: newest settings, then the effect. BGR in, BGR out (raw frames); RGBA in, RGBA out
         with the alpha kept (render path)."""
         self._apply_pending()
+        self._run_calls()
+        self._feed_audio()
         size = (frame.shape[1], frame.shape[0])
         if frame.shape[2] == 3:
             return _keep_size(self.chain.process(frame)[0], size)
@@ -290,6 +339,8 @@ class VideoFilter(_Filter):
         g["size"] = (0, 0)
 
     def destroy(self) -> None:
+        if getattr(self, "tap", None) is not None:
+            self.tap.detach()
         self.worker.close()
         if any(self._gpu.get(k) for k in ("texrender", "stage", "texture")):
             obs.enter_graphics()

@@ -8,10 +8,14 @@ from ..settings import AUDIO_EFFECTS, VIDEO_EFFECTS, FaceTrackingSettings, Filte
 VIDEO_KINDS = {"landmarks": ("deepzoom_landmarks", "DeepZoom Face Landmarks"),
                "gaze": ("deepzoom_gaze", "DeepZoom Eye Contact"),
                "background": ("deepzoom_background", "DeepZoom Background"),
-               "restore": ("deepzoom_restore", "DeepZoom Face Restore")}
+               "restore": ("deepzoom_restore", "DeepZoom Face Restore"),
+               "avatar": ("deepzoom_avatar", "DeepZoom Photo Avatar")}
 AUDIO_KINDS = {"denoise": ("deepzoom_denoise", "DeepZoom Noise Suppression"),
                "automute": ("deepzoom_automute", "DeepZoom Auto-Mute")}
 ALL_KINDS = {**VIDEO_KINDS, **AUDIO_KINDS}
+# effect -> buttons on its property page: (property key, label, method of the effect to call)
+BUTTONS = {"avatar": [("avatar.recalibrate", "Recalibrate: look at the camera with a neutral face, then click",
+                       "recalibrate")]}
 
 
 def is_audio(effect: str) -> bool:

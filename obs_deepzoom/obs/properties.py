@@ -18,7 +18,7 @@ from ..errors import SettingsError
 @dataclass
 class PropSpec:
     key: str
-    kind: str  # bool | int | float | list | text | color
+    kind: str  # bool | int | float | list | text | color | path
     label: str
     tooltip: str
     default: object
@@ -55,6 +55,9 @@ def specs_for(sections: dict[str, type[BaseModel]]) -> list[PropSpec]:
                 spec.kind, spec.choices = "list", [str(c) for c in typing.get_args(ann)]
             elif ann == tuple[int, int, int]:
                 spec.kind = "color"
+            extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+            if ann is str and "file_filter" in extra:
+                spec.kind, spec.choices = "path", [extra["file_filter"]]
             out.append(spec)
     return out
 

@@ -7,7 +7,7 @@ import logging
 
 from . import libobs as obs
 from .filters import build_properties, make_filter, set_defaults
-from .kinds import ALL_KINDS, is_audio
+from .kinds import ALL_KINDS, BUTTONS, is_audio
 
 log = logging.getLogger("obs_deepzoom.obs")
 
@@ -70,9 +70,18 @@ class Dispatch:
     def filter_audio(self, key, audio):
         return self._data_callback(key, "audio", "filter_audio", audio)
 
+    def press(self, key, method: str) -> bool:
+        inst = self.state["instances"].get(key)
+        if inst is not None and hasattr(inst, "press"):
+            try:
+                inst.press(method)
+            except Exception as exc:
+                log.error("%s button failed: %s", inst.effect, exc)
+        return False  # the property page needs no refresh
+
     def properties(self, effect: str):
         try:
-            return build_properties(effect, self.state["keep"])
+            return build_properties(effect, self.state["keep"], self.state.get("buttons", {}).get(effect))
         except Exception as exc:
             log.error("building %s properties failed: %s", effect, exc)
             return obs.properties_create()
@@ -95,6 +104,10 @@ def _register(state: dict, effect: str, kind: str, display: str) -> None:
         "get_properties": obs.GetProperties(lambda key: impl().properties(effect)),
         "update": obs.Update(lambda key, data: impl().update(key, data)),
     }
+    buttons = state.setdefault("buttons", {}).setdefault(effect, {})
+    for key, _, method in BUTTONS.get(effect, []):
+        buttons[key] = obs.ButtonClicked(lambda _props, _prop, data, m=method: impl().press(data, m))
+        state["keep"].append(buttons[key])
     if is_audio(effect):
         callbacks["filter_audio"] = obs.FilterAudio(lambda key, audio: impl().filter_audio(key, audio))
     else:

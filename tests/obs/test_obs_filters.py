@@ -13,11 +13,13 @@ import pytest
 from obs_deepzoom.obs.kinds import ALL_KINDS, VIDEO_KINDS
 from obs_deepzoom.remote import commands as rc
 from obs_deepzoom.remote.client import ObsClient, ObsError
+from obs_deepzoom.samples import sample
 from obs_deepzoom.settings import Preset
 
 from .conftest import PASSWORD
 
 KIND = VIDEO_KINDS["landmarks"][0]
+AVATAR = "grace_hopper.jpg"
 QUIET = ["landmarks.text=false", "landmarks.box=false", "landmarks.pose_axes=false"]
 
 
@@ -114,7 +116,8 @@ def test_eye_contact_filter_changes_only_the_eyes(client):
 def test_every_video_filter_works_on_both_kinds_of_source(obs_env, client, effect, source):
     remove_ours(client, source)
     refs = references(client, source, n=6) if source == "Portrait" else None
-    settings = {"gaze": ["gaze.smoothing_ms=0"], "restore": ["restore.mode=enhance"]}.get(effect, [])
+    settings = {"gaze": ["gaze.smoothing_ms=0"], "restore": ["restore.mode=enhance"],
+                "avatar": [f"avatar.source={sample(AVATAR)}"]}.get(effect, [])
     rc.add(client, source, effect, settings)
     if refs is not None:  # a still image: the effect must change it
         img = settle(client, source, lambda im: changed(closest(refs, im), im).sum() > 50)
@@ -126,6 +129,66 @@ def test_every_video_filter_works_on_both_kinds_of_source(obs_env, client, effec
     log = obs_env.log_text()
     assert f"{effect} render failed" not in log and f"{effect} raw frame failed" not in log
     assert "failed (" not in "".join(line for line in log.splitlines() if f"worker deepzoom-{effect}" in line)
+
+
+def test_photo_avatar_shows_the_portrait_moved_by_the_clip(obs_env, client):
+    from obs_deepzoom.engine.avatar.portrait import Portrait
+    from obs_deepzoom.engine.avatar.render import GeometricRenderer
+    from obs_deepzoom.settings import AvatarSettings
+
+    source = "Clip"
+    remove_ours(client, source)
+    defaults = client.request("GetSourceFilterDefaultSettings",
+                              {"filterKind": VIDEO_KINDS["avatar"][0]})["defaultFilterSettings"]
+    assert defaults["avatar.source"] == "" and defaults["avatar.background"] == "own"
+    rc.add(client, source, "avatar", [f"avatar.source={sample(AVATAR)}"])
+    still = GeometricRenderer(Portrait(sample(AVATAR)).layout((640, 360)), AvatarSettings()).still
+
+    def looks_like_portrait(img):  # the portrait; only the face moves
+        return np.mean(np.abs(img.astype(int) - still.astype(int))) < 12
+
+    first = settle(client, source, looks_like_portrait, timeout=30)
+    assert looks_like_portrait(first), "the avatar did not replace the camera picture"
+    time.sleep(1.0)
+    later = shot(client, source)
+    face = (slice(60, 300), slice(200, 440))
+    assert np.mean(np.abs(first[face].astype(int) - later[face].astype(int))) > 0.5, "the avatar does not move"
+    remove_ours(client, source)
+    log = obs_env.log_text()
+    assert "avatar raw frame failed" not in log and "avatar render failed" not in log
+
+
+def test_photo_avatar_talks_with_an_audio_source_when_no_face_is_seen(obs_env, client):
+    from obs_deepzoom.engine.avatar.portrait import Portrait
+    from obs_deepzoom.engine.avatar.render import GeometricRenderer
+    from obs_deepzoom.settings import AvatarSettings
+
+    source = "Color"  # a plain colour: no face, so the avatar is driven by the voice (or idles)
+    remove_ours(client, source)
+    layout = Portrait(sample(AVATAR)).layout((320, 240))
+    still = GeometricRenderer(layout, AvatarSettings()).still
+    x, y = ((layout.landmarks[13, :2] + layout.landmarks[14, :2]) / 2).astype(int)
+    mouth = (slice(y - 12, y + 14), slice(x - 20, x + 20))
+
+    def mouth_contrast(n: int = 24) -> float:
+        """Highest contrast of the mouth region over ~6 s of screenshots: an open mouth shows a dark cavity
+        and teeth (the idle sway moves the face but keeps the lips closed)."""
+        out = []
+        for _ in range(n):
+            grey = cv2.cvtColor(shot(client, source), cv2.COLOR_BGR2GRAY)
+            out.append(float(grey[mouth].std()))
+            time.sleep(0.25)
+        return max(out)
+
+    name = rc.add(client, source, "avatar", [f"avatar.source={sample(AVATAR)}", "avatar.audio_source=Speech"])
+    settle(client, source, lambda img: np.mean(np.abs(img.astype(int) - still.astype(int))) < 12, timeout=30)
+    talking = mouth_contrast()
+    rc.set_settings(client, source, name, ["avatar.audio_source="])
+    time.sleep(1.0)
+    quiet = mouth_contrast(12)
+    assert "avatar: listening to 'Speech'" in obs_env.log_text()
+    assert talking > 1.3 * quiet, f"mouth contrast with voice {talking:.1f}, without {quiet:.1f}"
+    remove_ours(client, source)
 
 
 def test_settings_over_websocket_change_the_effect(client):

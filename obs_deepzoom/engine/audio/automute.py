@@ -1,14 +1,16 @@
-"""Voice-activity auto-mute: silero VAD (OpenVINO) decides per 32 ms of 16 kHz audio whether someone talks;
-the audio, delayed by a short lookahead, is gated with smooth fades so word onsets are never clipped.
+"""Voice-activity auto-mute: silero VAD (OpenVINO) judges 32 ms windows of 16 kHz audio every 16 ms (two
+interleaved VAD streams, each with its own state, half a window apart) whether someone talks; the audio,
+delayed by a short lookahead, is gated with smooth fades so word onsets are not clipped.
 
-Timeline: every input sample has an absolute index. A VAD chunk that says "speech" opens the gate from its
-first sample (minus the attack fade) to its last sample plus the hangover. The output lags the input by the
-lookahead, so by the time a sample leaves, the VAD has normally judged it; if not (lookahead shorter than a
-chunk), the gate keeps its current state for it."""
+Timeline: every input sample has an absolute index; the gate keeps the runs of indices it must pass. A
+window judged speech (probability >= `threshold`, then >= threshold - 0.15 while speech lasts) opens the
+gate from its first sample (minus the attack fade) to its last sample plus the hangover; a window that only
+reaches `onset_threshold` opens it just for itself, so a soft first syllable passes before the VAD is sure
+(a false alarm in noise costs one window). The output lags the input by the lookahead, so by the time a
+sample leaves, the VAD has normally judged it; if not (lookahead shorter than a window), the gate keeps its
+current state for it."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -17,6 +19,7 @@ from ..models import SileroVad
 from .resample import StreamResampler
 
 HYSTERESIS = 0.15
+HOP = SileroVad.CHUNK // 2  # 16 ms at 16 kHz: a decision every half window
 
 
 class AutoMute:
@@ -26,7 +29,7 @@ class AutoMute:
                  device: str = "CPU"):
         self.settings = settings or AutoMuteSettings()
         self.rate, self.channels = rate, channels
-        self.vad = SileroVad(device)
+        self.vad = SileroVad(device, streams=2)
         self.reset()
 
     def reset(self) -> None:
@@ -34,17 +37,16 @@ class AutoMute:
         self.resampler = StreamResampler(self.rate, SileroVad.RATE)
         self.lookahead = int(round(self.settings.lookahead_ms * self.rate / 1000))
         self._tail = np.zeros((self.channels, self.lookahead), np.float32)
-        self._pending = np.zeros(0, np.float32)  # 16 kHz samples not yet judged
-        self._judged_16k = 0  # 16 kHz samples judged so far
+        self._pending = np.zeros(0, np.float32)  # 16 kHz samples from the next window's start on
+        self._judged_16k = 0  # 16 kHz index of the next window's start
         self._in = 0  # input samples received so far
         self._out = 0  # output samples produced (output sample i = input sample i - lookahead)
-        self._open_until = -1  # gate open for input samples < this index
-        self._open_from = math.inf  # ... and >= this one (start of the current speech run)
+        self._runs: list[list[int]] = []  # [from, until) input-index runs of an open gate not yet all output
         self._judged_until = 0  # input index up to which the VAD has spoken
         self._gain = self._floor()
         self.speaking = False
         self.last_prob = 0.0
-        self.stats = {"chunks": 0, "speech_chunks": 0}
+        self.stats = {"chunks": 0, "speech_chunks": 0, "onset_chunks": 0}
 
     @property
     def latency_ms(self) -> float:
@@ -64,27 +66,34 @@ class AutoMute:
         s = self.settings
         self._pending = np.concatenate([self._pending, self.resampler(mono)])
         delay = self.resampler.delay_s
+        attack, hangover = int(s.attack_ms * self.rate / 1000), int(s.hangover_ms * self.rate / 1000)
         while len(self._pending) >= SileroVad.CHUNK:
-            chunk, self._pending = self._pending[: SileroVad.CHUNK], self._pending[SileroVad.CHUNK:]
-            p = self.vad(chunk)
+            stream = (self._judged_16k // HOP) % 2  # windows alternate between the two VAD streams
+            p = self.vad(self._pending[: SileroVad.CHUNK], stream)
+            self._pending = self._pending[HOP:]
             self.last_prob = p
             start_s = self._judged_16k / SileroVad.RATE - delay
-            self._judged_16k += SileroVad.CHUNK
-            end_s = self._judged_16k / SileroVad.RATE - delay
+            end_s = start_s + SileroVad.CHUNK / SileroVad.RATE
+            self._judged_16k += HOP
             start, end = int(start_s * self.rate), int(end_s * self.rate)
             self.speaking = p >= (s.threshold - HYSTERESIS if self.speaking else s.threshold)
             self.stats["chunks"] += 1
-            if self.speaking:
-                self.stats["speech_chunks"] += 1
-                if self._open_until < start:  # a new run of speech
-                    self._open_from = start - int(s.attack_ms * self.rate / 1000)
-                self._open_until = end + int(s.hangover_ms * self.rate / 1000)
+            if self.speaking or p >= s.onset_threshold:
+                until = end + (hangover if self.speaking else 0)
+                if self._runs and self._runs[-1][1] >= start:  # the current run goes on
+                    self._runs[-1][1] = max(self._runs[-1][1], until)
+                else:  # the gate opens
+                    self._runs.append([start - attack, until])
+                self.stats["speech_chunks" if self.speaking else "onset_chunks"] += 1
             self._judged_until = end
 
     def _targets(self, first: int, n: int) -> np.ndarray:
         """Gate target (1 or the floor) for input samples first .. first + n."""
         idx = np.arange(first, first + n)
-        opened = (idx >= self._open_from) & (idx < self._open_until)
+        opened = np.zeros(n, bool)
+        for a, b in self._runs:
+            opened |= (idx >= a) & (idx < b)
+        self._runs = [r for r in self._runs[:-1] if r[1] > first + n] + self._runs[-1:]  # drop runs output
         unknown = idx >= self._judged_until  # not judged yet: keep the current state
         opened |= unknown & self.speaking
         return np.where(opened, 1.0, self._floor()).astype(np.float32)

@@ -1,6 +1,7 @@
 """Speech noise suppression for any block size, sample rate and channel count.
 
-Per stream: the rate is converted to 16 kHz, the network (engine/audio/nets.py) runs hop by hop with its
+Per stream: the rate is converted to the network's (48 kHz for DeepFilterNet3, engine/audio/dfn.py; 16 kHz
+for the others, engine/audio/nets.py) unless it is already that, the network runs hop by hop with its
 recurrent state, the result is converted back; a FIFO primed with a fixed number of zeros makes the
 output exactly `latency_ms` behind the input whatever the block sizes, so the output does not depend on
 how the input was cut. The dry signal is delayed by the same amount for the wet/dry mix."""
@@ -13,16 +14,18 @@ import math
 import numpy as np
 
 from ...settings import DenoiseSettings
-from .nets import RATE, Dtln, Ensemble, Gtcrn, NsNet2
+from .dfn import DeepFilterNet
+from .nets import Dtln, Ensemble, Gtcrn, NsNet2
 from .resample import StreamResampler
 
 log = logging.getLogger(__name__)
 
 DOWN_TAPS_PER_RATIO = 64  # anti-alias filter length per unit of rate ratio (48 kHz -> 16 kHz: 191 taps)
 NETS = {  # mode -> factory(device, threads)
-    "best": lambda device, threads: Ensemble([Dtln(True, device, threads), Gtcrn(device, threads)]),
+    "best": lambda device, threads: DeepFilterNet(device, threads),
     "light": lambda device, threads: Dtln(False, device, threads),
     # measured alongside (deepzoom eval denoise), not offered as modes
+    "dtln_gtcrn": lambda device, threads: Ensemble([Dtln(True, device, threads), Gtcrn(device, threads)]),
     "dtln": lambda device, threads: Dtln(True, device, threads),
     "gtcrn": lambda device, threads: Gtcrn(device, threads),
     "nsnet2": lambda device, threads: NsNet2(device, threads),
@@ -37,18 +40,20 @@ def dry_share(settings: DenoiseSettings) -> float:
 
 
 class _Stream:
-    """One mono signal at `rate` through a 16 kHz network and back, `delay` output samples late."""
+    """One mono signal at `rate` through a network at its own rate and back, `delay` output samples late."""
 
     def __init__(self, net, rate: int):
         self.net, self.rate = net, rate
-        taps = DOWN_TAPS_PER_RATIO * max(1, math.ceil(max(rate, RATE) / min(rate, RATE))) - 1
-        self.down = StreamResampler(rate, RATE, taps)
-        probe = StreamResampler(RATE, rate, taps)
-        wet_s = self.down.delay_s + net.latency / RATE + probe.delay_s
+        net_rate = net.RATE
+        taps = DOWN_TAPS_PER_RATIO * max(1, math.ceil(max(rate, net_rate) / min(rate, net_rate))) - 1
+        self.down = StreamResampler(rate, net_rate, taps)
+        probe = StreamResampler(net_rate, rate, taps)
+        wet_s = self.down.delay_s + net.latency / net_rate + probe.delay_s
         advance = (wet_s * rate - math.floor(wet_s * rate)) * probe.rate_f / rate  # whole output samples
-        self.up = StreamResampler(RATE, rate, taps, advance)
-        self.prime = math.ceil((net.HOP + 1) * rate / RATE) + 2  # covers hop buffering + resampler rounding
-        self.delay = self.prime + round((self.down.delay_s + net.latency / RATE + self.up.delay_s) * rate)
+        self.up = StreamResampler(net_rate, rate, taps, advance)
+        # the priming covers the hop buffering (+ the resamplers' rounding)
+        self.prime = net.HOP - 1 if rate == net_rate else math.ceil((net.HOP + 1) * rate / net_rate) + 2
+        self.delay = self.prime + round((self.down.delay_s + net.latency / net_rate + self.up.delay_s) * rate)
         self._pending = np.zeros(0, np.float32)
         self._wet = np.zeros(self.prime, np.float32)
 

@@ -21,6 +21,7 @@ class _FramedNet:
     (WIN samples, already windowed) is overlap-added and the oldest HOP samples leave. Subclasses give
     `_frame(window_of_input) -> output frame` and the recurrent inputs to clear on reset."""
 
+    RATE = RATE
     WIN = HOP = 0
 
     def __init__(self, infers: list):
@@ -135,6 +136,7 @@ class Ensemble:
     HOP = 1
 
     def __init__(self, nets: list):
+        self.RATE = nets[0].RATE
         self.nets = nets
         self.latency = max(n.latency + n.HOP - 1 for n in nets)
         self.reset()

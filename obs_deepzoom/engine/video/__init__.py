@@ -7,6 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .avatar import PhotoAvatar
 from .background import Background
 from .gaze import GazeCorrector
 from .landmarks import LandmarkOverlay
@@ -20,4 +21,5 @@ class VideoEffect(Protocol):
     def process(self, frame: np.ndarray, ctx) -> np.ndarray: ...
 
 
-VIDEO_EFFECTS: dict[str, type] = {e.name: e for e in (LandmarkOverlay, GazeCorrector, Background, FaceRestore)}
+VIDEO_EFFECTS: dict[str, type] = {e.name: e for e in (LandmarkOverlay, GazeCorrector, Background, FaceRestore,
+                                                          PhotoAvatar)}

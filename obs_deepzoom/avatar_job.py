@@ -1,0 +1,119 @@
+"""`deepzoom avatar`: a portrait animated by a driver video or camera, or by a voice recording alone, written
+as a video (with the recording muxed in when ffmpeg is available)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from .audio_io import Audio, read_audio
+from .engine.chain import Chain, FrameContext
+from .errors import InputError
+from .media import VideoSource, check_output, video_writer
+
+AUDIO_ONLY_FPS = 30.0
+
+
+def _frames_with_audio(frames, fps: float, audio: Audio | None, feed):
+    """Yield (index, time, frame), feeding each frame's share of the audio (up to the frame's end) first."""
+    fed = 0
+    for i, frame in enumerate(frames):
+        if audio is not None:
+            end = min(audio.samples.shape[1], round((i + 1) / fps * audio.rate))
+            if end > fed:
+                feed(audio.samples[:, fed:end], audio.rate)
+                fed = end
+        yield i, i / fps, frame
+
+
+def _mux(video: Path, audio_path: Path, progress) -> bool:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        progress("ffmpeg not found: the video has no sound track (apt install ffmpeg to add it)")
+        return False
+    tmp = video.with_name(f".{video.stem}.mux{video.suffix}")
+    cmd = [ffmpeg, "-v", "error", "-y", "-i", str(video), "-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0",
+           "-c:v", "copy", "-c:a", "aac", "-shortest", str(tmp)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        progress(f"could not add the sound track: {done.stderr.strip().splitlines()[-1:]}")
+        return False
+    tmp.replace(video)
+    return True
+
+
+def animate(settings, output: Path, driver: Path | None = None, camera: int | None = None,
+            audio_path: Path | None = None, size: tuple[int, int] = (1280, 720), max_frames: int = 0,
+            side_by_side: bool = False, progress=print) -> dict:
+    """Render the avatar of `settings.avatar.source` to `output`; returns a summary."""
+    from tqdm import tqdm
+
+    from .engine.video.avatar import PhotoAvatar
+
+    output = check_output(Path(output), "video")
+    if driver is None and camera is None and audio_path is None:
+        raise InputError("give a driver (--driver VIDEO or --camera N) and/or --audio WAV")
+    if not settings.avatar.source:
+        raise InputError("--source: give the portrait photo to animate")
+    audio = read_audio(audio_path) if audio_path is not None else None
+    if audio is not None and audio.samples.shape[1] == 0:
+        raise InputError(f"{audio_path}: no audio samples")
+    if driver is not None or camera is not None:
+        source = VideoSource.open_file(driver) if driver is not None else VideoSource.open_camera(camera)
+        chain = Chain(["avatar"], settings)
+        avatar = chain.effects[0]
+        fps, frames, total = source.fps, source.frames(), source.frame_count or None
+
+        def step(i, t, frame):
+            return chain.process(frame, t)
+    else:  # voice only: the portrait at `size`
+        avatar = PhotoAvatar(settings.avatar)
+        fps = AUDIO_ONLY_FPS
+        total = math.ceil(audio.seconds * fps)
+        blank = np.zeros((size[1], size[0], 3), np.uint8)
+        frames = (blank for _ in range(total))
+
+        def step(i, t, frame):
+            ctx = FrameContext(i, t)
+            return avatar.process(frame, ctx), ctx
+
+    if max_frames:
+        total = min(total or max_frames, max_frames)
+    modes: Counter = Counter()
+    ms: list[float] = []
+    n = 0
+    bar = tqdm(total=total, unit="frame", desc=output.name, file=sys.stderr)
+    try:
+        with contextlib.ExitStack() as stack:
+            write = None
+            for i, t, frame in _frames_with_audio(frames, fps, audio, avatar.feed_audio):
+                if max_frames and i >= max_frames:
+                    break
+                t0 = time.perf_counter()
+                out, _ = step(i, t, frame)
+                ms.append((time.perf_counter() - t0) * 1e3)
+                modes[avatar.mode] += 1
+                if side_by_side and (driver is not None or camera is not None):
+                    out = np.hstack([frame, out])
+                if write is None:
+                    write = stack.enter_context(video_writer(output, fps, (out.shape[1], out.shape[0])))
+                write(out)
+                n += 1
+                bar.update(1)
+    finally:
+        bar.close()
+    if n == 0:
+        raise InputError("no frames could be read from the driver")
+    muxed = _mux(output, audio_path, progress) if audio_path is not None else False
+    return {"output": str(output), "frames": n, "fps": round(fps, 2), "driven_by": dict(modes),
+            "sound_track": muxed, "ms_median": round(float(np.median(ms)), 2),
+            "ms_p95": round(float(np.percentile(ms, 95)), 2)}

@@ -1,0 +1,189 @@
+"""`deepzoom eval avatar`: the photo avatar against real frames.
+
+Self-reenactment: the portrait is frame 0 of the sample clip and the clip drives it, so every output frame has
+a ground truth (the real frame). On the driver's face box (landmark box x 1.25): PSNR and SSIM of the luma,
+and the landmark NME (the output re-tracked, against the driver's landmarks, % of the driver's inter-ocular
+distance); the same numbers for the trivial baseline (the portrait repeated).
+
+Cross-identity: grace_hopper.jpg driven by the clip. The output is re-tracked and its pose (yaw, pitch, roll)
+and expression (mouth opening and width, eye aperture) series are correlated with the driver's (Pearson).
+Jitter: RMS frame-to-frame motion of the avatar's face-mesh control points (output pixels: what a viewer sees
+move) with a truly still driver (one clip frame repeated with fresh sensor noise, sigma 2 grey levels, 60
+frames); beside it the same over the clip's stillest 10 frames (where the driver itself still moves a little)
+and the re-tracked output's jitter there (it includes the tracker's own noise)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..engine.chain import Chain
+from ..engine.face import FaceState, FaceTracker
+from ..media import VideoSource, video_writer
+from ..samples import DEMO_CLIP, sample
+from ..settings import ChainSettings, FaceTrackingSettings, apply_overrides
+from .metrics import psnr, ssim
+
+CROSS_SOURCE = "grace_hopper.jpg"
+STILL_WINDOW = 10
+CROP_SCALE = 1.25
+
+
+def _frames() -> list[np.ndarray]:
+    return list(VideoSource.open_file(sample(DEMO_CLIP)).frames())
+
+
+def _track_all(frames: list[np.ndarray], smoothing: bool = False) -> list[FaceState | None]:
+    tracker = FaceTracker(FaceTrackingSettings(smoothing=smoothing))
+    out = []
+    for i, f in enumerate(frames):
+        faces = tracker.process(f, i / 30)
+        out.append(faces[0] if faces else None)
+    return out
+
+
+def _crop_box(face: FaceState, shape) -> tuple[int, int, int, int]:
+    lo, hi = face.landmarks_raw[:, :2].min(0), face.landmarks_raw[:, :2].max(0)
+    c, half = (lo + hi) / 2, (hi - lo).max() * CROP_SCALE / 2
+    h, w = shape[:2]
+    x0, y0 = np.maximum(np.floor(c - half).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(c + half).astype(int), [w, h])
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def _nme(a: FaceState | None, ref: FaceState) -> float:
+    if a is None:
+        return float("nan")
+    err = np.linalg.norm(a.landmarks_raw[:, :2] - ref.landmarks_raw[:, :2], axis=1).mean()
+    return float(100 * err / ref.inter_ocular_px)
+
+
+def _animate(source: Path, frames: list[np.ndarray]):
+    """Avatar output for each driver frame, and the avatar's control-point targets per frame."""
+    chain = Chain(["avatar"], apply_overrides(ChainSettings(), [f"avatar.source={source}"]))
+    avatar = chain.effects[0]
+    outs, targets = [], []
+    for i, f in enumerate(frames):
+        out, _ = chain.process(f, i / 30)
+        outs.append(out)
+        targets.append(avatar.renderer.targets[:468].copy())
+    return outs, np.array(targets)
+
+
+def _signals(faces: list[FaceState | None]) -> dict[str, np.ndarray]:
+    """Pose and expression series of tracked faces (with the tracker's usual smoothing: its noise would
+    otherwise dominate the small pose changes of the clip)."""
+    keys = ("yaw", "pitch", "roll", "mouth_open", "mouth_width", "eye_aperture")
+    out = {k: [] for k in keys}
+    for f in faces:
+        if f is None:
+            for k in keys:
+                out[k].append(np.nan)
+            continue
+        lm, iod = f.landmarks, f.inter_ocular_px
+        out["yaw"].append(f.yaw)
+        out["pitch"].append(f.pitch)
+        out["roll"].append(f.roll)
+        out["mouth_open"].append(np.linalg.norm(lm[13, :2] - lm[14, :2]) / iod)
+        out["mouth_width"].append(np.linalg.norm(lm[61, :2] - lm[291, :2]) / iod)
+        out["eye_aperture"].append(float(np.mean(f.eye_aperture)))
+    return {k: np.array(v, np.float64) for k, v in out.items()}
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or a[ok].std() < 1e-9 or b[ok].std() < 1e-9:
+        return float("nan")
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def _still_window(faces: list[FaceState | None]) -> int:
+    """Start of the STILL_WINDOW frames where the driver's landmarks move least."""
+    lm = np.array([f.landmarks_raw[:, :2] if f is not None else np.full((468, 2), np.nan) for f in faces])
+    motion = np.nanmean(np.linalg.norm(np.diff(lm, axis=0), axis=2), axis=1)
+    scores = [np.nanmean(motion[i:i + STILL_WINDOW - 1]) for i in range(len(motion) - STILL_WINDOW + 2)]
+    return int(np.nanargmin(scores))
+
+
+def _still_driver_jitter(source: Path, frame: np.ndarray, n: int = 60, settle: int = 15) -> float:
+    rng = np.random.default_rng(0)
+    frames = [np.clip(frame + rng.normal(0, 2, frame.shape), 0, 255).astype(np.uint8) for _ in range(n)]
+    _, targets = _animate(source, frames)
+    return _rms_step(targets[settle:])
+
+
+def _rms_step(points: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.sum(np.diff(points, axis=0) ** 2, axis=2))))
+
+
+def _save(path: Path, left: list[np.ndarray], right: list[np.ndarray]) -> None:
+    h = left[0].shape[0]
+    pairs = [np.hstack([a, cv2.resize(b, (b.shape[1] * h // b.shape[0], h))]) for a, b in zip(left, right)]
+    with video_writer(path, 30.0, (pairs[0].shape[1], pairs[0].shape[0])) as write:
+        for p in pairs:
+            write(p)
+    strip = np.vstack([pairs[0], pairs[len(pairs) // 3], pairs[2 * len(pairs) // 3]])
+    cv2.imwrite(str(path.with_suffix(".png")), strip)
+
+
+def run(out_dir: Path | None = None, progress=print) -> dict:
+    frames = _frames()
+    progress(f"tracking the driver ({len(frames)} frames)")
+    driver = _track_all(frames)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        first = Path(tmp) / "frame0.png"
+        cv2.imwrite(str(first), frames[0])
+        progress("self-reenactment: frame 0 driven by the clip")
+        outs, _ = _animate(first, frames)
+    rendered = _track_all(outs)
+    p_ours, p_base, s_ours, s_base, n_ours, n_base = [], [], [], [], [], []
+    for i in range(1, len(frames)):
+        ref = driver[i]
+        if ref is None:
+            continue
+        x0, y0, x1, y1 = _crop_box(ref, frames[i].shape)
+        real = frames[i][y0:y1, x0:x1]
+        ours, base = outs[i][y0:y1, x0:x1], frames[0][y0:y1, x0:x1]
+        p_ours.append(psnr(ours, real))
+        p_base.append(psnr(base, real))
+        s_ours.append(ssim(ours, real))
+        s_base.append(ssim(base, real))
+        n_ours.append(_nme(rendered[i], ref))
+        n_base.append(_nme(driver[0], ref))
+
+    progress(f"cross-identity: {CROSS_SOURCE} driven by the clip")
+    cross, targets = _animate(sample(CROSS_SOURCE), frames)
+    cross_faces = _track_all(cross)
+    sd, so = _signals(_track_all(frames, True)), _signals(_track_all(cross, True))
+    corr = {k: _corr(sd[k], so[k]) for k in sd}
+    start = _still_window(driver)
+    window = slice(start, start + STILL_WINDOW)
+    tracked = np.array([f.landmarks_raw[:, :2] for f in cross_faces[window] if f is not None])
+    driver_still = np.array([f.landmarks_raw[:, :2] for f in driver[window] if f is not None])
+    jitter_still = _still_driver_jitter(sample(CROSS_SOURCE), frames[start])
+    if out_dir is not None:
+        _save(out_dir / "avatar_self.mp4", frames, outs)
+        _save(out_dir / "avatar_cross.mp4", frames, cross)
+        progress(f"saved side-by-side videos (driver | avatar) and PNG strips in {out_dir}")
+
+    pose = [corr[k] for k in ("yaw", "pitch", "roll")]
+    expr = [corr[k] for k in ("mouth_open", "mouth_width", "eye_aperture")]
+    return {
+        "name": "avatar", "n": len(p_ours), "frames": len(frames),
+        "psnr_db": round(float(np.mean(p_ours)), 2), "psnr_db_baseline": round(float(np.mean(p_base)), 2),
+        "psnr_gain_db": round(float(np.mean(p_ours) - np.mean(p_base)), 2),
+        "ssim": round(float(np.mean(s_ours)), 4), "ssim_baseline": round(float(np.mean(s_base)), 4),
+        "nme_pct": round(float(np.nanmean(n_ours)), 3), "nme_pct_baseline": round(float(np.nanmean(n_base)), 3),
+        "tracked_output_pct": round(100 * float(np.mean([f is not None for f in rendered])), 1),
+        **{f"corr_{k}": round(v, 3) for k, v in corr.items()},
+        "pose_corr": round(float(np.nanmean(pose)), 3), "expression_corr": round(float(np.nanmean(expr)), 3),
+        "pose_expression_corr": round(float(np.nanmean(pose + expr)), 3),
+        "still_frames": f"{start}-{start + STILL_WINDOW - 1}",
+        "jitter_px": round(jitter_still, 3), "jitter_px_clip_stillest": round(_rms_step(targets[window]), 3),
+        "jitter_px_retracked": round(_rms_step(tracked), 3) if len(tracked) > 1 else float("nan"),
+        "jitter_px_driver": round(_rms_step(driver_still), 3),
+    }
