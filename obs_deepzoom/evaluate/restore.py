@@ -23,6 +23,7 @@ from .metrics import psnr, ssim
 
 IMAGES = (*PORTRAITS, "multi_face.jpg")
 JPEG_QUALITY = 40
+DETECTOR = "full"  # the face tracker's full-range model: multi_face.jpg is a group photo, faces are small at x4
 VARIANTS = {"": {}, "_without_deblock": {"deblock": False}, "_with_x2_model": {"model": "x2"}}
 
 
@@ -57,6 +58,7 @@ def _inside(box, region) -> bool:
 def _chain(height: int, **options) -> Chain:
     settings = ChainSettings()
     settings.face.max_faces = 4
+    settings.face.detector = DETECTOR
     settings.restore = settings.restore.model_copy(update={"mode": "upscale", "output_height": height, **options})
     return Chain(["restore"], settings)
 

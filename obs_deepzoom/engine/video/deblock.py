@@ -1,10 +1,12 @@
-"""JPEG deblocking of the low-resolution luma before super-resolution: a small CNN of our own (5 convolutions,
-trained on real faces by tools/train_deblock.py, weights in deblock_weights.npz) run through OpenVINO.
+"""JPEG deblocking around super-resolution: a small CNN of our own (5 convolutions, trained end to end through
+FSRCNN x4 on real faces by tools/train_deblock.py, weights in deblock_weights.npz) run through OpenVINO.
 
-FSRCNN was trained on clean bicubic reductions and sharpens compression blocks; this removes them first. The
-network sees the luma and where each pixel sits in the 8x8 block grid (cos/sin of its position, counted from the
-frame origin, where encoders put the grid), so it can treat block borders apart from block insides. It predicts
-a residual: on a clean picture it changes little."""
+FSRCNN was trained on clean bicubic reductions and sharpens compression blocks. The network sees the
+low-resolution luma and where each pixel sits in the 8x8 block grid (cos/sin of its position), and predicts two
+residuals: one on the luma before FSRCNN x4 and one on FSRCNN's 4x result (16 sub-pixel channels).
+
+It runs only in proportion to the measured blockiness of the region (`blockiness`, `amount`): a clean face is
+left exactly as FSRCNN alone makes it."""
 
 from __future__ import annotations
 
@@ -16,9 +18,12 @@ import numpy as np
 WEIGHTS = Path(__file__).with_name("deblock_weights.npz")
 DILATIONS = (1, 1, 2, 1, 1)  # per layer; kernels and channels come from the weights
 SLOPE = 0.1  # leaky ReLU between layers
-RESIDUAL_SCALE = 0.25  # the last layer's output is scaled by this before it is added to the input
+RESIDUAL_SCALE = 0.25  # the last layer's output is scaled by this before it is added
 GRID = 8
+SR = 4  # the high-resolution residual is for FSRCNN x4's result
 MARGIN = 8  # extra input pixels around a region, so the result has no zero-padding border
+STEP_CLIP = 8.0  # luma steps above this are edges of the picture, not of compression blocks
+BLOCKY = (0.08, 0.13)  # blockiness where deblocking starts and where it is at full strength
 
 
 def phase_channels(h: int, w: int, x0: int, y0: int) -> np.ndarray:
@@ -31,9 +36,41 @@ def phase_channels(h: int, w: int, x0: int, y0: int) -> np.ndarray:
     return out
 
 
+def _grid_steps(luma: np.ndarray, axis: int) -> tuple[float, int]:
+    """Relative excess of the mean luma step across one of the 8 column (axis 1) or row (axis 0) phases over
+    the others, and that phase p (steps between pixels p - 1 and p, modulo 8, in `luma`'s coordinates)."""
+    d = np.minimum(np.abs(np.diff(luma.astype(np.float32), axis=axis)), STEP_CLIP)
+    d = d.mean(axis=1 - axis)
+    n = len(d) // GRID * GRID
+    if n < 2 * GRID:
+        return 0.0, 0
+    per_phase = d[:n].reshape(-1, GRID).mean(0)  # index j: step between pixels j and j + 1 of each 8
+    j = int(per_phase.argmax())
+    others = (per_phase.sum() - per_phase[j]) / (GRID - 1)
+    return float(per_phase[j] / max(others, 1e-3) - 1), (j + 1) % GRID
+
+
+def blockiness(luma: np.ndarray) -> tuple[float, tuple[int, int]]:
+    """How blocky a luma region is, and where its 8x8 grid starts (x, y modulo 8, region coordinates).
+
+    The mean absolute luma step (each step clipped at STEP_CLIP, so picture edges count little) is taken for
+    each of the 8 column phases; the phase with the largest is the grid's, and its excess over the mean of the
+    other 7 is the horizontal blockiness (below 0.1 for clean faces, 0.1-0.6 at JPEG quality 40). Rows the
+    same; the result is the mean of both, and the grid origin is the detected phase."""
+    bx, px = _grid_steps(luma, 1)
+    by, py = _grid_steps(luma, 0)
+    return (bx + by) / 2, (px, py)
+
+
+def amount(score: float) -> float:
+    """Deblocking strength 0..1 for a blockiness score: 0 up to BLOCKY[0], rising linearly to 1 at BLOCKY[1]."""
+    return float(np.clip((score - BLOCKY[0]) / (BLOCKY[1] - BLOCKY[0]), 0.0, 1.0))
+
+
 def build_model(weights: list[np.ndarray]):
-    """OpenVINO model [1, 5, H, W] -> [1, 1, H, W] (luma / 255 - 0.5 and the 4 phase channels in; the
-    deblocked luma, same scale, out) from the HWIO kernels and biases of the trained layers."""
+    """OpenVINO model [1, 5, H, W] (luma / 255 - 0.5 and the 4 phase channels) -> the corrected luma [1, 1, H, W]
+    (same scale) and, when the last layer has 1 + SR*SR outputs, the residual of FSRCNN x4's result
+    [1, 1, 4H, 4W] (/ 255), from the HWIO kernels and biases of the trained layers."""
     import openvino as ov
     import openvino.opset13 as op
 
@@ -49,8 +86,14 @@ def build_model(weights: list[np.ndarray]):
         h = op.add(h, op.constant(b.reshape(1, -1, 1, 1)))
         if i < len(layers) - 1:
             h = op.prelu(h, op.constant(np.array([SLOPE], np.float32)))
-    first = op.slice(x, np.array([0]), np.array([1]), np.array([1]), np.array([1]))
-    return ov.Model([op.add(first, h)], [x], "deblock")
+
+    def channels(t, lo, hi):
+        return op.slice(t, np.array([lo]), np.array([hi]), np.array([1]), np.array([1]))
+
+    outputs = [op.add(channels(x, 0, 1), channels(h, 0, 1))]
+    if layers[-1][1].shape[0] == 1 + SR * SR:
+        outputs.append(op.depth_to_space(channels(h, 1, 1 + SR * SR), "blocks_first", SR))
+    return ov.Model(outputs, [x], "deblock")
 
 
 @lru_cache(maxsize=4)
@@ -67,13 +110,16 @@ def _compiled(device: str):
 
 
 class Deblocker:
-    """Deblock a region of a frame's luma: `run(y, (x0, y0, x1, y1))` -> float32 luma 0..255 of the region."""
+    """Deblock a region of a frame's luma: `run(y, (x0, y0, x1, y1))` -> (float32 luma 0..255 of the region, the
+    residual 0..255 to add to FSRCNN x4's result of it, or None without a high-resolution head)."""
 
     def __init__(self, device: str = "AUTO"):
         self.request = _compiled(device).create_infer_request()
 
-    def run(self, luma: np.ndarray, box: tuple[int, int, int, int], origin: tuple[int, int] = (0, 0)) -> np.ndarray:
-        """`box` (x0, y0, x1, y1) of `luma` deblocked, with `luma`'s pixel (0, 0) at `origin` of the 8x8 grid."""
+    def run(self, luma: np.ndarray, box: tuple[int, int, int, int], origin: tuple[int, int] = (0, 0),
+            strength: float = 1.0) -> tuple[np.ndarray, np.ndarray | None]:
+        """`box` (x0, y0, x1, y1) of `luma` deblocked, with `luma`'s pixel (0, 0) at `origin` of the 8x8 grid;
+        `strength` 0..1 scales both residuals."""
         x0, y0, x1, y1 = box
         h, w = luma.shape
         ex0, ey0, ex1, ey1 = max(0, x0 - MARGIN), max(0, y0 - MARGIN), min(w, x1 + MARGIN), min(h, y1 + MARGIN)
@@ -82,6 +128,13 @@ class Deblocker:
         np.multiply(crop, np.float32(1 / 255), out=x[0, 0], casting="unsafe")
         x[0, 0] -= np.float32(0.5)
         x[0, 1:] = phase_channels(*crop.shape, ex0 + origin[0], ey0 + origin[1])
-        out = self.request.infer([x])[0][0, 0]
-        out = (out[y0 - ey0:y1 - ey0, x0 - ex0:x1 - ex0] + np.float32(0.5)) * np.float32(255)
-        return np.clip(out, 0, 255, out=out)
+        outs = self.request.infer([x])
+        ry0, ry1, rx0, rx1 = y0 - ey0, y1 - ey0, x0 - ex0, x1 - ex0
+        lr = outs[0][0, 0, ry0:ry1, rx0:rx1]
+        if strength < 1:
+            lr = x[0, 0, ry0:ry1, rx0:rx1] + np.float32(strength) * (lr - x[0, 0, ry0:ry1, rx0:rx1])
+        lr = np.clip((lr + np.float32(0.5)) * np.float32(255), 0, 255)
+        if len(outs) < 2:
+            return lr, None
+        hr = outs[1][0, 0, ry0 * SR:ry1 * SR, rx0 * SR:rx1 * SR] * np.float32(255 * strength)
+        return lr, hr

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...settings import RestoreSettings
 from ..models import SuperResolution
-from .deblock import Deblocker
+from .deblock import SR, Deblocker, amount, blockiness
 
 ALIGN = 8  # face regions are whole multiples of this many input pixels: few distinct model shapes
 FEATHER = 0.15  # blend ramp width, as a fraction of the face region
@@ -69,10 +69,21 @@ class FaceRestore:
             self._models[key] = SuperResolution(*key)
         return self._models[key]
 
-    def _deblock(self, y: np.ndarray, box: tuple[int, int, int, int], origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+    def _source(self, y: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+        """The region `box` of the luma `y` for FSRCNN, deblocked in proportion to its blockiness (setting
+        `deblock`), and the residual for FSRCNN x4's result (None: nothing to add)."""
+        x0, y0, x1, y1 = box
+        region = y[y0:y1, x0:x1]
+        if not self.settings.deblock or self.settings.model != f"x{SR}":  # trained through FSRCNN x4
+            return region, None
+        score, (px, py) = blockiness(region)
+        strength = amount(score)
+        if strength == 0:
+            return region, None
         if self.settings.device not in self._deblockers:
             self._deblockers[self.settings.device] = Deblocker(self.settings.device)
-        return self._deblockers[self.settings.device].run(y, box, origin)
+        origin = (-(x0 + px) % 8, -(y0 + py) % 8)  # the detected grid starts at phase 0
+        return self._deblockers[self.settings.device].run(y, box, origin, strength)
 
     def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """Output (w, h) for an input (w, h): the same in enhance mode, `output_height` lines in upscale mode."""
@@ -81,9 +92,14 @@ class FaceRestore:
             return size
         return max(1, round(w * s.output_height / h)), s.output_height
 
-    def super_resolve(self, luma: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        """`luma` (uint8 or float 0..255) rebuilt at `size` (w, h) by FSRCNN, float32 0..255."""
-        y = self._sr().run(luma) * np.float32(255)
+    def super_resolve(self, luma: np.ndarray, size: tuple[int, int], residual: np.ndarray | None = None
+                      ) -> np.ndarray:
+        """`luma` (uint8 or float 0..255) rebuilt at `size` (w, h) by FSRCNN, float32 0..255; `residual` (4x the
+        size of `luma`) is added to the x4 model's result before it is reduced."""
+        sr = self._sr()
+        y = sr.run(luma) * np.float32(255)
+        if residual is not None and sr.scale == SR:
+            y += residual
         if y.shape[::-1] != size:
             interp = cv2.INTER_AREA if y.shape[1] > size[0] else cv2.INTER_CUBIC
             y = cv2.resize(y, size, interpolation=interp)
@@ -121,11 +137,11 @@ class FaceRestore:
             if s.mode == "enhance":  # the face as it was before it was enlarged
                 source = cv2.resize(luma[y0:y1, x0:x1], ((x1 - x0) // s.scale, (y1 - y0) // s.scale),
                                     interpolation=cv2.INTER_AREA)
-                if s.deblock:
-                    source = self._deblock(source, (0, 0, *source.shape[::-1]), (x0 // s.scale, y0 // s.scale))
+                source, residual = self._source(source, (0, 0, *source.shape[::-1]))
                 out = frame.copy() if out is None else out
             else:
-                source = self._deblock(luma, box) if s.deblock else luma[y0:y1, x0:x1]
-            self._paste(out, target, self.super_resolve(source, (target[2] - target[0], target[3] - target[1])))
+                source, residual = self._source(luma, box)
+            size = (target[2] - target[0], target[3] - target[1])
+            self._paste(out, target, self.super_resolve(source, size, residual))
             self.regions.append(target)
         return frame if out is None else out
