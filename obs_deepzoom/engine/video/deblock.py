@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-WEIGHTS = Path(__file__).with_name("deblock_weights.npz")
-DILATIONS = (1, 1, 2, 1, 1)  # per layer; kernels and channels come from the weights
+WEIGHTS = Path(__file__).with_name("deblock_weights.npz")  # trained on x2, x3 and x4 enlargements
+WEIGHTS_X2 = Path(__file__).with_name("deblock_weights_x2.npz")  # the same, fine-tuned on x2 only
+X2_UP_TO = 2.5  # enlargement factors up to this use WEIGHTS_X2
+DILATIONS = (1, 1, 2, 1, 1)  # per layer, unless the weights file has its own; kernels, channels come from it
 SLOPE = 0.1  # leaky ReLU between layers
 RESIDUAL_SCALE = 0.25  # the last layer's output is scaled by this before it is added
 GRID = 8
@@ -67,7 +69,15 @@ def amount(score: float) -> float:
     return float(np.clip((score - BLOCKY[0]) / (BLOCKY[1] - BLOCKY[0]), 0.0, 1.0))
 
 
-def build_model(weights: list[np.ndarray]):
+def load_weights(path: Path) -> tuple[list[np.ndarray], tuple[int, ...]]:
+    """The HWIO kernels and biases (arr_0, arr_1, ...) and the dilations of a weights file."""
+    with np.load(path) as z:
+        keys = sorted((k for k in z.files if k.startswith("arr_")), key=lambda k: int(k.split("_")[1]))
+        dilations = tuple(int(d) for d in z["dilations"]) if "dilations" in z.files else DILATIONS
+        return [z[k] for k in keys], dilations
+
+
+def build_model(weights: list[np.ndarray], dilations: tuple[int, ...] = DILATIONS):
     """OpenVINO model [1, 5, H, W] (luma / 255 - 0.5 and the 4 phase channels) -> the corrected luma [1, 1, H, W]
     (same scale) and, when the last layer has 1 + SR*SR outputs, the residual of FSRCNN x4's result
     [1, 1, 4H, 4W] (/ 255), from the HWIO kernels and biases of the trained layers."""
@@ -77,7 +87,7 @@ def build_model(weights: list[np.ndarray]):
     x = op.parameter([1, 5, -1, -1], np.float32, name="luma_phase")
     h = x
     layers = list(zip(weights[0::2], weights[1::2]))
-    for i, ((w, b), d) in enumerate(zip(layers, DILATIONS)):
+    for i, ((w, b), d) in enumerate(zip(layers, dilations)):
         w, b = np.asarray(w, np.float32), np.asarray(b, np.float32)
         if i == len(layers) - 1:
             w, b = w * RESIDUAL_SCALE, b * RESIDUAL_SCALE
@@ -96,25 +106,28 @@ def build_model(weights: list[np.ndarray]):
     return ov.Model(outputs, [x], "deblock")
 
 
+def weights_for(factor: float) -> Path:
+    """The weights file for a face enlarged `factor` times."""
+    return WEIGHTS_X2 if factor <= X2_UP_TO and WEIGHTS_X2.exists() else WEIGHTS
+
+
 @lru_cache(maxsize=4)
-def _compiled(device: str):
+def _compiled(device: str, weights_path: Path):
     from ..runtime import core, resolve_device
 
-    with np.load(WEIGHTS) as z:
-        weights = [z[k] for k in sorted(z.files, key=lambda k: int(k.split("_")[1]))]
     dev = resolve_device(device)
     config = {"PERFORMANCE_HINT": "LATENCY"}
     if dev in ("CPU", "AUTO"):
         config["INFERENCE_PRECISION_HINT"] = "bf16"
-    return core().compile_model(build_model(weights), dev, config)
+    return core().compile_model(build_model(*load_weights(weights_path)), dev, config)
 
 
 class Deblocker:
     """Deblock a region of a frame's luma: `run(y, (x0, y0, x1, y1))` -> (float32 luma 0..255 of the region, the
     residual 0..255 to add to FSRCNN x4's result of it, or None without a high-resolution head)."""
 
-    def __init__(self, device: str = "AUTO"):
-        self.request = _compiled(device).create_infer_request()
+    def __init__(self, device: str = "AUTO", weights: Path = WEIGHTS):
+        self.request = _compiled(device, weights).create_infer_request()
 
     def run(self, luma: np.ndarray, box: tuple[int, int, int, int], origin: tuple[int, int] = (0, 0),
             strength: float = 1.0) -> tuple[np.ndarray, np.ndarray | None]:

@@ -16,10 +16,10 @@ import numpy as np
 
 from ...settings import RestoreSettings
 from ..models import SuperResolution
-from .deblock import SR, Deblocker, amount, blockiness
+from .deblock import SR, Deblocker, amount, blockiness, weights_for
 
 ALIGN = 8  # face regions are whole multiples of this many input pixels: few distinct model shapes
-FEATHER = 0.15  # blend ramp width, as a fraction of the face region
+FEATHER = 0.08  # blend ramp width, as a fraction of the face region
 
 
 def _luma(bgr: np.ndarray) -> np.ndarray:
@@ -60,7 +60,7 @@ class FaceRestore:
     def __init__(self, settings: RestoreSettings):
         self.settings = settings
         self._models: dict[tuple[int, str], SuperResolution] = {}
-        self._deblockers: dict[str, Deblocker] = {}
+        self._deblockers: dict[tuple, Deblocker] = {}
         self.regions: list[tuple[int, int, int, int]] = []  # restored regions of the last output frame
 
     def _sr(self) -> SuperResolution:
@@ -69,21 +69,23 @@ class FaceRestore:
             self._models[key] = SuperResolution(*key)
         return self._models[key]
 
-    def _source(self, y: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray | None]:
-        """The region `box` of the luma `y` for FSRCNN, deblocked in proportion to its blockiness (setting
-        `deblock`), and the residual for FSRCNN x4's result (None: nothing to add)."""
+    def _source(self, y: np.ndarray, box: tuple[int, int, int, int], factor: float
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The region `box` of the luma `y` for FSRCNN (to be enlarged `factor` times), deblocked in proportion
+        to its blockiness (setting `deblock`), and the residual for FSRCNN x4's result (None: nothing to add)."""
         x0, y0, x1, y1 = box
         region = y[y0:y1, x0:x1]
         if not self.settings.deblock or self.settings.model != f"x{SR}":  # trained through FSRCNN x4
             return region, None
         score, (px, py) = blockiness(region)
-        strength = amount(score)
+        strength = amount(score) * self.settings.deblock_strength
         if strength == 0:
             return region, None
-        if self.settings.device not in self._deblockers:
-            self._deblockers[self.settings.device] = Deblocker(self.settings.device)
+        key = (self.settings.device, weights_for(factor))
+        if key not in self._deblockers:
+            self._deblockers[key] = Deblocker(*key)
         origin = (-(x0 + px) % 8, -(y0 + py) % 8)  # the detected grid starts at phase 0
-        return self._deblockers[self.settings.device].run(y, box, origin, strength)
+        return self._deblockers[key].run(y, box, origin, strength)
 
     def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """Output (w, h) for an input (w, h): the same in enhance mode, `output_height` lines in upscale mode."""
@@ -137,10 +139,10 @@ class FaceRestore:
             if s.mode == "enhance":  # the face as it was before it was enlarged
                 source = cv2.resize(luma[y0:y1, x0:x1], ((x1 - x0) // s.scale, (y1 - y0) // s.scale),
                                     interpolation=cv2.INTER_AREA)
-                source, residual = self._source(source, (0, 0, *source.shape[::-1]))
+                source, residual = self._source(source, (0, 0, *source.shape[::-1]), s.scale)
                 out = frame.copy() if out is None else out
             else:
-                source, residual = self._source(luma, box)
+                source, residual = self._source(luma, box, fy)
             size = (target[2] - target[0], target[3] - target[1])
             self._paste(out, target, self.super_resolve(source, size, residual))
             self.regions.append(target)
