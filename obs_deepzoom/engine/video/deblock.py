@@ -5,8 +5,8 @@ FSRCNN was trained on clean bicubic reductions and sharpens compression blocks. 
 low-resolution luma and where each pixel sits in the 8x8 block grid (cos/sin of its position), and predicts two
 residuals: one on the luma before FSRCNN x4 and one on FSRCNN's 4x result (16 sub-pixel channels).
 
-It runs only in proportion to the measured blockiness of the region (`blockiness`, `amount`): a clean face is
-left exactly as FSRCNN alone makes it."""
+It runs only in proportion to the measured blockiness of the picture (`blockiness`, `amount`): a clean face
+is left exactly as FSRCNN alone makes it."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ GRID = 8
 SR = 4  # the high-resolution residual is for FSRCNN x4's result
 MARGIN = 8  # extra input pixels around a region, so the result has no zero-padding border
 STEP_CLIP = 8.0  # luma steps above this are edges of the picture, not of compression blocks
-BLOCKY = (0.08, 0.13)  # blockiness where deblocking starts and where it is at full strength
+BLOCKY = (0.12, 0.25)  # blockiness of a whole picture where deblocking starts and where it is at full strength
 
 
 def phase_channels(h: int, w: int, x0: int, y0: int) -> np.ndarray:
@@ -57,8 +57,9 @@ def blockiness(luma: np.ndarray) -> tuple[float, tuple[int, int]]:
 
     The mean absolute luma step (each step clipped at STEP_CLIP, so picture edges count little) is taken for
     each of the 8 column phases; the phase with the largest is the grid's, and its excess over the mean of the
-    other 7 is the horizontal blockiness (below 0.1 for clean faces, 0.1-0.6 at JPEG quality 40). Rows the
-    same; the result is the mean of both, and the grid origin is the detected phase."""
+    other 7 is the horizontal blockiness. Rows the same; the result is the mean of both, and the grid origin is
+    the detected phase. Whole training pictures (x2, x4 reductions) score 0.02-0.11 clean, 0.18-0.53 at JPEG
+    quality 70 and 0.38-0.81 at quality 40; a face region alone separates these less well."""
     bx, px = _grid_steps(luma, 1)
     by, py = _grid_steps(luma, 0)
     return (bx + by) / 2, (px, py)

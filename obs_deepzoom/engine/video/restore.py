@@ -69,22 +69,26 @@ class FaceRestore:
             self._models[key] = SuperResolution(*key)
         return self._models[key]
 
-    def _source(self, y: np.ndarray, box: tuple[int, int, int, int], factor: float
-                ) -> tuple[np.ndarray, np.ndarray | None]:
-        """The region `box` of the luma `y` for FSRCNN (to be enlarged `factor` times), deblocked in proportion
-        to its blockiness (setting `deblock`), and the residual for FSRCNN x4's result (None: nothing to add)."""
+    def _blocks(self, luma: np.ndarray) -> tuple[float, tuple[int, int]]:
+        """Deblocking strength for this frame (0 when off, clean, or without the x4 model the deblocker was
+        trained through) and the JPEG grid's phase in `luma`, the frame at the resolution it was coded at."""
+        s = self.settings
+        if not s.deblock or s.model != f"x{SR}":
+            return 0.0, (0, 0)
+        score, phase = blockiness(luma)
+        return amount(score) * s.deblock_strength, phase
+
+    def _source(self, y: np.ndarray, box: tuple[int, int, int, int], factor: float, strength: float,
+                origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+        """The region `box` of the luma `y` for FSRCNN (to be enlarged `factor` times), deblocked at `strength`
+        with `y`'s pixel (0, 0) at `origin` of the 8x8 grid, and the residual for FSRCNN x4's result (None:
+        nothing to add)."""
         x0, y0, x1, y1 = box
-        region = y[y0:y1, x0:x1]
-        if not self.settings.deblock or self.settings.model != f"x{SR}":  # trained through FSRCNN x4
-            return region, None
-        score, (px, py) = blockiness(region)
-        strength = amount(score) * self.settings.deblock_strength
         if strength == 0:
-            return region, None
+            return y[y0:y1, x0:x1], None
         key = (self.settings.device, weights_for(factor))
         if key not in self._deblockers:
             self._deblockers[key] = Deblocker(*key)
-        origin = (-(x0 + px) % 8, -(y0 + py) % 8)  # the detected grid starts at phase 0
         return self._deblockers[key].run(y, box, origin, strength)
 
     def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
@@ -130,6 +134,10 @@ class FaceRestore:
             out = cv2.resize(frame, (out_w, out_h), interpolation=interp)
         fx, fy = out_w / w, out_h / h
         luma = _luma(frame) if ctx.faces else None
+        if luma is not None:  # blockiness of the whole picture as it was coded: steadier than of a face
+            coded = luma if s.mode == "upscale" else cv2.resize(luma, (w // s.scale, h // s.scale),
+                                                                 interpolation=cv2.INTER_AREA)
+            strength, (px, py) = self._blocks(coded)
         for face in ctx.faces:
             box = face_box(face.landmarks, s.margin, (w, h))
             if box is None:
@@ -139,10 +147,11 @@ class FaceRestore:
             if s.mode == "enhance":  # the face as it was before it was enlarged
                 source = cv2.resize(luma[y0:y1, x0:x1], ((x1 - x0) // s.scale, (y1 - y0) // s.scale),
                                     interpolation=cv2.INTER_AREA)
-                source, residual = self._source(source, (0, 0, *source.shape[::-1]), s.scale)
+                origin = (x0 // s.scale - px, y0 // s.scale - py)
+                source, residual = self._source(source, (0, 0, *source.shape[::-1]), s.scale, strength, origin)
                 out = frame.copy() if out is None else out
             else:
-                source, residual = self._source(luma, box, fy)
+                source, residual = self._source(luma, box, fy, strength, (-px, -py))
             size = (target[2] - target[0], target[3] - target[1])
             self._paste(out, target, self.super_resolve(source, size, residual))
             self.regions.append(target)
