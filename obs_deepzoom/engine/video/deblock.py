@@ -23,7 +23,7 @@ SLOPE = 0.1  # leaky ReLU between layers
 RESIDUAL_SCALE = 0.25  # the last layer's output is scaled by this before it is added
 GRID = 8
 SR = 4  # the high-resolution residual is for FSRCNN x4's result
-MARGIN = 8  # extra input pixels around a region, so the result has no zero-padding border
+MARGIN = 6  # extra input pixels around a region, so the result has (almost) no zero-padding border
 STEP_CLIP = 8.0  # luma steps above this are edges of the picture, not of compression blocks
 BLOCKY = (0.12, 0.25)  # blockiness of a whole picture where deblocking starts and where it is at full strength
 
@@ -41,7 +41,8 @@ def phase_channels(h: int, w: int, x0: int, y0: int) -> np.ndarray:
 def _grid_steps(luma: np.ndarray, axis: int) -> tuple[float, int]:
     """Relative excess of the mean luma step across one of the 8 column (axis 1) or row (axis 0) phases over
     the others, and that phase p (steps between pixels p - 1 and p, modulo 8, in `luma`'s coordinates)."""
-    d = np.minimum(np.abs(np.diff(luma.astype(np.float32), axis=axis)), STEP_CLIP)
+    sub = luma[::2] if axis == 1 else luma[:, ::2]  # every other line is plenty and twice as fast
+    d = np.minimum(np.abs(np.diff(sub.astype(np.float32), axis=axis)), STEP_CLIP)
     d = d.mean(axis=1 - axis)
     n = len(d) // GRID * GRID
     if n < 2 * GRID:

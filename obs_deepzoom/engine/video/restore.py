@@ -103,9 +103,8 @@ class FaceRestore:
         """`luma` (uint8 or float 0..255) rebuilt at `size` (w, h) by FSRCNN, float32 0..255; `residual` (4x the
         size of `luma`) is added to the x4 model's result before it is reduced."""
         sr = self._sr()
-        y = sr.run(luma) * np.float32(255)
-        if residual is not None and sr.scale == SR:
-            y += residual
+        y = sr.run(luma)
+        y = cv2.scaleAdd(y, 255.0, residual) if residual is not None and sr.scale == SR else y * np.float32(255)
         if y.shape[::-1] != size:
             interp = cv2.INTER_AREA if y.shape[1] > size[0] else cv2.INTER_CUBIC
             y = cv2.resize(y, size, interpolation=interp)
@@ -115,7 +114,7 @@ class FaceRestore:
         """Add the luma detail `y` over `out[box]` with soft edges (in place)."""
         x0, y0, x1, y1 = box
         region = out[y0:y1, x0:x1]
-        detail = cv2.subtract(y, _luma(region), dtype=cv2.CV_32F)
+        detail = np.subtract(y, _luma(region), dtype=np.float32)
         cv2.multiply(detail, _weights(y1 - y0, x1 - x0), dst=detail)
         out[y0:y1, x0:x1] = cv2.add(region, cv2.merge((detail, detail, detail)), dtype=cv2.CV_8U)
 
