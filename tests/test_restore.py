@@ -164,3 +164,18 @@ def test_deblock_setting_changes_only_the_face():
     for x0, y0, x1, y1 in chain.effects[0].regions:
         inside[y0:y1, x0:x1] = True
     assert changed.any() and not (changed & ~inside).any()
+
+
+def test_deblock_strength_follows_blockiness_steadily_over_frames():
+    """The blockiness score is averaged over frames: a JPEG frame after clean ones is deblocked only partly."""
+    from obs_deepzoom.engine.video.restore import FaceRestore
+    from obs_deepzoom.settings import RestoreSettings
+
+    hr = read_image(sample("grace_hopper.jpg"))
+    clean, blocky = (cv2.cvtColor(degrade(hr, 2, q), cv2.COLOR_BGR2YCrCb)[..., 0] for q in (None, 40))
+    effect = FaceRestore(RestoreSettings(deblock_strength=1.0))
+    assert effect._blocks(clean)[0] == 0.0
+    ramp = [effect._blocks(blocky)[0] for _ in range(40)]
+    assert ramp == sorted(ramp) and ramp[0] < 1.0 and any(0 < r < 1 for r in ramp) and ramp[-1] == 1.0
+    assert FaceRestore(RestoreSettings(deblock_strength=1.0))._blocks(blocky)[0] == 1.0
+    assert FaceRestore(RestoreSettings(deblock=False))._blocks(blocky)[0] == 0.0

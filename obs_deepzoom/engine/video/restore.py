@@ -20,6 +20,7 @@ from .deblock import SR, Deblocker, amount, blockiness, weights_for
 
 ALIGN = 8  # face regions are whole multiples of this many input pixels: few distinct model shapes
 FEATHER = 0.08  # blend ramp width, as a fraction of the face region
+SCORE_SMOOTHING = 0.9  # per frame, of the blockiness score (about 10 frames to follow a change)
 
 
 def _luma(bgr: np.ndarray) -> np.ndarray:
@@ -62,6 +63,7 @@ class FaceRestore:
         self._models: dict[tuple[int, str], SuperResolution] = {}
         self._deblockers: dict[tuple, Deblocker] = {}
         self.regions: list[tuple[int, int, int, int]] = []  # restored regions of the last output frame
+        self._score: float | None = None  # blockiness, averaged over the frames so far
 
     def _sr(self) -> SuperResolution:
         key = (int(self.settings.model[1:]), self.settings.device)
@@ -76,6 +78,9 @@ class FaceRestore:
         if not s.deblock or s.model != f"x{SR}":
             return 0.0, (0, 0)
         score, phase = blockiness(luma)
+        if self._score is not None:  # steadied over frames: the strength must not flicker in a video
+            score = SCORE_SMOOTHING * self._score + (1 - SCORE_SMOOTHING) * score
+        self._score = score
         return amount(score) * s.deblock_strength, phase
 
     def _source(self, y: np.ndarray, box: tuple[int, int, int, int], factor: float, strength: float,
