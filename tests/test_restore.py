@@ -68,3 +68,114 @@ def test_face_box_stays_inside_the_frame():
     x0, y0, x1, y1 = face_box(pts, 1.3, (100, 80))
     assert 0 <= x0 < x1 <= 100 and 0 <= y0 < y1 <= 80
     assert face_box(np.array([[0.0, 0.0, 0], [2.0, 2.0, 0]]), 1.0, (10, 10)) is None
+
+
+def test_phase_channels_follow_the_8x8_grid():
+    from obs_deepzoom.engine.video.deblock import phase_channels
+
+    p = phase_channels(16, 24, 0, 0)
+    assert p.shape == (4, 16, 24) and np.allclose(p[:, :, :8], p[:, :, 8:16]) and np.allclose(p[:, :8], p[:, 8:])
+    assert np.allclose(phase_channels(8, 8, 3, 5), p[:, 5:13, 3:11])  # the grid is counted from the frame origin
+
+
+def _random_deblock_weights(rng, out_channels: int) -> list[np.ndarray]:
+    chans = [5, 4, 4, 4, 4, out_channels]
+    weights = []
+    for i, (ci, co) in enumerate(zip(chans[:-1], chans[1:])):
+        k = 5 if i == 0 else 3
+        weights += [rng.normal(size=(k, k, ci, co)).astype(np.float32), np.zeros(co, np.float32)]
+    return weights
+
+
+def test_deblock_model_is_a_residual_on_the_luma():
+    import openvino as ov
+
+    from obs_deepzoom.engine.video.deblock import DILATIONS, build_model
+
+    rng = np.random.default_rng(0)
+    weights = _random_deblock_weights(rng, 1)
+    weights[-2][...] = 0  # last layer zero: the output is the input luma
+    assert len(weights) == 2 * len(DILATIONS)
+    x = rng.random((1, 5, 20, 28)).astype(np.float32)
+    outs = ov.Core().compile_model(build_model(weights), "CPU").create_infer_request().infer([x])
+    assert len(outs) == 1 and outs[0].shape == (1, 1, 20, 28) and np.allclose(outs[0][0, 0], x[0, 0], atol=1e-6)
+
+
+def test_deblock_model_high_resolution_head_is_depth_to_space():
+    """With 1 + 16 outputs, channels 1..16 become the 4x residual: channel 1 + 4i + j at sub-pixel (i, j)."""
+    import openvino as ov
+
+    from obs_deepzoom.engine.video.deblock import RESIDUAL_SCALE, build_model
+
+    rng = np.random.default_rng(1)
+    weights = _random_deblock_weights(rng, 17)
+    weights[-2][...] = 0
+    weights[-1][:] = np.arange(17) / RESIDUAL_SCALE  # constant channels: channel c is c everywhere
+    x = rng.random((1, 5, 6, 7)).astype(np.float32)
+    lr, hr = ov.Core().compile_model(build_model(weights), "CPU").create_infer_request().infer([x]).values()
+    assert np.allclose(lr[0, 0], x[0, 0], atol=1e-5) and hr.shape == (1, 1, 24, 28)
+    assert np.allclose(hr[0, 0, :4, :4], 1 + np.arange(16).reshape(4, 4))
+
+
+def test_blockiness_finds_the_jpeg_grid_and_leaves_clean_pictures():
+    """A clean picture scores below the threshold (deblocking off); at JPEG q40 it scores above full strength,
+    and the 8x8 grid's phase is found in a crop that does not start on it."""
+    from obs_deepzoom.engine.video.deblock import amount, blockiness
+
+    hr = read_image(sample("grace_hopper.jpg"))
+    h, w = (s // 2 * 2 for s in hr.shape[:2])
+    for q, expect in ((None, 0.0), (40, 1.0)):
+        luma = cv2.cvtColor(degrade(hr[:h, :w], 2, q), cv2.COLOR_BGR2YCrCb)[..., 0]
+        score, phase = blockiness(luma[5:, 3:])  # offset (3, 5) from the grid
+        assert amount(score) == expect, (q, score)
+        if q:
+            assert phase == (5, 3)
+
+
+def test_deblock_follows_blockiness_clean_unchanged_jpeg_better():
+    """Upscale mode on a held-out portrait (not in the training pictures): a clean face comes out exactly as
+    with deblock off; a JPEG q40 face comes out closer to the original than without deblocking."""
+    from obs_deepzoom.engine.models import FaceDetector
+
+    hr = read_image(sample("grace_hopper.jpg"))
+    h, w = (s // 2 * 2 for s in hr.shape[:2])
+    hr = hr[:h, :w]
+    (x0, y0, x1, y1), *_ = face_boxes(hr, FaceDetector("short"))
+    for q in (None, 40):
+        lr = degrade(hr, 2, q)
+        on, _ = _chain(mode="upscale", output_height=h).process(lr, 0.0)
+        off, _ = _chain(mode="upscale", output_height=h, deblock=False).process(lr, 0.0)
+        if q is None:
+            assert np.array_equal(on, off)
+        else:
+            crop = (slice(y0, y1), slice(x0, x1))
+            assert psnr(on[crop], hr[crop]) - psnr(off[crop], hr[crop]) > 0.1
+
+
+def test_deblock_setting_changes_only_the_face():
+    small = cv2.resize(read_image(sample("grace_hopper.jpg")), (256, 300), interpolation=cv2.INTER_AREA)
+    small = degrade(small, 1)
+    chain = _chain(mode="upscale", output_height=600)
+    on, ctx = chain.process(small, 0.0)
+    off, _ = _chain(mode="upscale", output_height=600, deblock=False).process(small, 0.0)
+    assert ctx.faces and on.shape == off.shape == (600, 512, 3)
+    changed = np.abs(on.astype(int) - off).max(2) > 0
+    inside = np.zeros_like(changed)
+    for x0, y0, x1, y1 in chain.effects[0].regions:
+        inside[y0:y1, x0:x1] = True
+    assert changed.any() and not (changed & ~inside).any()
+
+
+def test_deblock_strength_follows_blockiness_steadily_over_frames():
+    """The blockiness score is averaged over frames: a JPEG frame after clean ones is deblocked only partly."""
+    from obs_deepzoom.engine.video.restore import FaceRestore
+    from obs_deepzoom.settings import RestoreSettings
+
+    hr = read_image(sample("grace_hopper.jpg"))
+    clean, blocky = (cv2.cvtColor(degrade(hr, 2, q), cv2.COLOR_BGR2YCrCb)[..., 0] for q in (None, 40))
+    effect = FaceRestore(RestoreSettings(deblock_strength=1.0))
+    assert effect._blocks(clean)[0] == 0.0
+    ramp = [effect._blocks(blocky)[0] for _ in range(40)]
+    assert ramp == sorted(ramp) and ramp[0] < 1.0 and any(0 < r < 1 for r in ramp) and ramp[-1] == 1.0
+    assert FaceRestore(RestoreSettings(deblock_strength=1.0))._blocks(blocky)[0] == 1.0
+    assert FaceRestore(RestoreSettings(deblock=False))._blocks(blocky)[0] == 0.0

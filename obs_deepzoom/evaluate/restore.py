@@ -3,8 +3,9 @@
 Each sample portrait is reduced x2 and x4 (OpenCV bicubic) and JPEG-compressed at quality 40, then enlarged
 back by our restore effect (upscale mode: face tracker on the small picture, FSRCNN on the face, bicubic
 elsewhere), by bicubic and by Lanczos. PSNR and SSIM are measured on the luma of every face (detector box on
-the original, x1.2) against the original. The same is reported without JPEG (`_clean`) and for the denoise and
-model options, which is how their defaults were chosen. Composites go to --out-dir when given."""
+the original, x1.2) against the original. The same is reported without JPEG (`_clean`) and for the model and deblock
+options (`_without_deblock`: the step off), which is how their defaults were chosen. Composites go to --out-dir
+when given."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from .metrics import psnr, ssim
 
 IMAGES = (*PORTRAITS, "multi_face.jpg")
 JPEG_QUALITY = 40
-VARIANTS = {"": {}, "_with_x2_model": {"model": "x2"}}
+DETECTOR = "full"  # the face tracker's full-range model: multi_face.jpg is a group photo, faces are small at x4
+VARIANTS = {"": {}, "_without_deblock": {"deblock": False}, "_with_x2_model": {"model": "x2"}}
 
 
 def degrade(hr: np.ndarray, scale: int, quality: int | None = JPEG_QUALITY) -> np.ndarray:
@@ -56,6 +58,7 @@ def _inside(box, region) -> bool:
 def _chain(height: int, **options) -> Chain:
     settings = ChainSettings()
     settings.face.max_faces = 4
+    settings.face.detector = DETECTOR
     settings.restore = settings.restore.model_copy(update={"mode": "upscale", "output_height": height, **options})
     return Chain(["restore"], settings)
 

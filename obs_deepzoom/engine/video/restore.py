@@ -16,9 +16,11 @@ import numpy as np
 
 from ...settings import RestoreSettings
 from ..models import SuperResolution
+from .deblock import SR, Deblocker, amount, blockiness, weights_for
 
 ALIGN = 8  # face regions are whole multiples of this many input pixels: few distinct model shapes
-FEATHER = 0.15  # blend ramp width, as a fraction of the face region
+FEATHER = 0.08  # blend ramp width, as a fraction of the face region
+SCORE_SMOOTHING = 0.9  # per frame, of the blockiness score (about 10 frames to follow a change)
 
 
 def _luma(bgr: np.ndarray) -> np.ndarray:
@@ -59,13 +61,40 @@ class FaceRestore:
     def __init__(self, settings: RestoreSettings):
         self.settings = settings
         self._models: dict[tuple[int, str], SuperResolution] = {}
+        self._deblockers: dict[tuple, Deblocker] = {}
         self.regions: list[tuple[int, int, int, int]] = []  # restored regions of the last output frame
+        self._score: float | None = None  # blockiness, averaged over the frames so far
 
     def _sr(self) -> SuperResolution:
         key = (int(self.settings.model[1:]), self.settings.device)
         if key not in self._models:
             self._models[key] = SuperResolution(*key)
         return self._models[key]
+
+    def _blocks(self, luma: np.ndarray) -> tuple[float, tuple[int, int]]:
+        """Deblocking strength for this frame (0 when off, clean, or without the x4 model the deblocker was
+        trained through) and the JPEG grid's phase in `luma`, the frame at the resolution it was coded at."""
+        s = self.settings
+        if not s.deblock or s.model != f"x{SR}":
+            return 0.0, (0, 0)
+        score, phase = blockiness(luma)
+        if self._score is not None:  # steadied over frames: the strength must not flicker in a video
+            score = SCORE_SMOOTHING * self._score + (1 - SCORE_SMOOTHING) * score
+        self._score = score
+        return amount(score) * s.deblock_strength, phase
+
+    def _source(self, y: np.ndarray, box: tuple[int, int, int, int], factor: float, strength: float,
+                origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
+        """The region `box` of the luma `y` for FSRCNN (to be enlarged `factor` times), deblocked at `strength`
+        with `y`'s pixel (0, 0) at `origin` of the 8x8 grid, and the residual for FSRCNN x4's result (None:
+        nothing to add)."""
+        x0, y0, x1, y1 = box
+        if strength == 0:
+            return y[y0:y1, x0:x1], None
+        key = (self.settings.device, weights_for(factor))
+        if key not in self._deblockers:
+            self._deblockers[key] = Deblocker(*key)
+        return self._deblockers[key].run(y, box, origin, strength)
 
     def output_size(self, size: tuple[int, int]) -> tuple[int, int]:
         """Output (w, h) for an input (w, h): the same in enhance mode, `output_height` lines in upscale mode."""
@@ -74,9 +103,13 @@ class FaceRestore:
             return size
         return max(1, round(w * s.output_height / h)), s.output_height
 
-    def super_resolve(self, lr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-        """Luma of `lr` (BGR) rebuilt at `size` (w, h) by FSRCNN, float32 0..255."""
-        y = self._sr().run(_luma(lr)) * np.float32(255)
+    def super_resolve(self, luma: np.ndarray, size: tuple[int, int], residual: np.ndarray | None = None
+                      ) -> np.ndarray:
+        """`luma` (uint8 or float 0..255) rebuilt at `size` (w, h) by FSRCNN, float32 0..255; `residual` (4x the
+        size of `luma`) is added to the x4 model's result before it is reduced."""
+        sr = self._sr()
+        y = sr.run(luma)
+        y = cv2.scaleAdd(y, 255.0, residual) if residual is not None and sr.scale == SR else y * np.float32(255)
         if y.shape[::-1] != size:
             interp = cv2.INTER_AREA if y.shape[1] > size[0] else cv2.INTER_CUBIC
             y = cv2.resize(y, size, interpolation=interp)
@@ -86,7 +119,7 @@ class FaceRestore:
         """Add the luma detail `y` over `out[box]` with soft edges (in place)."""
         x0, y0, x1, y1 = box
         region = out[y0:y1, x0:x1]
-        detail = cv2.subtract(y, _luma(region), dtype=cv2.CV_32F)
+        detail = np.subtract(y, _luma(region), dtype=np.float32)
         cv2.multiply(detail, _weights(y1 - y0, x1 - x0), dst=detail)
         out[y0:y1, x0:x1] = cv2.add(region, cv2.merge((detail, detail, detail)), dtype=cv2.CV_8U)
 
@@ -104,16 +137,26 @@ class FaceRestore:
             interp = cv2.INTER_LANCZOS4 if s.interpolation == "lanczos" else cv2.INTER_CUBIC
             out = cv2.resize(frame, (out_w, out_h), interpolation=interp)
         fx, fy = out_w / w, out_h / h
+        luma = _luma(frame) if ctx.faces else None
+        if luma is not None:  # blockiness of the whole picture as it was coded: steadier than of a face
+            coded = luma if s.mode == "upscale" else cv2.resize(luma, (w // s.scale, h // s.scale),
+                                                                 interpolation=cv2.INTER_AREA)
+            strength, (px, py) = self._blocks(coded)
         for face in ctx.faces:
             box = face_box(face.landmarks, s.margin, (w, h))
             if box is None:
                 continue
             x0, y0, x1, y1 = box
             target = (round(x0 * fx), round(y0 * fy), round(x1 * fx), round(y1 * fy))
-            source = frame[y0:y1, x0:x1]
             if s.mode == "enhance":  # the face as it was before it was enlarged
-                source = cv2.resize(source, ((x1 - x0) // s.scale, (y1 - y0) // s.scale), interpolation=cv2.INTER_AREA)
+                source = cv2.resize(luma[y0:y1, x0:x1], ((x1 - x0) // s.scale, (y1 - y0) // s.scale),
+                                    interpolation=cv2.INTER_AREA)
+                origin = (x0 // s.scale - px, y0 // s.scale - py)
+                source, residual = self._source(source, (0, 0, *source.shape[::-1]), s.scale, strength, origin)
                 out = frame.copy() if out is None else out
-            self._paste(out, target, self.super_resolve(source, (target[2] - target[0], target[3] - target[1])))
+            else:
+                source, residual = self._source(luma, box, fy, strength, (-px, -py))
+            size = (target[2] - target[0], target[3] - target[1])
+            self._paste(out, target, self.super_resolve(source, size, residual))
             self.regions.append(target)
         return frame if out is None else out
