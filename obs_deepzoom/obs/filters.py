@@ -256,7 +256,9 @@ class VideoFilter(_Filter):
     # ---- other sources: readback on the graphics thread ----
     def video_render(self) -> None:
         parent = obs.filter_get_parent(self.source)
-        parent_flags = obs.source_get_output_flags(parent) if parent else 0
+        if not parent:  # being removed (OBS 29 may render it once more): draw nothing
+            return
+        parent_flags = obs.source_get_output_flags(parent)
         if parent_flags & obs.SOURCE_ASYNC:
             obs.source_skip_video_filter(self.source)  # the raw frame was already processed
             return

@@ -130,7 +130,15 @@ source_get_base_width = _fn("obs_source_get_base_width", c_uint32, P)
 source_get_base_height = _fn("obs_source_get_base_height", c_uint32, P)
 source_video_render = _fn("obs_source_video_render", None, P)
 source_default_render = _fn("obs_source_default_render", None, P)
-source_skip_video_filter = _fn("obs_source_skip_video_filter", None, P)
+_source_skip_video_filter = _fn("obs_source_skip_video_filter", None, P)
+
+
+def source_skip_video_filter(filter_source) -> None:
+    """Draw the filter's input unchanged — unless the filter is being removed: OBS 29's graphics thread can still
+    render a filter whose parent was just cleared, and libobs's skip then dereferences the NULL parent (a
+    segfault seen in obs_source_skip_video_filter under add/remove churn). Then nothing is drawn this frame."""
+    if filter_source and filter_get_parent(filter_source) and filter_get_target(filter_source):
+        _source_skip_video_filter(filter_source)
 enter_graphics = _fn("obs_enter_graphics", None)
 leave_graphics = _fn("obs_leave_graphics", None)
 get_video_frame_time = _fn("obs_get_video_frame_time", c_uint64)
