@@ -24,7 +24,6 @@ class AudioTap:
         self._blocks: collections.deque = collections.deque(maxlen=MAX_BLOCKS)
         self._lock = threading.Lock()
         self._callback = obs.AudioCapture(self._capture)  # kept alive as long as the tap
-        self.blocks_seen = 0
         self._warned = ""
         self._retry_at = 0.0
 
@@ -38,7 +37,6 @@ class AudioTap:
             mono = np.zeros(n, np.float32) if muted else np.mean(planes, axis=0, dtype=np.float32)
             with self._lock:
                 self._blocks.append(mono)
-            self.blocks_seen += 1
         except Exception:  # never raise into libobs's audio thread
             pass
 

@@ -32,7 +32,6 @@ class Layout:
     plate: np.ndarray  # h x w x 3 uint8: background with the person painted out
     landmarks: np.ndarray  # 468 x 3 in output pixels (z at the same scale)
     iris: np.ndarray  # 2 x 5 x 2
-    scale: float  # output px per photo px
 
 
 class Portrait:
@@ -109,7 +108,7 @@ class Portrait:
         landmarks[:, 0] -= x0
         landmarks[:, 1] -= y0
         iris = self.face.iris.astype(np.float64) * scale - [x0, y0]
-        return Layout(size, image, clean_plate(image), landmarks, iris, scale)
+        return Layout(size, image, clean_plate(image), landmarks, iris)
 
 
 def clean_plate(image: np.ndarray, work_width: int = 320) -> np.ndarray:

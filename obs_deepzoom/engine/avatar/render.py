@@ -56,7 +56,6 @@ class GeometricRenderer:
         mesh = self.rig.mesh
         self.neutral = (mesh - mesh.mean(0)) @ self.rig.frame.T / self.rig.iod  # face frame, iod units
         self.targets: np.ndarray = self.rig.points[:, :2].copy()  # the last frame's control points
-        self.region: tuple[int, int, int, int] = (0, 0, 0, 0)  # the last frame's redrawn box
 
     def _compose(self, plate: np.ndarray) -> None:
         self.backdrop = backdrop(self.layout, self.settings, plate)
@@ -82,7 +81,7 @@ class GeometricRenderer:
         box = self._moving_box(targets)
         if box is None:
             return out
-        x0, y0, x1, y1 = self.region = box
+        x0, y0, x1, y1 = box
         fg = self._warped(targets, depth, box)
         out[y0:y1, x0:x1] = over(fg, self.backdrop[y0:y1, x0:x1])
         if s.mouth:

@@ -85,7 +85,6 @@ class MeshWarp:
         self.gx, self.gy = np.meshgrid(gx, gy)
         self.source_area = _signed_areas(self.source, self.tris)
         self._ids = np.empty(self.coarse[::-1], np.int32)
-        self.drawn = 0  # triangles rasterised in the last render
 
     def visible(self, target: np.ndarray) -> np.ndarray:
         """Triangles to draw: facing the same way as in the source (a folded one is the far side of the
@@ -123,7 +122,6 @@ class MeshWarp:
         ids.fill(-1)
         for i in keep:
             cv2.fillConvexPoly(ids, fixed[i], int(i), lineType=cv2.LINE_4, shift=SHIFT)
-        self.drawn = len(keep)
         hole = ids < 0
         if hole.any():  # where culled triangles left gaps, extend the nearest drawn triangle's map
             fill_nearest(ids, hole)
