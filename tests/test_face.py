@@ -52,6 +52,21 @@ def test_face_state_is_plausible(clip_720p):
     assert face.frames_tracked == 30
 
 
+def test_tracker_without_the_iris_model_estimates_the_eyes_from_the_mesh(clip_720p):
+    from obs_deepzoom.engine.chain import Chain
+
+    full, light = FaceTracker(), FaceTracker(iris=False)
+    for i, f in enumerate(clip_720p[:10]):
+        a, b = full.process(f, i / 30)[0], light.process(f, i / 30)[0]
+    assert light.irises is None
+    np.testing.assert_allclose(b.landmarks, a.landmarks)  # the same mesh track
+    assert np.abs(b.iris[:, 0] - a.iris[:, 0]).max() < 0.15 * a.inter_ocular_px  # ring centre ~ iris centre
+    assert abs(b.iris_diameter_px / a.iris_diameter_px - 1) < 0.35 and 25 < b.distance_cm < 120
+    assert b.eye_contours.shape == a.eye_contours.shape and min(b.eye_aperture) > 0.15
+    assert Chain(["restore"]).tracker.irises is None  # only where the face is: no iris model
+    assert Chain(["restore", "gaze"]).tracker.irises is not None
+
+
 def test_pose_follows_a_turned_and_tilted_face(clip_720p):
     frame = clip_720p[0]
     base = FaceTracker().process(frame, 0)[0]

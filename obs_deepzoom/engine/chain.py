@@ -36,7 +36,8 @@ class Chain:
             raise DeepZoomError(f"unknown effect(s) {', '.join(unknown)} (available: {', '.join(VIDEO_EFFECTS)})")
         self.effects: list[VideoEffect] = [VIDEO_EFFECTS[e](getattr(self.settings, e)) for e in effects]
         needs_faces = any(e.needs_faces for e in self.effects)
-        self.tracker = FaceTracker(self.settings.face) if needs_faces else None
+        iris = any(e.needs_faces and e.needs_iris for e in self.effects)
+        self.tracker = FaceTracker(self.settings.face, iris=iris) if needs_faces else None
         self._failed: set[str] = set()
         self._index = 0
 

@@ -1,6 +1,10 @@
 """Face tracking: BlazeFace detection every N frames (and whenever no face is tracked), the 468-point mesh
 and both irises every frame on regions tracked from the previous frame's landmarks, One-Euro smoothing,
-head pose, eye aperture / blink and an iris-based distance estimate. One FaceState per face."""
+head pose, eye aperture / blink and an iris-based distance estimate. One FaceState per face.
+
+A tracker made with `iris=False` (for effects that only need where the face is) skips the iris model: the
+iris, eye contour and eye aperture fields then come from the mesh's eye rings (coarser: the iris is the ring's
+centre with a typical diameter)."""
 
 from __future__ import annotations
 
@@ -21,6 +25,11 @@ IRIS_DIAMETER_MM = 11.7
 EYE_CORNERS = ((33, 133), (362, 263))  # outer/inner corner pairs as MediaPipe's iris ROIs use them
 MIRROR_EYE = (False, True)  # the iris model knows the image-left eye; the other one is mirrored
 MESH_ROI_SCALE, IRIS_ROI_SCALE = 1.5, 2.3
+# The mesh's eye rings in the order of the iris model's first 16 contour points (0/8 corners, 4/12 lid centres).
+EYE_RINGS = ((33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
+             (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466))
+IRIS_PER_EYE_WIDTH = 0.39  # a typical iris diameter over the eye's corner-to-corner width
+CONTOUR_POINTS = 71
 
 
 @dataclass
@@ -80,13 +89,28 @@ def _eye_roi(landmarks: np.ndarray, eye: int) -> Roi:
     return Roi.around(landmarks[[a, b]], 0, 1, IRIS_ROI_SCALE)
 
 
+def eyes_from_mesh(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(2x5x2 iris centre + 4 boundary points, 2x71x2 eye contours) estimated from the mesh alone: each eye
+    ring's centre with a typical iris diameter, and the ring as the contour's first 16 points (the rest repeat
+    the centre)."""
+    iris = np.empty((2, 5, 2), np.float32)
+    contours = np.empty((2, CONTOUR_POINTS, 2), np.float32)
+    for e, ring in enumerate(EYE_RINGS):
+        pts = landmarks[list(ring), :2]
+        centre = pts.mean(0)
+        r = IRIS_PER_EYE_WIDTH / 2 * float(np.linalg.norm(pts[0] - pts[8]))
+        iris[e] = centre + np.array([[0, 0], [r, 0], [0, -r], [-r, 0], [0, r]], np.float32)
+        contours[e, :len(ring)], contours[e, len(ring):] = pts, centre
+    return iris, contours
+
+
 class FaceTracker:
-    def __init__(self, settings: FaceTrackingSettings | None = None):
+    def __init__(self, settings: FaceTrackingSettings | None = None, iris: bool = True):
         self.settings = settings or FaceTrackingSettings()
         s = self.settings
         self.detector = FaceDetector(s.detector, s.device, s.min_detection_confidence)
         self.mesh = FaceMesh(s.device)
-        self.irises = IrisLandmarks(s.device)
+        self.irises = IrisLandmarks(s.device) if iris else None
         self.headpose = HeadPose(load_canonical_face())
         self.tracks: list[_Track] = []
         self.frame_index = 0
@@ -151,15 +175,19 @@ class FaceTracker:
     def _follow(self, frame: np.ndarray, track: _Track, t: float) -> FaceState | None:
         s = self.settings
         prev = track.landmarks
-        self.irises.start(frame, (_eye_roi(prev, 0), _eye_roi(prev, 1)), MIRROR_EYE)  # runs beside the mesh
+        if self.irises is not None:  # runs beside the mesh
+            self.irises.start(frame, (_eye_roi(prev, 0), _eye_roi(prev, 1)), MIRROR_EYE)
         roi = Roi.around(prev, 33, 263, MESH_ROI_SCALE)
         raw, score = self.mesh.run(frame, roi)
-        contours, irises = self.irises.wait()
+        if self.irises is not None:
+            contours, irises = self.irises.wait()
+            contours, iris_raw = contours[:, :, :2], irises[:, :, :2]
+        else:
+            iris_raw, contours = eyes_from_mesh(raw)
         if score < s.min_tracking_confidence:
             return None
         track.landmarks = raw
         track.frames += 1
-        contours, iris_raw = contours[:, :, :2], irises[:, :, :2]
 
         iod = float(np.linalg.norm(raw[33, :2] - raw[263, :2]))
         if s.smoothing:

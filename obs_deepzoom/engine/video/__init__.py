@@ -17,6 +17,7 @@ from .restore import FaceRestore
 class VideoEffect(Protocol):
     name: str
     needs_faces: bool
+    needs_iris: bool  # of the faces it needs: the iris model's output (else the tracker skips that model)
 
     def process(self, frame: np.ndarray, ctx) -> np.ndarray: ...
 

@@ -27,6 +27,7 @@ COLOR_FOLLOW = 0.3  # share of each update's driver statistics taken (slow light
 class PhotoAvatar:
     name = "avatar"
     needs_faces = True
+    needs_iris = True
 
     def __init__(self, settings: AvatarSettings, renderer: type = GeometricRenderer,
                  portrait: Portrait | None = None):

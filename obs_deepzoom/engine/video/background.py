@@ -71,6 +71,7 @@ class Backdrop:
 class Background:
     name = "background"
     needs_faces = False
+    needs_iris = False
 
     def __init__(self, settings: BackgroundSettings):
         self.settings = settings

@@ -245,6 +245,7 @@ def _lid_maps(face, eye: int, f: EyeFrame, amount: float, origin: tuple[int, int
 class GazeCorrector:
     name = "gaze"
     needs_faces = True
+    needs_iris = True
 
     def __init__(self, settings: GazeSettings):
         self.settings = settings

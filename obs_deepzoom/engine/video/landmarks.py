@@ -13,6 +13,7 @@ _AXIS_MM = 60.0
 class LandmarkOverlay:
     name = "landmarks"
     needs_faces = True
+    needs_iris = True
 
     def __init__(self, settings: LandmarksSettings):
         self.settings = settings

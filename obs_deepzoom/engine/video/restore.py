@@ -57,6 +57,7 @@ def face_box(landmarks: np.ndarray, margin: float, size: tuple[int, int]) -> tup
 class FaceRestore:
     name = "restore"
     needs_faces = True
+    needs_iris = False  # only where the face is
 
     def __init__(self, settings: RestoreSettings):
         self.settings = settings
