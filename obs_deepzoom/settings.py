@@ -153,6 +153,12 @@ class RestoreSettings(_Settings):
         "x4", description="FSRCNN model: 'x4' (its result reduced to the factor needed: steadier on compressed "
                           "video) or 'x2' (sharper on clean input; larger factors finish with bicubic)")
     margin: float = Field(1.3, ge=1.0, le=3.0, description="Restored region around the face, x the face size")
+    max_margin: float = Field(
+        1.7, ge=1.0, le=3.0, description="Small faces: the region grows up to this x the face size while it stays "
+                                         "within `region_px` input pixels across (more hair and neck restored at "
+                                         "no more cost than a large face)")
+    region_px: int = Field(160, ge=0, le=1024, description="Input pixels across up to which a small face's region "
+                                                           "grows towards `max_margin` (0: always `margin`)")
     deblock: bool = Field(True, description="Remove JPEG/video compression blocks from the face around "
                                             "super-resolution (a small CNN, only as much as the face is blocky: "
                                             "clean faces are left alone; ~3-5 ms at 240p when it runs)")

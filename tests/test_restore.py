@@ -70,6 +70,19 @@ def test_face_box_stays_inside_the_frame():
     assert face_box(np.array([[0.0, 0.0, 0], [2.0, 2.0, 0]]), 1.0, (10, 10)) is None
 
 
+def test_small_faces_get_a_larger_region_up_to_the_pixel_budget():
+    def side(face: float) -> int:
+        pts = np.array([[500.0, 500.0, 0], [500.0 + face, 500.0 + face, 0]])
+        x0, _, x1, _ = face_box(pts, 1.3, (2000, 2000), 1.7, 160)
+        return x1 - x0
+
+    assert side(60) == 104  # 1.7 x 60 = 102, aligned to 8
+    assert side(110) == 160  # grows only as far as the budget
+    assert side(200) == 264  # a large face keeps 1.3 x (= the cost it had)
+    pts = np.array([[500.0, 500.0, 0], [560.0, 560.0, 0]])
+    assert face_box(pts, 1.3, (2000, 2000)) == face_box(pts, 1.3, (2000, 2000), 1.7, 0)  # budget 0: off
+
+
 def test_phase_channels_follow_the_8x8_grid():
     from obs_deepzoom.engine.video.deblock import phase_channels
 

@@ -38,12 +38,15 @@ def _weights(h: int, w: int) -> np.ndarray:
     return ramp(h)[:, None] * ramp(w)[None, :]
 
 
-def face_box(landmarks: np.ndarray, margin: float, size: tuple[int, int]) -> tuple[int, int, int, int] | None:
-    """Square-ish region (x0, y0, x1, y1) around the face landmarks, `margin` x the face size, aligned and
-    clipped to the frame (w, h); None when too little of it is inside."""
+def face_box(landmarks: np.ndarray, margin: float, size: tuple[int, int], max_margin: float = 0.0,
+             region_px: int = 0) -> tuple[int, int, int, int] | None:
+    """Square-ish region (x0, y0, x1, y1) around the face landmarks, `margin` x the face size (more, up to
+    `max_margin` x, while the side stays within `region_px`: small faces get more of the head for the same
+    cost), aligned and clipped to the frame (w, h); None when too little of it is inside."""
     w, h = size
     lo, hi = landmarks[:, :2].min(0), landmarks[:, :2].max(0)
-    centre, side = (lo + hi) / 2, float((hi - lo).max()) * margin
+    face = float((hi - lo).max())
+    centre, side = (lo + hi) / 2, face * max(margin, min(max_margin, region_px / max(face, 1.0)))
     side = ALIGN * max(2, int(np.ceil(side / ALIGN)))
     x0, y0 = (np.round(centre - side / 2)).astype(int)
     x0, y0 = max(0, x0), max(0, y0)
@@ -144,7 +147,7 @@ class FaceRestore:
                                                                  interpolation=cv2.INTER_AREA)
             strength, (px, py) = self._blocks(coded)
         for face in ctx.faces:
-            box = face_box(face.landmarks, s.margin, (w, h))
+            box = face_box(face.landmarks, s.margin, (w, h), s.max_margin, s.region_px)
             if box is None:
                 continue
             x0, y0, x1, y1 = box
