@@ -149,9 +149,10 @@ class RestoreSettings(_Settings):
     output_height: int = Field(720, ge=144, le=2160,
                                description="upscale: output height in pixels (width keeps the aspect ratio)")
     device: Device = Field("AUTO", description="OpenVINO device for the super-resolution model")
-    model: Literal["x4", "x2"] = Field(
-        "x4", description="FSRCNN model: 'x4' (its result reduced to the factor needed: steadier on compressed "
-                          "video) or 'x2' (sharper on clean input; larger factors finish with bicubic)")
+    model: Literal["auto", "x4", "x2"] = Field(
+        "auto", description="FSRCNN model: 'x4' (its result reduced to the factor needed, with the deblocker: "
+                            "for compressed video), 'x2' (clean input; larger factors finish with bicubic), "
+                            "'auto': x2 for clean faces enlarged up to 2.5x, else x4")
     margin: float = Field(1.3, ge=1.0, le=3.0, description="Restored region around the face, x the face size")
     max_margin: float = Field(
         1.7, ge=1.0, le=3.0, description="Small faces: the region grows up to this x the face size while it stays "
