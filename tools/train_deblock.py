@@ -23,7 +23,15 @@ is part of the fitted graph, followed by the same area reduction as the effect (
 the mean squared error against the original face: the corrections learn what survives super-resolution.
 Adam, 4000 steps of 24 patches (40x40 low-resolution pixels), about 15-25 min on 2 cores. The committed weights
 started from the earlier low-resolution-only deblocker (git history of deblock_weights.npz, same layers); the x2
-weights are those fine-tuned 4000 more steps on x2 only. From scratch (random start) 2400 steps were far behind."""
+weights are those fine-tuned 4000 more steps on x2 only, then 3000 more with DEBLOCK_LR=1e-4 after the pictures
+without faces (NATURAL) and insightface's were added:
+
+    DEBLOCK_STEPS=3000 DEBLOCK_LR=1e-4 /tmp/jv/bin/python tools/train_deblock.py fit out/deblock_pairs.npz \
+        $W/deblock_weights_x2.npz $W/deblock_weights_x2.npz 2
+
+From scratch (random start) 2400 steps were far behind. insightface's sdist cannot be fetched by `download`
+(pip builds it): `pip download --no-deps --no-binary :none: insightface==0.7.3` into the cache's
+insightface-0.7.3-sdist folder first."""
 
 from __future__ import annotations
 
