@@ -295,7 +295,8 @@ def load_set(path: str):
     return (np.concatenate(feats).astype(np.float32), N, E, C, offs, d["kinds"], d["snrs"])
 
 
-def fit(train: str, val: str, out: str, steps: str = "3000", hidden: str = "64", seed: str = "0"):
+def fit(train: str, val: str, out: str, steps: str = "3000", hidden: str = "64", seed: str = "0",
+        spec_weight: str = str(SPEC_WEIGHT)):
     import time
 
     import jax
@@ -363,7 +364,7 @@ def fit(train: str, val: str, out: str, steps: str = "3000", hidden: str = "64",
     def loss_fn(p, feats, n, e, c):
         y = refine(p, feats, n, e)
         sdr = si_sdr(istft16(y), istft16(c))
-        return -jnp.mean(sdr) / 10 + SPEC_WEIGHT * spec_loss(y, c, n), sdr
+        return -jnp.mean(sdr) / 10 + float(spec_weight) * spec_loss(y, c, n), sdr
 
     lr0 = 2e-3
 
