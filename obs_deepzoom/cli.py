@@ -609,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out-dir", help="gaze/background/restore: also save before/after pictures (PNG) here")
     sp.add_argument("--n", type=int, default=24, help="denoise: number of mixtures (12 noise x SNR pairs, cycled)")
     sp.add_argument("--seed", type=int, default=4,
-                    help="denoise: mixture seed (4 = the issue's set; others build a second set to check it carries over)")
+                    help="denoise: mixture seed (4 = the issue's set; another seed builds a second set)")
     sp.add_argument("--no-candidates", action="store_true",
                     help="denoise: skip the single networks measured beside the modes (DTLN, GTCRN, NSNet2)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")

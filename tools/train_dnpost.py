@@ -296,7 +296,7 @@ def load_set(path: str):
 
 
 def fit(train: str, val: str, out: str, steps: str = "3000", hidden: str = "64", seed: str = "0",
-        spec_weight: str = str(SPEC_WEIGHT)):
+        spec_weight: str = str(SPEC_WEIGHT), over: str = "0"):
     import time
 
     import jax
@@ -357,7 +357,8 @@ def fit(train: str, val: str, out: str, steps: str = "3000", hidden: str = "64",
         sc = jnp.sqrt(jnp.mean(jnp.abs(n) ** 2, axis=(1, 2), keepdims=True)) + 1e-9
         y, c = y / sc, c / sc
         my, mc = jnp.abs(y) + 1e-8, jnp.abs(c) + 1e-8
-        mag = jnp.mean((my ** 0.3 - mc ** 0.3) ** 2)
+        d = my ** 0.3 - mc ** 0.3
+        mag = jnp.mean(d ** 2 * (1 + float(over) * (d > 0)))  # over > 0: added energy costs more (as in PESQ)
         cplx = jnp.mean(jnp.abs(y * my ** -0.7 - c * mc ** -0.7) ** 2)
         return mag + cplx
 
