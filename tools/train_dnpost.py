@@ -302,7 +302,7 @@ def load_set(path: str):
 
 
 def fit(train: str, val: str, out: str, steps: str = "3000", hidden: str = "64", seed: str = "0",
-        spec_weight: str = str(SPEC_WEIGHT), over: str = "0"):
+        spec_weight: str = str(SPEC_WEIGHT), over: str = "0", noisy_max: str = "1"):
     import time
 
     import jax
@@ -344,7 +344,7 @@ def fit(train: str, val: str, out: str, steps: str = "3000", hidden: str = "64",
         _, hs = jax.lax.scan(step, jnp.zeros((feats.shape[0], H)), jnp.swapaxes(gi, 0, 1))
         hs = jnp.swapaxes(hs, 0, 1)
         o = jnp.concatenate([hs, a], -1) @ p["out_w"].T + p["out_b"]
-        return dp.GAIN_MAX * jax.nn.sigmoid(o[..., :bands]), jax.nn.sigmoid(o[..., bands:])
+        return dp.GAIN_MAX * jax.nn.sigmoid(o[..., :bands]), float(noisy_max) * jax.nn.sigmoid(o[..., bands:])
 
     def refine(p, feats, n, e):
         ge, gn = gains(p, feats)
@@ -433,7 +433,8 @@ def fit(train: str, val: str, out: str, steps: str = "3000", hidden: str = "64",
             score = report(params, f"step {t}")
             if score > best:
                 best, best_p = score, params
-                np.savez(out, **{kk: np.asarray(vv, np.float32) for kk, vv in best_p.items()})
+                np.savez(out, noisy_max=np.float32(noisy_max),
+                         **{kk: np.asarray(vv, np.float32) for kk, vv in best_p.items()})
     print(f"best val SI-SDR {best:.2f} dB -> {out}")
 
 

@@ -7,6 +7,8 @@ dense layer and a GRU (state held here, explicit).
     out[f] = g_enh[band(f)] * dfn3[f] + g_noisy[band(f)] * noisy[f]     for bins f < 161 (0-8 kHz)
     out[f] = dfn3[f]                                                   above
 
+applied at STRENGTH 0.5: gains halfway between 1 / 0 (DFN3 alone) and the trained ones.
+
 Pure numpy (a few small matrix-vector products per hop, ~0.05 ms)."""
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ ALPHA = 0.99  # exponential mean of the noisy band levels, per hop
 MEAN0 = -70.0  # its start (dB)
 GAIN_MAX = 1.5  # g_enh in [0, GAIN_MAX], g_noisy in [0, 1]
 FLOOR = 1e-10
+# How far the trained gains move DFN3's result (1: all the way; 0: DFN3 alone): chosen on our validation set
+# (40 held-out mixtures, never the evaluation's): PESQ-WB / SI-SDR 1.797 / 9.68 dB at 0.3, 1.800 / 10.15 at
+# 0.5, 1.793 / 10.46 at 0.7, 1.762 / 10.58 at 1 (DFN3 alone 1.733 / 8.73)
+STRENGTH = 0.5
 
 
 def band_widths() -> np.ndarray:
@@ -58,6 +64,8 @@ class DnPost:
         self.w = w
         self.widths = band_widths()
         self.hidden = w["gru_uh"].shape[1]
+        self.noisy_max = float(w.get("noisy_max", 1.0))  # the noisy path's ceiling the weights were trained with
+        self.strength = STRENGTH
         band = np.repeat(np.arange(BANDS), self.widths)
         self._band_mean = ((band[:, None] == np.arange(BANDS)) / self.widths).astype(np.float32)  # (BINS, BANDS)
         self._x = np.zeros(w["in_w"].shape[1], np.float32)
@@ -97,6 +105,9 @@ class DnPost:
         self.h = c + zr[:n] * (self.h - c)
         self._ha[:n], self._ha[n:] = self.h, a
         g = (0.5 + 0.5 * np.tanh(0.5 * (w["out_w"] @ self._ha + w["out_b"])))[self._bin_band]
+        ge, gn = GAIN_MAX * g[0], self.noisy_max * g[1]
+        if self.strength != 1.0:
+            ge, gn = 1 + self.strength * (ge - 1), self.strength * gn
         out = enh.copy()
-        out[:BINS] = (GAIN_MAX * g[0]) * enh[:BINS] + g[1] * noisy[:BINS]
+        out[:BINS] = ge * enh[:BINS] + gn * noisy[:BINS]
         return out
