@@ -14,7 +14,8 @@ The committed weights are that run with the defaults (~9 min on one core; valida
 the best of the six checkpoints = the last). spec_weight 30 with over=2 (added energy costing 3x, closer to
 what PESQ punishes) was tried: worse on both PESQ and SI-SDR on the validation set (docs/audio.md);
 noisy_max=0 (no noisy path, only DFN3's bands rescaled): val SI-SDR 10.24 dB after 3000 steps (vs 11.26),
-PESQ-WB 1.761 through the effect (vs 1.800 for the shipped weights at strength 0.5). The effect applies the trained gains at dnpost.STRENGTH (0.5), chosen on the validation set.
+PESQ-WB 1.761 through the effect (vs 1.800 for the shipped weights at strength 0.5).
+The effect applies the trained gains at dnpost.STRENGTH (0.5), chosen on the validation set.
 
 `prepare` builds noisy mixtures, runs our DeepFilterNet3 port over them at 48 kHz (exactly the frames the
 effect sees) and keeps, per 10 ms frame, the lowest 161 STFT bins (0-8 kHz) of the noisy frame, of DFN3's
