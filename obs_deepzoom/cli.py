@@ -458,7 +458,7 @@ def cmd_eval(args) -> int:
     evaluation = importlib.import_module(f".evaluate.{args.name}", __package__)
     kwargs = {"progress": _progress}
     if args.name == "denoise":
-        kwargs.update(n=args.n, candidates=not args.no_candidates)
+        kwargs.update(n=args.n, candidates=not args.no_candidates, seed=args.seed)
     if args.out_dir:
         if args.name not in EVALS_WITH_PICTURES:
             only = ", ".join(EVALS_WITH_PICTURES)
@@ -608,6 +608,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("name", choices=["face", "gaze", "background", "restore", "avatar", "denoise", "automute"])
     sp.add_argument("--out-dir", help="gaze/background/restore: also save before/after pictures (PNG) here")
     sp.add_argument("--n", type=int, default=24, help="denoise: number of mixtures (12 noise x SNR pairs, cycled)")
+    sp.add_argument("--seed", type=int, default=4,
+                    help="denoise: mixture seed (4 = the issue's set; another seed builds a second set)")
     sp.add_argument("--no-candidates", action="store_true",
                     help="denoise: skip the single networks measured beside the modes (DTLN, GTCRN, NSNet2)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")

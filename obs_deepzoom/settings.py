@@ -233,7 +233,8 @@ class DenoiseSettings(_Settings):
 
     enabled: bool = Field(True, description="Suppress noise (off: the audio passes through, still delayed)")
     mode: Literal["best", "light"] = Field(
-        "best", description="'best': DeepFilterNet3 at 48 kHz (full band), RTF ~0.09 on one core, 40 ms latency; "
+        "best", description="'best': DeepFilterNet3 at 48 kHz (full band) + our refinement stage, RTF ~0.1 on "
+                            "one core, 40 ms latency; "
                             "'light': DTLN's first stage at 16 kHz, ~4x less CPU, 36 ms")
     atten_limit_db: float = Field(
         100.0, ge=6, le=100,

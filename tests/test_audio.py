@@ -137,3 +137,27 @@ def test_deepfilternet_port_matches_libdf(mixture):
     ours = net(np.concatenate([x, np.zeros(net.latency + (-len(x)) % net.HOP, np.float32)]))
     ours = ours[net.latency:net.latency + len(x)]
     assert am.si_sdr(ours, ref) > 30 and am.si_sdr(ref, at(mixture.clean[:48000], 48000)) > 5
+
+
+def test_refinement_stage_streams_as_trained_and_keeps_dfn3_reachable(mixture):
+    """`best` = DeepFilterNet3 + our refinement stage (dnpost.py): its band layout is DFN3's ERB rule at
+    0-8 kHz, its state is explicit (reset gives the same output again), DFN3 alone stays reachable as the
+    'dfn3' mode, and the stage changes DFN3's result only below 8 kHz and only a little where DFN3 is sure."""
+    from obs_deepzoom.engine.audio import dnpost
+    from obs_deepzoom.engine.audio.dfn import DeepFilterNet, erb_widths
+
+    np.testing.assert_array_equal(dnpost.band_widths(), erb_widths(16000, 320, dnpost.BANDS, 2))
+    assert dnpost.WEIGHTS.stat().st_size < 200_000
+    x = at(mixture.noisy[:48000], 48000)
+    pad = np.zeros(4 * 480, np.float32)
+    plain, refined = DeepFilterNet("CPU"), DeepFilterNet("CPU", refine=True)
+    a, b = plain(np.concatenate([x, pad])), refined(np.concatenate([x, pad]))
+    refined.reset()
+    np.testing.assert_array_equal(refined(np.concatenate([x, pad])), b)
+    assert not np.allclose(a, b)
+    high = np.abs(np.fft.rfft(a - b))[len(a) // 6 + len(a) // 100:]  # above ~8.3 kHz: untouched
+    assert high.max() < 1e-3 * np.abs(np.fft.rfft(a)).max()
+    y = {m: audio_data.to_rate(process_signal(Denoise(DenoiseSettings().model_copy(update={"mode": m}), 48000, 1),
+                                              at(mixture.noisy, 48000)[None])[0], 48000, audio_data.RATE)
+         for m in ("best", "dfn3")}
+    assert am.si_sdr(y["best"], mixture.clean) > am.si_sdr(y["dfn3"], mixture.clean)

@@ -63,6 +63,8 @@ def run(effect: str = "denoise", seconds: float = 20.0, rounds: int = 3, peer: b
     x = _signal(seconds)
     configs = ({"best": DenoiseSettings(mode="best"), "light": DenoiseSettings(mode="light"),
                 "best_per_channel": DenoiseSettings(mode="best", stereo="per_channel"),
+                # `best` without its refinement stage (DeepFilterNet3 alone)
+                "dfn3": DenoiseSettings().model_copy(update={"mode": "dfn3"}),
                 # the previous best mode (DTLN + GTCRN ensemble), measured alongside
                 "dtln_gtcrn": DenoiseSettings().model_copy(update={"mode": "dtln_gtcrn"})}
                if effect == "denoise" else {"default": AutoMuteSettings()})

@@ -22,9 +22,10 @@ log = logging.getLogger(__name__)
 
 DOWN_TAPS_PER_RATIO = 64  # anti-alias filter length per unit of rate ratio (48 kHz -> 16 kHz: 191 taps)
 NETS = {  # mode -> factory(device, threads)
-    "best": lambda device, threads: DeepFilterNet(device, threads),
+    "best": lambda device, threads: DeepFilterNet(device, threads, refine=True),
     "light": lambda device, threads: Dtln(False, device, threads),
     # measured alongside (deepzoom eval denoise), not offered as modes
+    "dfn3": lambda device, threads: DeepFilterNet(device, threads),  # best without our refinement stage
     "dtln_gtcrn": lambda device, threads: Ensemble([Dtln(True, device, threads), Gtcrn(device, threads)]),
     "dtln": lambda device, threads: Dtln(True, device, threads),
     "gtcrn": lambda device, threads: Gtcrn(device, threads),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..runtime import Infer
+from .dnpost import DnPost
 from .nets import _FramedNet
 
 SR, FFT, HOP = 48000, 960, 480
@@ -57,7 +58,8 @@ class DeepFilterNet(_FramedNet):
 
     RATE, WIN, HOP = SR, FFT, HOP
 
-    def __init__(self, device: str = "CPU", threads: int = 0):
+    def __init__(self, device: str = "CPU", threads: int = 0, refine: bool = False):
+        self.post = DnPost(LOOKAHEAD) if refine else None  # our refinement stage (dnpost.py), or DFN3 alone
         self.enc = Infer("dfn3_enc", device, threads)
         self.erb_dec = Infer("dfn3_erb_dec", device, threads)
         self.df_dec = Infer("dfn3_df_dec", device, threads)
@@ -79,6 +81,8 @@ class DeepFilterNet(_FramedNet):
         self._unit = np.linspace(0.001, 0.0001, NB_DF, dtype=np.float32)
         self._spec = np.zeros((ORDER, FFT // 2 + 1), np.complex64)  # noisy frames t-4..t
         self._quiet = 0
+        if self.post is not None:
+            self.post.reset()
 
     def _port(self, infer: Infer, name: str) -> np.ndarray:
         return infer.inputs[self._io[id(infer)][0][name]]
@@ -137,4 +141,7 @@ class DeepFilterNet(_FramedNet):
         gains, taps = self._networks()
         out = self._spec[ORDER - 1 - LOOKAHEAD] * np.repeat(gains, self.widths)
         out[:NB_DF] = np.sum(self._spec[:, :NB_DF].T * taps, axis=1)
+        self._last_out = out
+        if self.post is not None:
+            out = self.post(spec, self._spec[ORDER - 1 - LOOKAHEAD], out)
         return (np.fft.irfft(out, FFT) * np.float32(FFT)).astype(np.float32) * self.window
