@@ -68,7 +68,6 @@ class FaceRestore:
         self._deblockers: dict[tuple, Deblocker] = {}
         self.regions: list[tuple[int, int, int, int]] = []  # restored regions of the last output frame
         self._score: float | None = None  # blockiness, averaged over the frames so far
-        self._blocky = 0.0  # how blocky the last frame was, 0..1 (amount of its score)
 
     def _model(self, factor: float) -> int:
         """FSRCNN's scale for a face enlarged `factor` times: 'auto' takes x4 (the deblocker's, steadier on
@@ -76,7 +75,8 @@ class FaceRestore:
         to 2x over-sharpens (-0.5 dB against bicubic on clean x2 faces, x2: -0.03)."""
         model = self.settings.model
         if model == "auto":
-            return 2 if self._blocky == 0 and factor <= X2_UP_TO else SR
+            clean = self._score is None or amount(self._score) == 0
+            return 2 if clean and factor <= X2_UP_TO else SR
         return int(model[1:])
 
     def _sr(self, scale: int) -> SuperResolution:
@@ -87,8 +87,8 @@ class FaceRestore:
 
     def _blocks(self, luma: np.ndarray) -> tuple[float, tuple[int, int]]:
         """Deblocking strength for this frame (0 when off, clean, or with the x2 model: the deblocker was trained
-        through x4) and the JPEG grid's phase in `luma`, the frame at the resolution it was coded at; keeps how
-        blocky the picture is for the 'auto' model choice."""
+        through x4) and the JPEG grid's phase in `luma`, the frame at the resolution it was coded at; the averaged
+        score also decides the 'auto' model."""
         s = self.settings
         if s.model == "x2" or (not s.deblock and s.model == "x4"):
             return 0.0, (0, 0)
@@ -96,8 +96,7 @@ class FaceRestore:
         if self._score is not None:  # steadied over frames: the strength must not flicker in a video
             score = SCORE_SMOOTHING * self._score + (1 - SCORE_SMOOTHING) * score
         self._score = score
-        self._blocky = amount(score)
-        return (self._blocky * s.deblock_strength if s.deblock else 0.0), phase
+        return (amount(score) * s.deblock_strength if s.deblock else 0.0), phase
 
     def _source(self, y: np.ndarray, box: tuple[int, int, int, int], factor: float, strength: float,
                 origin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
