@@ -216,21 +216,26 @@ def dfn_frames(net, x48: np.ndarray):
     """Run DFN3 over x48 (48 kHz); return (noisy, enhanced) low bins per frame, aligned (frame j)."""
     from obs_deepzoom.engine.audio import dfn
 
-    noisy, enh = [], []
+    noisy, enh, last = [], [], {}
     orig = net._frame
 
+    def record(newest, frame_noisy, out):  # in the refinement stage's place: keeps DFN3's result, changes nothing
+        last["enh"] = out[:BINS].copy()
+        return out
+
     def hook(frame):
+        last.clear()
         out = orig(frame)
         noisy.append(net._spec[-1][:BINS].copy())
-        enh.append(net._last_out[:BINS].copy())
+        enh.append(last.get("enh", np.zeros(BINS, np.complex64)))  # a silent hop's output is zeros
         return out
 
     net.reset()
-    net._frame = hook
+    net.post, net._frame = record, hook
     hop = dfn.HOP
     n = (len(x48) // hop + dfn.LOOKAHEAD + 1) * hop
     net(np.concatenate([x48, np.zeros(n - len(x48), np.float32)]))
-    net._frame = orig
+    net.post, net._frame = None, orig
     noisy, enh = np.array(noisy), np.array(enh)
     # enh[k] is for frame k - LOOKAHEAD
     return noisy[: len(noisy) - dfn.LOOKAHEAD], enh[dfn.LOOKAHEAD:]

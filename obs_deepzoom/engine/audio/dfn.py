@@ -141,7 +141,6 @@ class DeepFilterNet(_FramedNet):
         gains, taps = self._networks()
         out = self._spec[ORDER - 1 - LOOKAHEAD] * np.repeat(gains, self.widths)
         out[:NB_DF] = np.sum(self._spec[:, :NB_DF].T * taps, axis=1)
-        self._last_out = out
         if self.post is not None:
             out = self.post(spec, self._spec[ORDER - 1 - LOOKAHEAD], out)
         return (np.fft.irfft(out, FFT) * np.float32(FFT)).astype(np.float32) * self.window
