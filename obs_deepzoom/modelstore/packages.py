@@ -52,7 +52,30 @@ def download(spec: str, kind: str = "wheel") -> Path:
             return found[0]
         err = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["no output"]
         err = err[0]
+    if kind == "sdist":  # pip builds an sdist's metadata, which fails for some; the archive itself is enough
+        try:
+            return _sdist_from_json_api(name, version, dest)
+        except (OSError, ValueError, KeyError, StopIteration) as e:
+            err += f"; PyPI's JSON API: {e}"
     raise DeepZoomError(f"could not download {spec} from PyPI ({err}); check the network or pip's index settings")
+
+
+def _sdist_from_json_api(name: str, version: str, dest: Path) -> Path:
+    """Download the sdist that PyPI's JSON API lists for name==version, checked against its sha256."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    api = f"https://pypi.org/pypi/{name}/json"
+    with urllib.request.urlopen(api, timeout=60) as r:
+        info = next(u for u in json.load(r)["releases"][version] if u["packagetype"] == "sdist")
+    out = dest / info["filename"]
+    with urllib.request.urlopen(urllib.parse.urljoin(api, info["url"]), timeout=300) as r:
+        data = r.read()
+    if hashlib.sha256(data).hexdigest() != info["digests"]["sha256"]:
+        raise ValueError(f"{info['filename']} does not match PyPI's sha256")
+    out.write_bytes(data)
+    return out
 
 
 def _read(archive, name: str, label: str) -> bytes:
