@@ -151,3 +151,28 @@ def test_streaming_recipes_keep_the_graph_equal_to_its_sequence_form():
         y, state = step([padded[:, :, t:t + 3], state]).values()
         out.append(y[0, 0, 0])
     np.testing.assert_allclose(np.array(out), whole, atol=1e-5)
+
+
+def test_sdist_fallback_checks_pypis_sha256(tmp_path, monkeypatch):
+    """The JSON-API fallback (sdists pip cannot prepare) keeps only an archive whose sha256 matches PyPI's."""
+    import hashlib
+    import io
+    import json
+    import urllib.request
+
+    from obs_deepzoom.modelstore import packages
+
+    archive = b"not really a tarball"
+    listing = {"releases": {"1.0": [{"packagetype": "sdist", "filename": "pkg-1.0.tar.gz", "url": "/f/pkg.tar.gz",
+                                     "digests": {"sha256": hashlib.sha256(archive).hexdigest()}}]}}
+
+    def served(body):
+        monkeypatch.setattr(urllib.request, "urlopen",
+                            lambda url, timeout: io.BytesIO(json.dumps(listing).encode() if url.endswith("json")
+                                                            else body))
+
+    served(archive)
+    assert packages._sdist_from_json_api("pkg", "1.0", tmp_path).read_bytes() == archive
+    served(b"tampered")
+    with pytest.raises(ValueError, match="sha256"):
+        packages._sdist_from_json_api("pkg", "1.0", tmp_path / "x")
