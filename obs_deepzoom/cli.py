@@ -443,11 +443,9 @@ def cmd_bench(args) -> int:
             result = bench.run(seconds=args.seconds, progress=_progress)
         elif args.name == "gaze":  # no offline peer: compared with the face tracking it needs
             result = bench.run(rounds=args.rounds, progress=_progress)
-        elif args.name == "restore":
-            result = bench.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress,
-                               input_height=args.input_height)
         else:
-            result = bench.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress)
+            extra = {"input_height": args.input_height} if args.name == "restore" else {}
+            result = bench.run(rounds=args.rounds, peer=not args.no_peer, progress=_progress, **extra)
     _emit(result, args.json)
     return 0
 
