@@ -168,7 +168,7 @@ def area_matrix(scale: int, n: int = PATCH) -> np.ndarray:
 
 
 def _augment(im: np.ndarray, boxes: list, rng) -> tuple[np.ndarray, list]:
-    """The picture (and its face boxes) mirrored half the time and reduced by a random factor in AUGMENT_SCALE
+    """The picture (and its face boxes) mirrored with odds AUGMENT_FLIP and reduced by a random factor in AUGMENT_SCALE
     (faces of more sizes; 1 = as is)."""
     import cv2
 
