@@ -254,7 +254,15 @@ class FilterSettings(_Settings):
         description="Longest OBS's thread waits for this frame's result; 0 = never wait, show the newest "
                     "finished result (one frame behind)")
     max_age_frames: int = Field(
-        5, ge=0, le=30, description="Reuse a late result at most this many frames old, else pass the frame through")
+        5, ge=0, le=30, description="Images, scenes, captures: reuse a late result at most this many frames old, "
+                                    "else pass the frame through")
+    latency_frames: int = Field(
+        2, ge=1, le=8,
+        description="Webcams and media: each frame is held this many frames and shown with its own result "
+                    "(frame-exact); delay the audio by the same time (Advanced Audio Properties > Sync Offset)")
+    late_frames: Literal["drop", "pass"] = Field(
+        "drop", description="Webcams and media: a frame whose result is late is dropped (smooth, fewer frames) "
+                            "or passed through without the effect")
 
 
 VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings, "gaze": GazeSettings,

@@ -1,82 +1,122 @@
-"""The sound of another OBS source (a microphone) for a video filter: libobs calls us on its audio thread
-with each block (float planar); we keep a bounded queue of mono blocks that the filter's worker drains.
-The audio thread only copies and appends: it never waits on the worker."""
+"""The sound of another OBS source (a microphone) for a video filter. libobs calls the native shim's
+dz_tap_capture on its audio thread with each block; it mixes it to mono into a ring that the filter's worker
+drains. No Python ever runs on the audio thread.
+
+Lifecycle: attach / retry / detach / close run under one lock; a closed tap never attaches again (a worker
+still running after the filter's destroy cannot re-register it); the source is held by a weak reference, so
+a microphone the user deletes is really freed (its callbacks go with it). The native tap is freed only
+after the callback was removed (libobs removes it under the lock it calls it under: no call in flight)."""
 
 from __future__ import annotations
 
-import collections
 import threading
 import time
 
 import numpy as np
 
 from . import libobs as obs
+from .native import callback_address
 
 RETRY_S = 2.0
-MAX_BLOCKS = 64  # ~1.4 s of 1024-sample blocks: older sound is dropped if nobody drains it
+RING_S = 4.0
 
 
 class AudioTap:
-    def __init__(self, channels: int, rate: int):
-        self.channels, self.rate = channels, rate
+    def __init__(self, native):
+        self.native = native
+        audio = obs.get_audio()
+        self.rate = int(obs.audio_output_get_sample_rate(audio))
+        self.cap = int(RING_S * self.rate)
+        self.handle = native.dz_tap_new(int(obs.audio_output_get_channels(audio)), self.cap)
+        self.ring = obs.float_plane(native.dz_tap_ring(self.handle), self.cap)
+        self.callback = callback_address(native, "dz_tap_capture")
         self.name = ""
-        self._source = None
-        self._blocks: collections.deque = collections.deque(maxlen=MAX_BLOCKS)
+        self._weak = None
         self._lock = threading.Lock()
-        self._callback = obs.AudioCapture(self._capture)  # kept alive as long as the tap
+        self._closed = False
         self._warned = ""
         self._retry_at = 0.0
-
-    def _capture(self, _param, _source, audio_ptr, muted) -> None:
-        try:
-            a = obs.AudioData.from_address(audio_ptr)
-            n = int(a.frames)
-            if n == 0 or not a.data[0]:
-                return
-            planes = [obs.float_plane(a.data[c], n) for c in range(self.channels) if a.data[c]]
-            mono = np.zeros(n, np.float32) if muted else np.mean(planes, axis=0, dtype=np.float32)
-            with self._lock:
-                self._blocks.append(mono)
-        except Exception:  # never raise into libobs's audio thread
-            pass
+        self._read = 0
 
     def attach(self, name: str) -> bool:
         """Listen to the source called `name` ("" stops listening); False when no such source exists now."""
-        if name == self.name and (self._source is not None or not name):
+        with self._lock:
+            if self._closed:
+                return False
+            if name == self.name and (self._weak is not None or not name):
+                return True
+            self._detach_locked()
+            self.name = name
+            return self._attach_locked()
+
+    def _attach_locked(self) -> bool:
+        if not self.name:
             return True
-        self.detach()
-        self.name = name
-        if not name:
-            return True
-        source = obs.get_source_by_name(name.encode())
+        source = obs.get_source_by_name(self.name.encode("utf-8"))
         if not source:
-            if self._warned != name:
-                obs.blog(obs.LOG_WARNING, f"avatar: no OBS source called '{name}' to listen to (yet)")
-                self._warned = name
+            if self._warned != self.name:
+                obs.blog(obs.LOG_WARNING, f"avatar: no OBS source called '{self.name}' to listen to (yet)")
+                self._warned = self.name
             return False
-        self._source = source
-        obs.source_add_audio_capture_callback(source, self._callback, None)
-        obs.blog(obs.LOG_INFO, f"avatar: listening to '{name}' ({self.channels} ch at {self.rate} Hz)")
+        try:
+            obs.source_add_audio_capture_callback(source, self.callback, self.handle)
+            self._weak = obs.source_get_weak_source(source)
+        finally:
+            obs.source_release(source)
+        self._read = self.native.dz_tap_written(self.handle)
+        obs.blog(obs.LOG_INFO, f"avatar: listening to '{self.name}' at {self.rate} Hz")
         return True
 
     def retry(self) -> None:
-        """Attach to the named source if it was missing, at most every RETRY_S seconds."""
+        """Attach to the named source if it was missing (or deleted since), at most every RETRY_S seconds."""
         now = time.monotonic()
-        if self.name and self._source is None and now >= self._retry_at:
+        with self._lock:
+            if self._closed or not self.name or now < self._retry_at:
+                return
             self._retry_at = now + RETRY_S
-            name, self.name = self.name, ""
-            self.attach(name)
-            self.name = name
+            if self._weak is not None:
+                alive = obs.weak_source_get_source(self._weak)
+                if alive:
+                    obs.source_release(alive)
+                    return
+                obs.weak_source_release(self._weak)  # the source was deleted: its callbacks went with it
+                self._weak = None
+            self._attach_locked()
+
+    def _detach_locked(self) -> None:
+        if self._weak is None:
+            return
+        source = obs.weak_source_get_source(self._weak)
+        if source:
+            obs.source_remove_audio_capture_callback(source, self.callback, self.handle)
+            obs.source_release(source)
+        obs.weak_source_release(self._weak)
+        self._weak = None
 
     def detach(self) -> None:
-        if self._source is not None:
-            obs.source_remove_audio_capture_callback(self._source, self._callback, None)
-            obs.source_release(self._source)
-            self._source = None
+        with self._lock:
+            self._detach_locked()
+
+    def close(self) -> None:
+        """Detach for good and free the native ring (nothing can call it any more)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._detach_locked()
+            self.native.dz_tap_free(self.handle)
+            self.handle = None
 
     def drain(self) -> np.ndarray | None:
-        """All mono sound captured since the last call, or None."""
+        """All mono sound captured since the last call (at most the ring's length), or None."""
         with self._lock:
-            blocks = list(self._blocks)
-            self._blocks.clear()
-        return np.concatenate(blocks) if blocks else None
+            if self._closed:
+                return None
+            written = int(self.native.dz_tap_written(self.handle))
+            start = max(self._read, written - self.cap // 2)
+            self._read = written
+            if written <= start:
+                return None
+            idx = (start + np.arange(written - start)) % self.cap
+            return self.ring[idx].astype(np.float32)
+

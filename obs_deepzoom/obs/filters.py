@@ -1,11 +1,10 @@
-"""Our OBS filters: one instance class per kind of filter, called from the ctypes callbacks in script.py.
+"""Our OBS filters: the Python side of each filter instance (settings, property page, worker thread).
 
-Video: every effect registers one filter kind that works on any source. On async sources (webcams, media)
-`filter_video` gets the decoded raw frame (I420/NV12/YUY2/RGBA...) in CPU memory and the effect's changes are
-written back in place; `video_render` then just lets OBS draw it. On other sources (scenes, images, captures)
-`video_render` renders the target into a texture, reads it back, runs the effect and draws the result,
-once per frame however many views render it. Inference runs in a FrameWorker: OBS never waits longer than
-`filter.budget_ms`."""
+OBS's real-time callbacks (filter_video, video_render, filter_audio, filter_remove) are C functions of the
+native shim (native/deepzoom_native.c) and never run Python. Each instance here owns a native object and one
+worker thread that waits inside the shim (without the GIL) for the next frame or audio, runs the effect and
+hands the result back. Errors never kill the worker: the frame passes through, the error is logged (rate
+limited), shown on the property page, and the worker retries as soon as the settings change."""
 
 from __future__ import annotations
 
@@ -23,15 +22,18 @@ from ..errors import DeepZoomError
 from ..settings import ChainSettings, FilterSettings
 from . import libobs as obs
 from .audio_tap import AudioTap
-from .frames import SUPPORTED, plane_shapes, to_bgr, write_back
+from .frames import plane_shapes, to_bgr, write_back
 from .kinds import AUDIO_KINDS, BUTTONS, sections
+from .native import AUDIO_STATS, VIDEO_STATS, Job
 from .properties import PropSpec, from_obs_values, specs_for, to_obs_value
-from .worker import FrameWorker
 
 log = logging.getLogger("obs_deepzoom.obs")
 
 _BUILD_LOCK = threading.Lock()  # workers build their chains one at a time (first-use imports and loads)
 REBUILD_KEYS = ("face.device", "face.detector", "face.min_detection_confidence")
+RETRY_S = 5.0  # a failed effect is tried again this often even if no setting changes (a file may appear)
+WAIT_MS = 200  # a worker's longest wait inside the shim before it looks at its settings again
+STATUS_KEY = "deepzoom.status"
 
 
 def _value(settings: ChainSettings, key: str):
@@ -55,7 +57,7 @@ def _read(data) -> callable:
             return obs.data_get_int(data, key)
         if spec.kind == "float":
             return obs.data_get_double(data, key)
-        return (obs.data_get_string(data, key) or b"").decode()
+        return (obs.data_get_string(data, key) or b"").decode("utf-8", "replace")
 
     return read
 
@@ -73,15 +75,22 @@ def set_defaults(effect: str, data) -> None:
             obs.data_set_default_string(data, key, str(value).encode())
 
 
-def build_properties(effect: str, keep: list, buttons: dict | None = None):
+def build_properties(effect: str, keep: list, buttons: dict | None = None, status: str | None = None):
     """obs_properties_t for an effect; `keep` holds the byte strings libobs may still point at; `buttons` maps
-    a button's key to its (persistent) ctypes click callback."""
+    a button's key to its (persistent) ctypes click callback; `status` is shown first (an error, in red)."""
     from ..engine.runtime import available_devices
 
+    def b(text: str) -> bytes:
+        out = text.encode("utf-8", "replace")
+        keep.append(out)
+        return out
+
     props = obs.properties_create()
+    if status:
+        p = obs.properties_add_text(props, b(STATUS_KEY), b(status), obs.TEXT_INFO)
+        obs.property_text_set_info_type(p, obs.TEXT_INFO_ERROR)
     for spec in specs_for(sections(effect)):
-        key, label = spec.key.encode(), f"{spec.key.split('.')[0]}: {spec.label}".encode()
-        keep += [key, label]
+        key, label = b(spec.key), b(f"{spec.key.split('.')[0]}: {spec.label}")
         if spec.kind == "bool":
             p = obs.properties_add_bool(props, key, label)
         elif spec.kind == "int":
@@ -95,106 +104,128 @@ def build_properties(effect: str, keep: list, buttons: dict | None = None):
                 have = {d.split(".")[0] for d in available_devices()}
                 choices = [c for c in spec.choices if c == "AUTO" or c in have]
             for c in choices:
-                b = c.encode()
-                keep.append(b)
-                obs.property_list_add_string(p, b, b)
+                obs.property_list_add_string(p, b(c), b(c))
         elif spec.kind == "color":
-            p = obs.lib.obs_properties_add_color(props, key, label)
+            p = obs.properties_add_color(props, key, label)
         elif spec.kind == "path":
-            pattern = spec.choices[0].encode()
-            keep.append(pattern)
-            p = obs.properties_add_path(props, key, label, obs.PATH_FILE, pattern, None)
+            p = obs.properties_add_path(props, key, label, obs.PATH_FILE, b(spec.choices[0]), None)
         else:
             p = obs.properties_add_text(props, key, label, obs.TEXT_DEFAULT)
-        if spec.tooltip:
-            tip = spec.tooltip.encode()
-            keep.append(tip)
-            obs.property_set_long_description(p, tip)
+        if spec.tooltip and p:
+            obs.property_set_long_description(p, b(spec.tooltip))
     for key, label, _ in BUTTONS.get(effect, []):
         if buttons and key in buttons:
-            k, t = key.encode(), label.encode()
-            keep += [k, t]
-            obs.properties_add_button(props, k, t, buttons[key])
+            obs.properties_add_button(props, b(key), b(label), buttons[key])
     return props
 
 
-class _Filter:
-    """What every DeepZoom filter shares: its settings sections and validated updates from OBS."""
+class ErrorLog:
+    """An error is logged the first time, then at most every `every` seconds with how often it recurred."""
 
-    def __init__(self, effect: str, source):
-        self.effect, self.source = effect, source
+    def __init__(self, name: str, every: float = 30.0):
+        self.name, self.every = name, every
+        self.last: str | None = None
+        self._at, self._count = 0.0, 0
+
+    def __call__(self, message: str) -> None:
+        now = time.monotonic()
+        if message != self.last or now - self._at >= self.every:
+            extra = f" (repeated {self._count} more times)" if self._count and message == self.last else ""
+            log.error("%s: %s%s", self.name, message, extra)
+            self.last, self._at, self._count = message, now, 0
+        else:
+            self._count += 1
+
+
+class _Filter:
+    """What every DeepZoom filter shares: its settings sections, validated updates, its worker thread."""
+
+    def __init__(self, effect: str, source, native):
+        self.effect, self.source, self.native = effect, source, native
         self.sections = sections(effect)
         self.specs = specs_for(self.sections)
         self._lock = threading.Lock()
         self._pending: dict | None = None
+        self.error: str | None = None
+        self.errors = ErrorLog(effect)
+        self._retry_at = 0.0
+        self.handle = None
+        self._thread: threading.Thread | None = None
 
     def update(self, data) -> None:
-        """UI / websocket thread: validate the new values; the processing thread picks them up."""
+        """UI / websocket thread: validate the new values; the worker picks them up."""
         try:
             values = from_obs_values(self.specs, _read(data), self.sections)
         except DeepZoomError as exc:
-            obs.blog(obs.LOG_WARNING, f"{self.effect}: ignored invalid setting {exc}")
+            self.error = f"invalid setting {exc}"
+            obs.blog(obs.LOG_WARNING, f"{self.effect}: ignored {self.error}")
             return
         with self._lock:
             self._pending = values
         self._updated(values)
 
     def _updated(self, values: dict) -> None:
-        """Hook for settings that take effect on OBS's own thread."""
+        """Hook for settings that take effect on the calling thread."""
+
+    def _take(self) -> dict | None:
+        with self._lock:
+            values, self._pending = self._pending, None
+        return values
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"deepzoom-{self.effect}", daemon=True)
+        self._thread.start()
+
+    def _failed(self, exc: BaseException, what: str) -> None:
+        self.error = f"{what}: {type(exc).__name__}: {exc}"
+        self.errors(self.error)
+        self._retry_at = time.monotonic() + RETRY_S
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def status(self) -> str | None:
+        return self.error
 
 
 class VideoFilter(_Filter):
-    def __init__(self, effect: str, source, data):
-        super().__init__(effect, source)
+    def __init__(self, effect: str, source, data, native):
+        super().__init__(effect, source, native)
         self.settings = ChainSettings()
         self.runtime = FilterSettings()
         self.chain: Chain | None = None
-        self.error: str | None = None
-        self.update(data)
-        self.worker = FrameWorker(self._process, name=f"deepzoom-{effect}", max_age=self.runtime.max_age_frames)
-        self._gpu = {"size": (0, 0), "texrender": None, "stage": None, "texture": None}
-        self._drawn_at = -1
-        self._have_result = False
-        self.stats = {"raw_frames": 0, "rendered_frames": 0, "formats": set()}
-        self.timing: dict[str, float] = {}  # ms summed per stage on OBS's thread
         self._calls: list[str] = []  # effect methods asked for from the UI (buttons), run on the worker
+        self.tap: AudioTap | None = None
+        self.handle = native.dz_video_new(source)
+        if not self.handle:
+            raise DeepZoomError("out of memory")
+        self.update(data)
+        self._start()
 
     def _updated(self, values: dict) -> None:
         self.runtime = values["filter"]
-        if hasattr(self, "worker"):
-            self.worker.max_age = self.runtime.max_age_frames
+        self._configure(active=self.chain is not None and self.error is None)
         name = getattr(values.get(self.effect), "audio_source", None)
-        if name is not None and (name or getattr(self, "tap", None)):
-            self._tap().attach(name)
+        if name is not None and (name or self.tap is not None):
+            if self.tap is None:
+                self.tap = AudioTap(self.native)
+            self.tap.attach(name)
 
-    def _tap(self) -> AudioTap:
-        if getattr(self, "tap", None) is None:
-            audio = obs.get_audio()
-            self.tap = AudioTap(int(obs.audio_output_get_channels(audio)),
-                                int(obs.audio_output_get_sample_rate(audio)))
-        return self.tap
+    def _configure(self, active: bool) -> None:
+        r = self.runtime
+        self.native.dz_video_configure(self.handle, int(active), r.latency_frames, int(r.late_frames == "drop"),
+                                       int(r.budget_ms * 1000), r.max_age_frames)
 
-    def _feed_audio(self) -> None:
-        """Worker thread: the listened-to source's sound since the last frame, to effects that take it."""
-        tap = getattr(self, "tap", None)
-        if tap is None:
-            return
-        tap.retry()  # the source may appear after the filter (scene loading order)
-        sound = tap.drain()
-        if sound is not None:
-            for effect in self.chain.effects:
-                if hasattr(effect, "feed_audio"):
-                    effect.feed_audio(sound, tap.rate)
-
-    def _apply_pending(self) -> None:
-        with self._lock:
-            values, self._pending = self._pending, None
-        if values is None:
-            return
-        merged = self.settings.model_copy(update=values)
-        old = self.settings
-        self.settings = merged
+    # ---- worker thread ----
+    def _apply_pending(self) -> bool:
+        """Newest settings into the chain (built or rebuilt here, never on OBS's threads); True if changed."""
+        values = self._take()
+        if values is None and not (self.error and time.monotonic() >= self._retry_at):
+            return False
+        merged = self.settings.model_copy(update=values or {})
+        old, self.settings = self.settings, merged
         if self.chain is None or any(_value(old, k) != _value(merged, k) for k in REBUILD_KEYS):
+            self.chain = None
             with _BUILD_LOCK:
                 self.chain = Chain([self.effect], merged)  # compiled models come from OpenVINO's cache
         else:
@@ -202,6 +233,55 @@ class VideoFilter(_Filter):
                 effect.settings = getattr(merged, effect.name)
             if self.chain.tracker is not None:
                 self.chain.tracker.settings = merged.face
+        return True
+
+    def _run(self) -> None:
+        job = Job()
+        while True:
+            try:
+                if self._apply_pending():
+                    self.error = None
+                    self._configure(active=True)
+            except Exception as exc:
+                self._failed(exc, "the effect could not start")
+                self._configure(active=False)
+            r = self.native.dz_video_wait(self.handle, byref(job), WAIT_MS)
+            if r < 0:
+                return
+            if r == 0:
+                continue
+            ok = False
+            try:
+                if self.chain is not None and self.error is None:
+                    self._run_calls()
+                    self._feed_audio()
+                    self._process_job(job)
+                    ok = True
+            except Exception as exc:  # the frame passes through; the next setting change retries
+                self._failed(exc, "processing failed")
+                self._configure(active=False)
+            self.native.dz_video_finish(self.handle, job.slot, int(ok))
+
+    def _process_job(self, job: Job) -> None:
+        w, h = int(job.width), int(job.height)
+        if job.render:
+            rgba = obs.plane(job.data, w * h * 4).reshape(h, w, 4)
+            out = self._process(rgba)
+            if out.shape != (h, w, 4) or out.dtype != np.uint8:
+                raise DeepZoomError(f"the effect returned {out.shape} {out.dtype} for a {w}x{h} RGBA frame")
+            obs.plane(job.out, w * h * 4).reshape(h, w, 4)[:] = out
+            return
+        fmt = obs.VIDEO_FORMAT[int(job.format)]
+        planes = []
+        for i, (rows, width) in enumerate(plane_shapes(fmt, w, h)):
+            ls = int(job.linesize[i])
+            view = obs.plane(ctypes.addressof(job.data.contents) + int(job.offset[i]), ls * rows)
+            planes.append(view.reshape(rows, ls)[:, :width])
+        bgr = to_bgr(fmt, planes, w, h)
+        out = self._process(bgr)
+        if out.shape != bgr.shape:
+            raise DeepZoomError(f"the effect returned {out.shape} for a {w}x{h} frame")
+        write_back(fmt, planes, bgr, out)
 
     def press(self, method: str) -> None:
         """UI thread: a property-page button; the effect's `method` runs on the worker before the next frame."""
@@ -216,12 +296,19 @@ class VideoFilter(_Filter):
                 if hasattr(effect, method):
                     getattr(effect, method)()
 
+    def _feed_audio(self) -> None:
+        """The listened-to source's sound since the last frame, to effects that take it."""
+        if self.tap is None:
+            return
+        self.tap.retry()  # the source may appear after the filter (scene loading order)
+        sound = self.tap.drain()
+        if sound is not None:
+            for effect in self.chain.effects:
+                if hasattr(effect, "feed_audio"):
+                    effect.feed_audio(sound, self.tap.rate)
+
     def _process(self, frame: np.ndarray) -> np.ndarray:
-        """Worker thread: newest settings, then the effect. BGR in, BGR out (raw frames); RGBA in, RGBA out
-        with the alpha kept (render path)."""
-        self._apply_pending()
-        self._run_calls()
-        self._feed_audio()
+        """BGR in, BGR out (raw frames); RGBA in, RGBA out with the alpha kept (render path)."""
         size = (frame.shape[1], frame.shape[0])
         if frame.shape[2] == 3:
             return _keep_size(self.chain.process(frame)[0], size)
@@ -230,175 +317,143 @@ class VideoFilter(_Filter):
         rgba[..., 3] = frame[..., 3]
         return rgba
 
-    # ---- async sources: raw frames on the graphics thread ----
-    def filter_video(self, frame_ptr):
-        f = obs.SourceFrame.from_address(frame_ptr)
-        fmt = obs.VIDEO_FORMAT.get(f.format, str(f.format))
-        self.stats["formats"].add(fmt)
-        if fmt not in SUPPORTED or f.width < 16 or f.height < 16:
-            return frame_ptr
-        w, h = f.width, f.height
-        planes = []
-        for i, (rows, width) in enumerate(plane_shapes(fmt, w, h)):
-            size = f.linesize[i] * rows
-            planes.append(obs.plane(f.data[i], size).reshape(rows, f.linesize[i])[:, :width])
-        t = time.perf_counter()
-        bgr = to_bgr(fmt, planes, w, h)
-        t = self._lap("convert", t)
-        out = self.worker.exchange(bgr, self.runtime.budget_ms)
-        t = self._lap("wait", t)
-        if out is not None:
-            write_back(fmt, planes, bgr, out)
-            self._lap("write_back", t)
-        self.stats["raw_frames"] += 1
-        return frame_ptr
-
-    # ---- other sources: readback on the graphics thread ----
-    def video_render(self) -> None:
-        parent = obs.filter_get_parent(self.source)
-        if not parent:  # being removed (OBS 29 may render it once more): draw nothing
-            return
-        parent_flags = obs.source_get_output_flags(parent)
-        if parent_flags & obs.SOURCE_ASYNC:
-            obs.source_skip_video_filter(self.source)  # the raw frame was already processed
-            return
-        target = obs.filter_get_target(self.source)
-        w, h = (obs.source_get_base_width(target), obs.source_get_base_height(target)) if target else (0, 0)
-        if w < 16 or h < 16:
-            obs.source_skip_video_filter(self.source)
-            return
-        g = self._gpu
-        if g["size"] != (w, h):
-            self._free_gpu()
-            g.update(size=(w, h), texrender=obs.texrender_create(obs.GS_RGBA, 0),
-                     stage=obs.stagesurface_create(w, h, obs.GS_RGBA),
-                     texture=obs.texture_create(w, h, obs.GS_RGBA, 1, None, obs.GS_DYNAMIC))
-            self._drawn_at = -1
-        now = obs.get_video_frame_time()
-        if now != self._drawn_at:  # once per frame, however many views render us
-            self._drawn_at = now
-            # a plain (not custom-draw) parent draws only inside the default effect, as OBS's own filters do
-            plain = target == parent and not parent_flags & obs.SOURCE_CUSTOM_DRAW
-            self._have_result = self._render_and_process(target, w, h, plain)
-        self._draw(g["texture"] if self._have_result else obs.texrender_get_texture(g["texrender"]), w, h)
-
-    def _lap(self, stage: str, t0: float) -> float:
-        t1 = time.perf_counter()
-        self.timing[stage] = self.timing.get(stage, 0.0) + (t1 - t0) * 1e3
-        return t1
-
-    def _render_and_process(self, target, w: int, h: int, plain: bool) -> bool:
-        g = self._gpu
-        t = time.perf_counter()
-        obs.texrender_reset(g["texrender"])
-        if not obs.texrender_begin(g["texrender"], w, h):
-            return False
-        obs.gs_clear(obs.GS_CLEAR_COLOR, byref(obs.Vec4()), 0.0, 0)
-        obs.gs_ortho(0.0, float(w), 0.0, float(h), -100.0, 100.0)
-        obs.blend_state_push()
-        obs.blend_function(obs.GS_BLEND_ONE, obs.GS_BLEND_ZERO)
-        (obs.source_default_render if plain else obs.source_video_render)(target)
-        obs.blend_state_pop()
-        obs.texrender_end(g["texrender"])
-        t = self._lap("target_render", t)
-        obs.stage_texture(g["stage"], obs.texrender_get_texture(g["texrender"]))
-        ptr, linesize = ctypes.c_void_p(), ctypes.c_uint32()
-        if not obs.stagesurface_map(g["stage"], byref(ptr), byref(linesize)):
-            return False
-        t = self._lap("readback", t)
-        try:  # one copy out of the mapped surface; colour conversions happen in the worker
-            rgba = obs.plane(ptr.value, linesize.value * h).reshape(h, linesize.value)[:, : w * 4].reshape(h, w, 4)
-            rgba = rgba.copy()
-        finally:
-            obs.stagesurface_unmap(g["stage"])
-        t = self._lap("copy", t)
-        out = self.worker.exchange(rgba, self.runtime.budget_ms)
-        t = self._lap("wait", t)
-        self.stats["rendered_frames"] += 1
-        if out is None:
-            return False
-        obs.texture_set_image(g["texture"], out.ctypes.data, w * 4, False)
-        self._lap("upload", t)
-        return True
-
-    @staticmethod
-    def _draw(texture, w: int, h: int) -> None:
-        srgb = obs.framebuffer_srgb_enabled()
-        obs.enable_framebuffer_srgb(False)
-        effect = obs.get_base_effect(obs.EFFECT_DEFAULT)
-        obs.effect_set_texture(obs.effect_get_param_by_name(effect, b"image"), texture)
-        while obs.effect_loop(effect, b"Draw"):
-            obs.draw_sprite(texture, 0, w, h)
-        obs.enable_framebuffer_srgb(srgb)
-
-    def _free_gpu(self) -> None:
-        g = self._gpu
-        for key, free in (("texrender", obs.texrender_destroy), ("stage", obs.stagesurface_destroy),
-                          ("texture", obs.texture_destroy)):
-            if g.get(key):
-                free(g[key])
-                g[key] = None
-        g["size"] = (0, 0)
+    def stats(self) -> dict:
+        raw = (ctypes.c_uint64 * len(VIDEO_STATS))()
+        self.native.dz_video_stats(self.handle, raw, len(VIDEO_STATS))
+        return dict(zip(VIDEO_STATS, raw))
 
     def destroy(self) -> None:
-        if getattr(self, "tap", None) is not None:
-            self.tap.detach()
-        self.worker.close()
-        if any(self._gpu.get(k) for k in ("texrender", "stage", "texture")):
-            obs.enter_graphics()
-            try:
-                self._free_gpu()
-            finally:
-                obs.leave_graphics()
-        n = max(self.stats["rendered_frames"] + self.stats["raw_frames"], 1)
-        per_frame = {k: round(v / n, 2) for k, v in self.timing.items()}
-        obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {self.worker.stats}, {self.stats}, "
-                               f"ms per frame on OBS's thread: {per_frame}")
+        """UI thread, after OBS removed the filter: stop the worker, then free what the shim holds."""
+        if self.tap is not None:
+            self.tap.close()
+        self.native.dz_video_close(self.handle)
+        if self._thread is not None:
+            self._thread.join(5.0)
+        stats = self.stats()
+        obs.enter_graphics()
+        try:
+            self.native.dz_video_free_gpu(self.handle)
+        finally:
+            obs.leave_graphics()
+        if self._thread is None or not self._thread.is_alive():
+            self.native.dz_video_free(self.handle)  # else leaked rather than freed under a running worker
+        self.handle = None
+        obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {stats}")
 
 
 class AudioFilter(_Filter):
-    """filter_audio runs on the source's audio thread with its filter mutex held: the work per call is
-    bounded (VAD ~0.2 ms per 32 ms of audio; noise suppression ~1-2 ms per 21 ms block) and done in place;
-    nothing here waits on other threads."""
+    """filter_audio (native) appends each block to a ring and writes back the output `latency` samples later:
+    the worker's processed samples where ready, else the input delayed by the model's own delay. The worker
+    builds and swaps processors (mode changes, re-enabling) itself; OBS's audio thread never waits."""
 
-    def __init__(self, effect: str, source, data):
-        from ..engine.audio.automute import AutoMute
-        from ..engine.audio.denoise import Denoise
+    QUEUE_S = 0.0427  # the queue's fixed latency: two 1024-sample blocks at 48 kHz
+    RING_S = 2.0
 
-        super().__init__(effect, source)
+    def __init__(self, effect: str, source, data, native):
+        super().__init__(effect, source, native)
         audio = obs.get_audio()
         self.channels = int(obs.audio_output_get_channels(audio))
         self.rate = int(obs.audio_output_get_sample_rate(audio))
+        self.queue = round(self.QUEUE_S * self.rate)
+        self.cap = int(self.RING_S * self.rate)
+        self.processor = None
+        self.handle = native.dz_audio_new(self.channels, self.cap, self.queue)
+        if not self.handle:
+            raise DeepZoomError(f"could not set up audio rings for {self.channels} channels")
+        self.rings = [(obs.float_plane(native.dz_audio_ring(self.handle, 0, c), self.cap),
+                       obs.float_plane(native.dz_audio_ring(self.handle, 1, c), self.cap))
+                      for c in range(self.channels)]
         self.update(data)
+        self._start()
+
+    def latency_ms(self) -> float:
+        model = self.processor.latency_ms if self.processor is not None else 0.0
+        return 1000 * self.queue / self.rate + model
+
+    def _rebuild(self, values: dict | None) -> None:
+        from ..engine.audio.automute import AutoMute
+        from ..engine.audio.denoise import Denoise
+
+        settings = getattr(ChainSettings().model_copy(update=values or {}), self.effect)
+        if self.processor is not None:  # same kind: update in place (a new mode builds its network here)
+            before = self.processor.latency_ms
+            self.processor.update(settings)
+            if self.processor.latency_ms != before:
+                self._restart()
+            return
         processors = {"automute": AutoMute, "denoise": Denoise}
-        self.processor = processors[effect](getattr(self._take(), effect), self.rate, self.channels)
-        self.stats = {"calls": 0, "frames": 0}
-        obs.blog(obs.LOG_INFO, f"{effect}: {self.channels} ch at {self.rate} Hz, added latency "
-                               f"{self.processor.latency_ms:.1f} ms")
+        self.processor = processors[self.effect](settings, self.rate, self.channels)
+        self._restart()
+        obs.blog(obs.LOG_INFO, f"{self.effect}: {self.channels} ch at {self.rate} Hz, latency "
+                               f"{self.latency_ms():.1f} ms (queue {1000 * self.queue / self.rate:.1f} + model "
+                               f"{self.processor.latency_ms:.1f})")
 
-    def _take(self) -> ChainSettings:
-        with self._lock:
-            values, self._pending = self._pending, None
-        return ChainSettings().model_copy(update=values or {})
+    def _restart(self) -> int:
+        """Process from now on with the current processor (its delay told to the shim); returns the position."""
+        written = self.native.dz_audio_written(self.handle)
+        self.native.dz_audio_restart(self.handle, written, round(self.processor.latency_ms * self.rate / 1000))
+        self._position = written
+        return written
 
-    def filter_audio(self, audio_ptr):
-        a = obs.AudioData.from_address(audio_ptr)
-        n = int(a.frames)
-        if n == 0 or not all(a.data[c] for c in range(self.channels)):
-            return audio_ptr
-        if self._pending is not None:
-            self.processor.update(getattr(self._take(), self.effect))
-        planes = [obs.float_plane(a.data[c], n) for c in range(self.channels)]
-        out = self.processor.process(np.stack(planes))
-        for c, plane in enumerate(planes):
-            plane[:] = out[c]
-        self.stats["calls"] += 1
-        self.stats["frames"] += n
-        return audio_ptr
+    def _run(self) -> None:
+        self._position = done = self.native.dz_audio_written(self.handle)
+        while True:
+            values = self._take()
+            if values is not None or self.processor is None and time.monotonic() >= self._retry_at:
+                try:
+                    self._rebuild(values)
+                    self.error = None
+                except Exception as exc:
+                    self._failed(exc, "the effect could not start")
+                    self.processor = None
+                done = self._position
+            r = self.native.dz_audio_wait(self.handle, done, WAIT_MS)
+            if r < 0:
+                return
+            written = self.native.dz_audio_written(self.handle)
+            if self.processor is None:
+                self._position = done = written
+                continue
+            if written - done > self.cap // 2:  # fell far behind (the GIL was held elsewhere): skip ahead
+                done = self._restart()
+                continue
+            if written > done:
+                try:
+                    self._position = done = self._process(done, written)
+                except Exception as exc:
+                    self._failed(exc, "processing failed")
+                    self.processor = None
+
+    def _process(self, start: int, end: int) -> int:
+        n, pos = end - start, start % self.cap
+        idx = (pos + np.arange(n)) % self.cap if pos + n > self.cap else slice(pos, pos + n)
+        block = np.stack([ring_in[idx] for ring_in, _ in self.rings])
+        if self.native.dz_audio_written(self.handle) - start > self.cap:  # overwritten while read
+            return end
+        out = self.processor.process(block)
+        for c, (_, ring_out) in enumerate(self.rings):
+            ring_out[idx] = out[c]
+        self.native.dz_audio_commit(self.handle, end)
+        return end
+
+    def stats(self) -> dict:
+        raw = (ctypes.c_uint64 * len(AUDIO_STATS))()
+        self.native.dz_audio_stats(self.handle, raw, len(AUDIO_STATS))
+        out = dict(zip(AUDIO_STATS, raw))
+        out["p99_us"] = self.native.dz_audio_time_quantile(self.handle, 0.99)
+        out["latency_ms"] = round(self.latency_ms(), 2)
+        return out
 
     def destroy(self) -> None:
-        obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {self.stats}, {self.processor.stats}")
+        self.native.dz_audio_close(self.handle)
+        if self._thread is not None:
+            self._thread.join(5.0)
+        stats = self.stats()
+        if self._thread is None or not self._thread.is_alive():
+            self.native.dz_audio_free(self.handle)
+        self.handle = None
+        obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {stats}")
 
 
-def make_filter(effect: str, source, data):
-    return (AudioFilter if effect in AUDIO_KINDS else VideoFilter)(effect, source, data)
+def make_filter(effect: str, source, data, native):
+    return (AudioFilter if effect in AUDIO_KINDS else VideoFilter)(effect, source, data, native)

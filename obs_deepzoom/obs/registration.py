@@ -1,4 +1,9 @@
-"""Filter kinds registered with libobs through ctypes; callbacks forward to the current `Dispatch`."""
+"""Filter kinds registered with libobs through ctypes.
+
+The real-time callbacks (filter_video, filter_remove, video_render, filter_audio) are the native shim's C
+functions: OBS calls them without Python. The rest (create, destroy, update, defaults, properties, buttons:
+OBS's UI and loading threads) are Python callbacks that forward to the current `Dispatch`. `create` returns
+the native object's address, which OBS hands to every callback; Python finds its instance by it."""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import ctypes
 import logging
 
 from . import libobs as obs
+from . import native as native_shim
 from .filters import build_properties, make_filter, set_defaults
 from .kinds import ALL_KINDS, BUTTONS, is_audio
 
@@ -13,17 +19,16 @@ log = logging.getLogger("obs_deepzoom.obs")
 
 
 class Dispatch:
-    """What the callbacks call; replaced at every script load. Never raises."""
+    """What the Python callbacks call; replaced at every script load. Never raises into libobs."""
 
     def __init__(self, state: dict):
         self.state = state
 
     def create(self, effect: str, data, source):
         try:
-            self.state["next"] += 1
-            key = self.state["next"]
-            self.state["instances"][key] = make_filter(effect, source, data)
-            return key
+            inst = make_filter(effect, source, data, self.state["native"])
+            self.state["instances"][inst.handle] = inst
+            return inst.handle
         except Exception as exc:
             log.error("creating the %s filter failed: %s", effect, exc)
             return None
@@ -44,32 +49,6 @@ class Dispatch:
             except Exception as exc:
                 log.error("updating %s failed: %s", inst.effect, exc)
 
-    def video_render(self, key):
-        inst = self.state["instances"].get(key)
-        if inst is None:
-            return
-        try:
-            inst.video_render()
-        except Exception as exc:
-            log.error("%s render failed: %s", inst.effect, exc)
-            obs.source_skip_video_filter(inst.source)
-
-    def _data_callback(self, key, what: str, method: str, data):
-        """filter_video / filter_audio: the instance's result, or the data unchanged if anything fails."""
-        inst = self.state["instances"].get(key)
-        if inst is not None:
-            try:
-                return getattr(inst, method)(data)
-            except Exception as exc:
-                log.error("%s %s failed: %s", inst.effect, what, exc)
-        return data
-
-    def filter_video(self, key, frame):
-        return self._data_callback(key, "raw frame", "filter_video", frame)
-
-    def filter_audio(self, key, audio):
-        return self._data_callback(key, "audio", "filter_audio", audio)
-
     def press(self, key, method: str) -> bool:
         inst = self.state["instances"].get(key)
         if inst is not None and hasattr(inst, "press"):
@@ -79,9 +58,11 @@ class Dispatch:
                 log.error("%s button failed: %s", inst.effect, exc)
         return False  # the property page needs no refresh
 
-    def properties(self, effect: str):
+    def properties(self, effect: str, key):
+        inst = self.state["instances"].get(key)
         try:
-            return build_properties(effect, self.state["keep"], self.state.get("buttons", {}).get(effect))
+            return build_properties(effect, self.state["keep"], self.state.get("buttons", {}).get(effect),
+                                    inst.status() if inst is not None else None)
         except Exception as exc:
             log.error("building %s properties failed: %s", effect, exc)
             return obs.properties_create()
@@ -94,6 +75,7 @@ class Dispatch:
 
 
 def _register(state: dict, effect: str, kind: str, display: str) -> None:
+    lib = state["native"]
     ident, name = ctypes.create_string_buffer(kind.encode()), ctypes.create_string_buffer(display.encode())
     impl = lambda: state["impl"]  # noqa: E731  (always the newest code)
     callbacks = {
@@ -101,18 +83,19 @@ def _register(state: dict, effect: str, kind: str, display: str) -> None:
         "create": obs.Create(lambda data, source: impl().create(effect, data, source)),
         "destroy": obs.Destroy(lambda key: impl().destroy(key)),
         "get_defaults": obs.GetDefaults(lambda data: impl().defaults(effect, data)),
-        "get_properties": obs.GetProperties(lambda key: impl().properties(effect)),
+        "get_properties": obs.GetProperties(lambda key: impl().properties(effect, key)),
         "update": obs.Update(lambda key, data: impl().update(key, data)),
     }
     buttons = state.setdefault("buttons", {}).setdefault(effect, {})
     for key, _, method in BUTTONS.get(effect, []):
         buttons[key] = obs.ButtonClicked(lambda _props, _prop, data, m=method: impl().press(data, m))
         state["keep"].append(buttons[key])
-    if is_audio(effect):
-        callbacks["filter_audio"] = obs.FilterAudio(lambda key, audio: impl().filter_audio(key, audio))
-    else:
-        callbacks["video_render"] = obs.VideoRender(lambda key, _effect: impl().video_render(key))
-        callbacks["filter_video"] = obs.FilterVideo(lambda key, frame: impl().filter_video(key, frame))
+    native = {"filter_audio": obs.FilterAudio} if is_audio(effect) else {
+        "video_render": obs.VideoRender, "filter_video": obs.FilterVideo, "filter_remove": obs.FilterRemove}
+    for field, proto in native.items():
+        symbol = {"filter_audio": "dz_filter_audio", "video_render": "dz_video_render",
+                  "filter_video": "dz_filter_video", "filter_remove": "dz_filter_remove"}[field]
+        callbacks[field] = proto(native_shim.callback_address(lib, symbol))  # a C function: no GIL
     info = obs.SourceInfo(id=ctypes.cast(ident, ctypes.c_char_p), type=obs.SOURCE_TYPE_FILTER,
                           output_flags=obs.SOURCE_AUDIO if is_audio(effect) else obs.SOURCE_VIDEO)
     for field, cb in callbacks.items():
@@ -122,6 +105,9 @@ def _register(state: dict, effect: str, kind: str, display: str) -> None:
 
 
 def register_all(state: dict) -> None:
+    if state.get("native") is None:
+        state["native"] = native_shim.load(obs)  # loaded once per process: libobs keeps its addresses
+        log.info("native callbacks loaded (libobs %s, %s)", obs.VERSION, obs.LIB_NAME or "process symbols")
     for effect, (kind, display) in ALL_KINDS.items():
         if kind in state["registered"]:
             continue

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from obs_deepzoom.obs import setup
+from obs_deepzoom.obs import native, setup
 from obs_deepzoom.obs.headless import HeadlessObs
 from obs_deepzoom.remote.client import ObsClient
 from obs_deepzoom.samples import sample
@@ -60,6 +60,7 @@ def obs_env(tmp_path_factory):
         pytest.fail(f"{', '.join(missing)} not installed: the OBS tests need Debian's obs-studio and xvfb "
                     "(.ci/run installs them)")
     pydeps = setup.install_pydeps(setup.obs_python_version(), progress=lambda *_: None)
+    native.build(progress=lambda *_: None)
     home = tmp_path_factory.mktemp("obs-home")
     portrait = cv2.imread(str(sample("single_face.jpg")))
     sources = [
