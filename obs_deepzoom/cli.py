@@ -317,17 +317,21 @@ def cmd_obs(args) -> int:
 
     config_dir = Path(args.config_dir) if args.config_dir else config.default_config_dir()
     if args.undo:
-        setup.undo(config_dir, _progress)
+        setup.undo(config_dir, _progress, force=args.force)
         return 0
     password = None
     if args.password_env:
         password = os.environ.get(args.password_env)
         if not password:
             raise DeepZoomError(f"--password-env {args.password_env}: that environment variable is not set")
+        try:  # the variable's bytes as UTF-8 (what OBS stores), even where Python decoded them as ASCII
+            password = os.fsencode(password).decode("utf-8")
+        except UnicodeDecodeError:
+            raise DeepZoomError(f"--password-env {args.password_env}: the password is not valid UTF-8") from None
     elif args.websocket_port is not None and not args.no_auth:
         raise DeepZoomError("enabling obs-websocket needs --password-env VAR (recommended) or --no-auth")
     setup.setup(config_dir, args.collection, args.websocket_port, password, deps=not args.no_deps,
-                progress=_progress)
+                progress=_progress, force=args.force)
     return 0
 
 
@@ -553,6 +557,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-auth", action="store_true", help="enable obs-websocket without a password")
     sp.add_argument("--no-deps", action="store_true", help="skip installing the dependencies for OBS's Python")
     sp.add_argument("--undo", action="store_true", help="undo what a previous setup changed")
+    sp.add_argument("--force", action="store_true",
+                    help="change the configuration even though OBS is running (it may overwrite it on exit)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_obs)
 

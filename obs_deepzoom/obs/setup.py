@@ -4,16 +4,24 @@
 2. adds obs_deepzoom/obs/script.py to a scene collection's scripts (Tools > Scripts shows it);
 3. optionally enables obs-websocket (OBS 29: global.ini [OBSWebSocket]; OBS >= 30: plugin_config/
    obs-websocket/config.json; both are written).
-Originals are backed up; `--undo` puts them back and removes the dependencies."""
+
+It never loses a user's data: it refuses while OBS runs (OBS rewrites its files on exit) unless forced; every
+file is written atomically; each file is copied to a backup of its own (never overwritten) before it is
+changed; the undo record (what we are about to change and the values it replaces) is written before the
+first change and after each one. `--undo` reverses only our own edits (our script entry; the websocket keys
+we set, back to their previous values), so whatever the user changed since survives."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
+import itertools
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +33,7 @@ from . import config
 SCRIPT = Path(__file__).resolve().parent / "script.py"
 POINTER = Path(__file__).resolve().parent / ".pydeps"  # read by script.py (git-ignored)
 OBS_PACKAGES = ("numpy", "opencv-python-headless", "openvino", "pydantic")
+RECORD_VERSION = 2
 
 
 def obs_python_version() -> tuple[int, int]:
@@ -48,7 +57,7 @@ def install_pydeps(version: tuple[int, int], progress=print) -> Path:
     target = pydeps_dir(version)
     pins = [f"{p}=={metadata.version(p)}" for p in OBS_PACKAGES]
     stamp = target / ".deepzoom-pins"
-    if stamp.exists() and stamp.read_text() == "\n".join(pins):
+    if stamp.exists() and stamp.read_text(encoding="utf-8") == "\n".join(pins):
         progress(f"dependencies for OBS's Python {version[0]}.{version[1]} already in {target}")
         return target
     progress(f"installing {', '.join(pins)} for OBS's Python {version[0]}.{version[1]} into {target}")
@@ -59,24 +68,63 @@ def install_pydeps(version: tuple[int, int], progress=print) -> Path:
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise DeepZoomError(f"pip could not install the OBS dependencies: {(r.stderr or r.stdout).strip()[-300:]}")
-    stamp.write_text("\n".join(pins))
+    config.atomic_write_text(stamp, "\n".join(pins))
     return target
 
 
 def _record_path(config_dir: Path) -> Path:
-    key = hashlib.sha1(str(config_dir.resolve()).encode()).hexdigest()[:12]
+    key = hashlib.sha1(str(config_dir.resolve()).encode("utf-8")).hexdigest()[:12]
     return paths.data_dir() / "obs-setup" / f"{key}.json"
 
 
-def _backup(record: dict, path: Path) -> None:
-    if str(path) in record["files"]:
-        return
-    backup = None
-    if path.exists():
-        backup = _record_path(Path(record["config_dir"])).with_suffix("") / path.name
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, backup)
-    record["files"][str(path)] = str(backup) if backup else None
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def _backup_name(config_dir: Path, path: Path) -> str:
+    """A file name that says which file it keeps: its path inside the config dir with '__' for '/'
+    (global.ini and basic/profiles/X/global.ini stay apart), or a hash of the full path outside it."""
+    try:
+        return "__".join(path.resolve().relative_to(config_dir.resolve()).parts)
+    except ValueError:
+        return f"{hashlib.sha1(str(path).encode('utf-8')).hexdigest()[:8]}__{path.name}"
+
+
+def _backup(record: dict, rec_path: Path, path: Path) -> Path | None:
+    """Copy `path` to a new backup file (timestamp + counter: never replaces an earlier backup)."""
+    if not path.exists():
+        return None
+    folder = rec_path.with_suffix("")
+    folder.mkdir(parents=True, exist_ok=True)
+    data = path.read_bytes()
+    base = f"{_backup_name(Path(record['config_dir']), path)}.{time.strftime('%Y%m%d-%H%M%S')}"
+    fd, tmp = tempfile.mkstemp(prefix=".backup.", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        shutil.copystat(path, tmp)
+        for n in itertools.count(1):
+            backup = folder / f"{base}-{n}"
+            try:
+                os.link(tmp, backup)  # fails if the name is taken: an earlier backup is never replaced
+                break
+            except FileExistsError:
+                continue
+            except OSError:  # no hard links on this file system
+                if backup.exists():
+                    continue
+                os.replace(tmp, backup)
+                break
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    record.setdefault("backups", {}).setdefault(str(path), []).append(str(backup))
+    return backup
 
 
 def obs_running() -> bool:
@@ -86,61 +134,167 @@ def obs_running() -> bool:
         return False
 
 
+def _refuse_if_running(force: bool) -> None:
+    if not force and obs_running():
+        raise DeepZoomError("OBS is running: close it first (it rewrites its scene collection and settings when "
+                            "it exits, overwriting these changes), or pass --force")
+
+
+def _load_record(rec_path: Path) -> dict | None:
+    if not rec_path.exists():
+        return None
+    record = config.read_json(rec_path)
+    if "edits" not in record:  # a record from an earlier version: whole-file backups only
+        record = _upgrade_v1(record)
+    return record
+
+
+def _upgrade_v1(old: dict) -> dict:
+    """Turn {"files": {path: backup or None}} into edits; the values we replaced are read from the backups."""
+    record = {"version": RECORD_VERSION, "config_dir": old["config_dir"], "created": old.get("created"),
+              "pydeps": old.get("pydeps"), "edits": [], "backups": {}}
+    ini_keys, json_keys = list(config.websocket_ini_values(0, None)), list(config.websocket_json_values(0, None))
+    for path, backup in old.get("files", {}).items():
+        src = Path(backup) if backup else None
+        if backup:
+            record["backups"][path] = [backup]
+        if Path(path).name == "global.ini":
+            record["edits"].append({
+                "type": "ini", "file": path, "section": config.WS_SECTION, "keys": ini_keys,
+                "previous": config.ini_values(src, config.WS_SECTION, ini_keys) if src else {},
+                "section_created": not (src and config.has_section(src, config.WS_SECTION)),
+                "created": src is None, "sha256": None})
+        elif Path(path).name == "config.json":
+            record["edits"].append({"type": "json", "file": path, "keys": json_keys,
+                                    "previous": config.json_values(src, json_keys) if src else {},
+                                    "created": src is None, "sha256": None})
+        else:
+            record["edits"].append({"type": "script", "file": path, "script": str(SCRIPT), "created": src is None,
+                                    "sha256": None})
+    return record
+
+
+def _edit(record: dict, kind: str, path: Path, **new) -> dict:
+    """The record's edit of this kind on this file, created (with `new`) on first use."""
+    for e in record["edits"]:
+        if e["type"] == kind and e["file"] == str(path):
+            return e
+    e = {"type": kind, "file": str(path), "created": not path.exists(), "sha256": None, **new}
+    record["edits"].append(e)
+    return e
+
+
+def _remember(edit: dict, keys, current: dict) -> None:
+    """Add `keys` to an edit; their previous values are the ones before our first change to them."""
+    for k in keys:
+        if k not in edit["keys"]:
+            edit["keys"].append(k)
+            if k in current:
+                edit["previous"][k] = current[k]
+
+
 def setup(config_dir: Path, collection: str | None, websocket_port: int | None, password: str | None,
-          deps: bool = True, progress=print) -> list[str]:
+          deps: bool = True, progress=print, force: bool = False) -> list[str]:
     """Apply the setup; returns the list of changes made (also printed)."""
-    if obs_running():
-        progress("warning: OBS is running; it rewrites its scene collection on exit. Close OBS, then run this "
-                 "again for the script registration to stick.")
+    _refuse_if_running(force)
     changes = []
     rec_path = _record_path(config_dir)
-    record = json.loads(rec_path.read_text()) if rec_path.exists() else {
-        "config_dir": str(config_dir), "files": {}, "pydeps": None, "created": time.strftime("%F %T")}
+    record = _load_record(rec_path) or {"version": RECORD_VERSION, "config_dir": str(config_dir), "edits": [],
+                                        "backups": {}, "pydeps": None, "created": time.strftime("%F %T")}
+
+    def save() -> None:
+        config.write_json(rec_path, record, indent=1)
+
+    def changing(path: Path) -> None:  # before a change: a backup, and the record of what will change
+        _backup(record, rec_path, path)
+        save()
+
+    def changed(edit: dict, path: Path) -> None:  # after it: what the file looks like now
+        edit["sha256"] = _sha256(path)
+        save()
+
     if deps:
         version = obs_python_version()
+        record["pydeps"] = str(pydeps_dir(version))
+        save()
         target = install_pydeps(version, progress)
-        POINTER.write_text(str(target))
-        record["pydeps"] = str(target)
+        config.atomic_write_text(POINTER, str(target))
         changes.append(f"dependencies for OBS's Python in {target}")
     coll = config.collection_file(config_dir, collection)
-    _backup(record, coll)
-    if config.set_script(coll, SCRIPT, True):
-        changes.append(f"script {SCRIPT} added to scene collection {coll}")
-    else:
+    if config.has_script(coll, SCRIPT):
         progress(f"script already registered in {coll}")
+    else:
+        e = _edit(record, "script", coll, script=str(SCRIPT))
+        changing(coll)
+        config.set_script(coll, SCRIPT, True)
+        changed(e, coll)
+        changes.append(f"script {SCRIPT} added to scene collection {coll}")
     if websocket_port is not None:
-        for f in config.websocket_files(config_dir):
-            _backup(record, f)
-        written = config.enable_websocket(config_dir, websocket_port, password)
+        ini, js = config.websocket_files(config_dir)
+        ini_values = config.websocket_ini_values(websocket_port, password)
+        e = _edit(record, "ini", ini, section=config.WS_SECTION, keys=[], previous={},
+                  section_created=not config.has_section(ini, config.WS_SECTION))
+        _remember(e, ini_values, config.ini_values(ini, config.WS_SECTION, ini_values))
+        changing(ini)
+        config.update_ini(ini, {config.WS_SECTION: ini_values})
+        changed(e, ini)
+        json_values = config.websocket_json_values(websocket_port, password)
+        e = _edit(record, "json", js, keys=[], previous={})
+        _remember(e, json_values, config.json_values(js, json_values))
+        changing(js)
+        current = config.read_json(js) if js.exists() else {}
+        config.write_json(js, {**current, **json_values}, indent=1)
+        changed(e, js)
         auth = "password required" if password else "no password"
-        changes.append(f"obs-websocket enabled on port {websocket_port} ({auth}) in " + ", ".join(map(str, written)))
-    rec_path.parent.mkdir(parents=True, exist_ok=True)
-    rec_path.write_text(json.dumps(record, indent=1))
+        changes.append(f"obs-websocket enabled on port {websocket_port} ({auth}) in {ini}, {js}")
+    save()
     for c in changes:
         progress(f"changed: {c}")
     progress(f"undo with: deepzoom obs setup --undo --config-dir {config_dir}")
     return changes
 
 
-def undo(config_dir: Path, progress=print) -> list[str]:
+def _revert(edit: dict) -> str | None:
+    """Undo one edit, touching only what we changed; returns what was done (None: nothing to do)."""
+    path = Path(edit["file"])
+    if not path.exists():
+        return None
+    if edit.get("created") and edit.get("sha256") and edit["sha256"] == _sha256(path):
+        path.unlink()
+        return f"removed {path} (created by setup, unchanged since)"
+    kind = edit["type"]
+    if kind == "script" and config.set_script(path, Path(edit["script"]), False):
+        return f"removed the DeepZoom script from {path}"
+    if kind == "ini" and config.revert_ini(path, edit["section"], edit["keys"], edit["previous"],
+                                           edit["section_created"], edit["created"]):
+        return f"restored [{edit['section']}] {', '.join(edit['keys'])} in {path}"
+    if kind == "json" and config.revert_json(path, edit["keys"], edit["previous"], edit["created"]):
+        return f"restored {', '.join(edit['keys'])} in {path}"
+    return None
+
+
+def undo(config_dir: Path, progress=print, force: bool = False) -> list[str]:
+    _refuse_if_running(force)
     rec_path = _record_path(config_dir)
-    if not rec_path.exists():
+    record = _load_record(rec_path)
+    if record is None:
         raise DeepZoomError(f"no DeepZoom setup recorded for {config_dir}; nothing to undo")
-    record = json.loads(rec_path.read_text())
-    changes = []
-    for path, backup in record["files"].items():
-        if backup:
-            shutil.copy2(backup, path)
-            changes.append(f"restored {path}")
-        elif Path(path).exists():
-            Path(path).unlink()
-            changes.append(f"removed {path} (did not exist before)")
-    if record.get("pydeps") and Path(record["pydeps"]).is_dir():
-        shutil.rmtree(record["pydeps"])
-        changes.append(f"removed {record['pydeps']}")
-    POINTER.unlink(missing_ok=True)
-    shutil.rmtree(rec_path.with_suffix(""), ignore_errors=True)
+    changes = [c for e in reversed(record["edits"]) if (c := _revert(e))]
+    pydeps = record.get("pydeps")
+    others = [p for p in rec_path.parent.glob("*.json") if p != rec_path]
+    shared = any(config.read_json(p).get("pydeps") == pydeps for p in others) if pydeps else False
+    if pydeps and not shared and Path(pydeps).is_dir():
+        shutil.rmtree(pydeps)
+        changes.append(f"removed {pydeps}")
+    if pydeps and not shared and POINTER.exists() and POINTER.read_text(encoding="utf-8").strip() == pydeps:
+        POINTER.unlink()
     rec_path.unlink()
     for c in changes:
         progress(f"undone: {c}")
+    if not changes:
+        progress("nothing to undo: our changes are no longer there")
+    backups = [b for bs in record.get("backups", {}).values() for b in bs if Path(b).exists()]
+    if backups:
+        progress(f"the files as they were before setup are kept in {rec_path.with_suffix('')} "
+                 f"({len(backups)} backups) for manual recovery")
     return changes
