@@ -1,0 +1,104 @@
+"""User paths: every DeepZoom filter through what a person does in OBS, inside a real headless OBS.
+
+probe_user_paths.py runs in OBS next to our script and, for every filter kind on a render-path source (a colour
+source, resized while the filter runs), an async source (a moving, noisy clip) and an audio source: adds it as the
+Filters dialog does, walks its property page setting every value, presses its buttons, renders, reloads our script
+in-process and removes it. OBS must stay alive, every step must complete, and neither a Python traceback nor a crash
+report may appear. DZ_UP_SETTLE_S (seconds per value, 0.15) and DZ_UP_RENDER_S (2) size the run; DZ_UP_EFFECTS
+(e.g. "denoise,automute") narrows it to some effects."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from obs_deepzoom.obs.kinds import AUDIO_KINDS, BUTTONS, VIDEO_KINDS
+from obs_deepzoom.remote.client import ObsClient
+from obs_deepzoom.samples import sample
+
+from .conftest import speech_with_pauses
+from .conftest_probe import (
+    HERE,
+    PASSWORD,
+    SCRIPT,
+    alive,
+    crash_reports,
+    env_float,
+    evidence,
+    media,
+    noisy_clip,
+    running_obs,
+    watch,
+)
+
+SIZES = [(1280, 720), (640, 360), (1920, 1080), (853, 480), (1280, 720)]
+
+
+def plan(home) -> dict:
+    only = [e for e in os.environ.get("DZ_UP_EFFECTS", "").split(",") if e]
+    video = {e: k for e, k in VIDEO_KINDS.items() if not only or e in only}
+    audio = {e: k for e, k in AUDIO_KINDS.items() if not only or e in only}
+    runs = []
+    for effect, (kind, _) in video.items():
+        runs.append({"effect": effect, "kind": kind, "source": "Color", "path": "render", "resize": True})
+        runs.append({"effect": effect, "kind": kind, "source": "Noisy", "path": "async"})
+    for effect, (kind, _) in audio.items():
+        runs.append({"effect": effect, "kind": kind, "source": "Speech", "path": "audio"})
+    alias = home / "deepzoom_reload_probe.py"  # a module name of its own: obs_script_create imports it afresh
+    alias.symlink_to(SCRIPT)
+    return {"out": str(home / "user_paths.json"), "runs": runs, "reload_script": str(alias),
+            "sizes": SIZES, "settle_s": env_float("DZ_UP_SETTLE_S", 0.15), "render_s": env_float("DZ_UP_RENDER_S", 2.0),
+            "path_values": [str(sample("grace_hopper.jpg")), str(home / "no-such-picture.png"), ""],
+            "text_values": ["Speech", "No Such Source", ""]}
+
+
+def test_every_filter_through_the_user_paths(tmp_path):
+    home = tmp_path / "obs-home"
+    home.mkdir()
+    p = plan(home)
+    sources = [
+        {"id": "color_source_v3", "versioned_id": "color_source_v3", "name": "Color",
+         "settings": {"color": 4283782485, "width": SIZES[0][0], "height": SIZES[0][1]}},
+        media("Noisy", noisy_clip(home / "noisy.avi")),
+        media("Speech", speech_with_pauses(home / "speech.wav")),
+    ]
+    progress = home / "user_paths.json.progress"
+    t0 = time.monotonic()
+    with running_obs(home, sources, [HERE / "probe_user_paths.py"], {"DZ_UP_PLAN": json.dumps(p)}) as obs:
+        outcome = watch(obs, progress, "ALL DONE", stall_s=env_float("DZ_UP_STALL_S", 90),
+                        timeout_s=env_float("DZ_UP_TIMEOUT_S", 1200))
+        why = evidence(obs, outcome, progress) if outcome != "done" else ""
+        report = json.loads((home / "user_paths.json").read_text()) if (home / "user_paths.json").exists() else {}
+        still_alive = alive(obs)
+        if still_alive:  # and still answering
+            with ObsClient("127.0.0.1", obs.port, PASSWORD) as c:
+                stats = c.request("GetStats")
+        log = obs.log_text()
+        crashes = crash_reports(obs)
+        clean = obs.stop()
+    print(f"user paths: {outcome} after {time.monotonic() - t0:.0f} s")
+    assert outcome == "done" and still_alive, why
+    assert report.get("done") and not report.get("error"), report.get("error")
+    for run in p["runs"]:
+        name = f"{run['effect']}@{run['source']}"
+        rec = report["runs"].get(name)
+        assert rec is not None, f"{name} never ran"
+        steps = rec["steps"]
+        assert rec["error"] is None, f"{name}: {rec['error']}"
+        assert steps.get("add") and steps.get("properties", 0) > 3 and steps.get("set_values", 0) > 3, (name, steps)
+        assert steps.get("buttons") == len(BUTTONS.get(run["effect"], [])), (name, steps)
+        assert steps["render"]["frames"] > 20, (name, steps["render"])  # OBS kept rendering with the filter on
+        assert steps.get("reload") and steps.get("remove"), (name, steps)
+        if run.get("resize"):
+            assert rec["sizes_seen"] == [list(s) for s in SIZES], (name, rec["sizes_seen"])
+    assert stats["renderTotalFrames"] > 0
+    assert "Traceback" not in log, log[log.index("Traceback") - 300: log.index("Traceback") + 2500]
+    assert not crashes, crashes[-1]
+    ours = [line for line in log.splitlines() if "[deepzoom]" in line]
+    failed = sorted({line.split("] ", 1)[-1][:200] for line in ours if " failed" in line})
+    assert not failed, f"our filters logged failures: {failed}"
+    # every value the property page offers must be one the settings accept
+    rejected = sorted({line.split("] ", 1)[-1] for line in ours if "ignored invalid setting" in line})
+    assert not rejected, f"the property page offers values its settings reject: {rejected}"
+    assert clean, "OBS did not shut down cleanly"
