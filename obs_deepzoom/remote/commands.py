@@ -102,38 +102,79 @@ def set_enabled(c: ObsClient, source: str, name: str, enabled: bool) -> None:
     c.request("SetSourceFilterEnabled", {"sourceName": source, "filterName": name, "filterEnabled": enabled})
 
 
-def _chain_steps(c: ObsClient, source: str, effects: list[str], settings, family) -> list[tuple[str, dict]]:
-    """Requests that make `source`'s DeepZoom filters of one family (video or audio) exactly `effects`."""
+def _ordered(current: list[dict], chain: list[str], new: set[str], ours) -> list[str]:
+    """The filter order a preset leaves: every other filter (a user's Color Correction, the other family's
+    DeepZoom filters) keeps its place and its order; the family's filters fill the slots ours already
+    occupy, in the preset's order, plus one new slot per filter we create, right after the last of ours
+    (at the end of the list when the source had none)."""
+    before = [f for f in current if f["filterName"] not in new]
+    last = max((i for i, f in enumerate(before) if ours(f)), default=None)
+    layout: list[str | None] = []
+    for i, f in enumerate(before):
+        layout.append(None if ours(f) else f["filterName"])
+        if i == last:
+            layout += [None] * len(new)
+    if last is None:
+        layout += [None] * len(new)
+    fill = iter(chain)
+    return [name if name is not None else next(fill) for name in layout]
+
+
+def _chain_steps(c: ObsClient, source: str, effects: list[str], settings, family,
+                 current: list[dict]) -> list[tuple[str, dict]]:
+    """Requests that make `source`'s DeepZoom filters of one family (video or audio) exactly `effects`, in
+    that order. `current` is the source's filter list (OBS's order) as it will be when these requests run;
+    it is updated to what it will be after them."""
     wanted = [(default_filter_name(e), _kind(e), obs_settings(e, settings)) for e in effects]
     for _, kind, _ in wanted:
         _require_kind(c, kind)
-    current = _filters(c, source)
     by_name = {f["filterName"]: f for f in current}
-    steps: list[tuple[str, dict]] = []
-    for f in current:
-        effect = effect_of_kind(f["filterKind"])
-        if effect is not None and family(effect) and f["filterName"] not in {n for n, _, _ in wanted}:
-            steps.append(("RemoveSourceFilter", {"sourceName": source, "filterName": f["filterName"]}))
-    for name, kind, values in wanted:
+    for name, kind, _ in wanted:
         existing = by_name.get(name)
         if existing is not None and existing["filterKind"] != kind:
             raise ObsError(f"source '{source}' has a filter '{name}' of another kind ({existing['filterKind']})")
-        if existing is None:
+
+    def ours(f: dict) -> bool:
+        effect = effect_of_kind(f["filterKind"])
+        return effect is not None and family(effect)
+
+    chain = [name for name, _, _ in wanted]
+    steps: list[tuple[str, dict]] = []
+    for f in list(current):
+        if ours(f) and f["filterName"] not in chain:
+            steps.append(("RemoveSourceFilter", {"sourceName": source, "filterName": f["filterName"]}))
+            current.remove(f)
+    new = {name for name in chain if name not in by_name}
+    target = _ordered(current, chain, new, ours)
+    for name, kind, values in wanted:
+        if name in new:  # OBS appends a new filter at the end of the list
             steps.append(("CreateSourceFilter", {"sourceName": source, "filterName": name, "filterKind": kind,
                                                  "filterSettings": values}))
+            current.append({"filterName": name, "filterKind": kind})
         else:
             steps.append(("SetSourceFilterSettings", {"sourceName": source, "filterName": name,
                                                       "filterSettings": values, "overlay": False}))
             steps.append(("SetSourceFilterEnabled", {"sourceName": source, "filterName": name,
                                                      "filterEnabled": True}))
+    # SetSourceFilterIndex moves one filter to a position (obs-websocket >= 5.0): put each in its place,
+    # first to last; the ones before it are already right, so it only ever moves up
+    for index, name in enumerate(target):
+        at = next(i for i, f in enumerate(current) if f["filterName"] == name)
+        if at != index:
+            steps.append(("SetSourceFilterIndex", {"sourceName": source, "filterName": name, "filterIndex": index}))
+            current.insert(index, current.pop(at))
     return steps
 
 
 def apply_preset(c: ObsClient, source: str, preset, audio_source: str | None = None) -> list[str]:
-    """Make the sources' DeepZoom filters exactly the preset's chains (video on `source`, audio on
-    `audio_source`, default the same source), checked first, then sent as one frame-synchronised batch."""
-    steps = _chain_steps(c, source, preset.video, preset.settings, lambda e: not is_audio(e))
-    steps += _chain_steps(c, audio_source or source, preset.audio, preset.settings, is_audio)
+    """Make the sources' DeepZoom filters exactly the preset's chains, in the preset's order (video on
+    `source`, audio on `audio_source`, default the same source), checked first, then sent as one
+    frame-synchronised batch. Other filters keep their places (see `_ordered`)."""
+    video_filters = _filters(c, source)
+    steps = _chain_steps(c, source, preset.video, preset.settings, lambda e: not is_audio(e), video_filters)
+    audio_source = audio_source or source
+    audio_filters = video_filters if audio_source == source else _filters(c, audio_source)
+    steps += _chain_steps(c, audio_source, preset.audio, preset.settings, is_audio, audio_filters)
     if not steps:
         return []
     results = c.batch(steps, SERIAL_FRAME)
