@@ -3,6 +3,7 @@ Xvfb. Nothing here is skipped: a missing dependency fails with what to run."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import subprocess
@@ -53,6 +54,17 @@ class HostRun:
         return self.returncode == 0 and last.get("step") == "end" and last.get("ok") is True
 
 
+def build_native() -> None:
+    """Our native OBS callbacks, built as `deepzoom obs setup` builds them (when the product has them)."""
+    try:
+        native = importlib.import_module("obs_deepzoom.obs.native")
+    except ModuleNotFoundError as exc:
+        if exc.name != "obs_deepzoom.obs.native":
+            raise
+        return
+    native.build(progress=lambda *_: None)
+
+
 @pytest.fixture(scope="session")
 def obs32_display():
     why = obs32_missing()
@@ -60,6 +72,7 @@ def obs32_display():
         pytest.fail(f"OBS 32 tier: {why}. Run `deepzoom reference install` (`python3 install.py test` does).")
     if shutil.which("Xvfb") is None:
         pytest.fail("OBS 32 tier: Xvfb is not installed (apt-get install xvfb; .ci/run installs it)")
+    build_native()
     n = free_display()
     xvfb = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -574,7 +574,9 @@ def run_video(host: Host, state: dict, effect: str, kind: str, image: int, av: i
     step = lambda name, **kw: emit(f"{effect}:{name}", **kw)  # noqa: E731
     # ---- render path: a filter on the image source ----
     before = set(state["instances"])
-    flt = host.obs_source_create_private(kind.encode(), f"{effect} (image)".encode(), None)
+    d = host.data({**video_settings(effect), "filter.budget_ms": 50.0})  # as a scene or obs-websocket creates it
+    flt = host.obs_source_create_private(kind.encode(), f"{effect} (image)".encode(), d)
+    host.obs_data_release(d)
     key, inst = new_instance(state, before)
     step("create", ok=bool(flt), instance=type(inst).__name__ if inst else None,
          id=(host.obs_source_get_id(flt) or b"").decode() if flt else None,
@@ -582,7 +584,7 @@ def run_video(host: Host, state: dict, effect: str, kind: str, image: int, av: i
     if not flt:
         return
     step("properties", properties=host.properties(flt, click_buttons=True))
-    d = host.data(video_settings(effect))
+    d = host.data({"filter.budget_ms": 100.0})  # what the property page sends when a slider moves
     host.obs_source_update(flt, d)
     host.obs_data_release(d)
     s = host.obs_source_get_settings(flt)
