@@ -115,6 +115,13 @@ def blocked_threads(bt: str) -> list[str]:
 
 
 def pydeps() -> Path:
+    """OBS's Python dependencies, and the native shim built (as conftest.obs_env does)."""
+    try:
+        from obs_deepzoom.obs import native
+    except ImportError:  # a tree without the shim
+        native = None
+    if native is not None:
+        native.build(progress=lambda *_: None)
     return setup.install_pydeps(setup.obs_python_version(), progress=lambda *_: None)
 
 

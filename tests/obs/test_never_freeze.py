@@ -223,8 +223,9 @@ def check_toggler(rig: Rig, result: dict) -> None:
     assert n >= 0.8 * expected, summary
     health = render_health(result["samples"])
     print(f"rendering during the soak: {health}")
-    assert health["frames"] > 0.8 * 30 * health["seconds"], f"OBS stopped rendering: {health}"
-    assert health["min_active_fps"] >= 25 and health["skipped_ratio"] < 0.05, f"OBS lagged: {health}"
+    # not frozen, not even for a few seconds (lag from CPU load is not this test's business: reported only)
+    assert health["frames"] > 0.5 * 30 * health["seconds"] and health["min_active_fps"] >= 10, \
+        f"OBS stopped rendering: {health}"
     log = rig.obs.log_text()
     assert "Traceback" not in log, log[log.index("Traceback") - 300: log.index("Traceback") + 2000]
 
@@ -300,9 +301,15 @@ def record(rig: Rig, c: ObsClient, seconds: float, log: Path | None = None) -> d
             "longest_silences_ms": sorted(gaps)[-5:]}
 
 
-def healthy(m: dict, seconds: float) -> bool:
-    return (m["output_frames"] > 0.8 * 30 * seconds and m["output_skipped"] < 0.05 and m["render_skipped"] < 0.05
-            and m["audio_s"] > 0.8 * seconds and not [g for g in m["longest_silences_ms"] if g > 50])
+def problems(m: dict, seconds: float) -> list[str]:
+    """What is wrong with a recording: "video" (frames missing, skipped in rendering or output), "audio" (short,
+    or silent stretches longer than 50 ms in a sound that never pauses)."""
+    out = []
+    if m["output_frames"] < 0.8 * 30 * seconds or m["output_skipped"] >= 0.05 or m["render_skipped"] >= 0.05:
+        out.append("video")
+    if m["audio_s"] < 0.8 * seconds or [g for g in m["longest_silences_ms"] if g > 50]:
+        out.append("audio")
+    return out
 
 
 def test_gil_hog_does_not_stall_video_or_audio_while_recording(rig):
@@ -326,10 +333,11 @@ def test_gil_hog_does_not_stall_video_or_audio_while_recording(rig):
     hog = [json.loads(line) for line in lines(log) if line.startswith("{")]
     print(f"GIL hog: {hog}\nrecording without the hog: {control}\nrecording with the hog: {hogged}")
     assert hog and min(h.get("held_ms", h.get("held_ms_min", 0)) for h in hog) >= 190, f"the hog did not hold: {hog}"
-    if not healthy(hogged, RECORD_S):
-        assert healthy(control, RECORD_S), (f"inconclusive: even without the GIL hog the recording stalls (machine "
-                                            f"overloaded?): without {control}, with {hogged}")
-        pytest.fail(f"the GIL hog stalls OBS: recording without it {control}, with it {hogged}")
+    bad, normal = problems(hogged, RECORD_S), problems(control, RECORD_S)
+    stalled = [k for k in bad if k not in normal]
+    assert not stalled, f"the GIL hog stalls OBS's {' and '.join(stalled)}: without it {control}, with it {hogged}"
+    assert not bad, (f"inconclusive: the {' and '.join(bad)} of the recording stall even without the GIL hog "
+                     f"(machine overloaded?): without it {control}, with it {hogged}")
 
 
 def test_reloading_our_script_while_every_filter_runs(rig):
