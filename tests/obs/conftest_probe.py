@@ -64,11 +64,13 @@ def tone_wav(path: Path, seconds: float = 4.0, rate: int = 48000) -> Path:
     return path
 
 
-def mux(video: Path, audio: Path, out: Path) -> Path:
-    """Video and sound in one file (a camera with a microphone in one media source); the shorter stream loops."""
+def mux(video: Path, audio: Path, out: Path, seconds: float) -> Path:
+    """A camera with a microphone in one media file: the video looped to `seconds` (H.264, small and cheap to
+    decode) with the sound (PCM). Long enough that a test's recording does not cross the loop point, where OBS's
+    media source restarts and leaves a short hole in the sound."""
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i", str(video), "-i", str(audio),
-                    "-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", "pcm_s16le", "-shortest", str(out)],
-                   check=True)
+                    "-t", str(seconds), "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-crf", "30", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", str(out)], check=True)
     return out
 
 
