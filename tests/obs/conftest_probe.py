@@ -195,7 +195,7 @@ def evidence(obs: HeadlessObs, outcome: str, progress: Path) -> str:
         bt = backtrace(obs.proc.pid, obs.home / "gdb-backtrace.txt")
         waits = blocked_threads(bt)
         parts.append(f"threads waiting ({obs.home / 'gdb-backtrace.txt'}):\n  " + "\n  ".join(waits))
-    for faults in sorted(obs.home.glob("*.faults")):
+    for faults in sorted(obs.home.rglob("*.faults")):
         text = faults.read_text(errors="replace").strip()
         if text:  # the crashing thread first, then the others
             blocks = text.split("\n\n")

@@ -9,6 +9,7 @@ Sessions are started by files: the test writes "$DZ_TOG_DIR/toggle-<n>.json" = {
 obspython too, and removes at the end). The session writes "toggle-<n>.log": "started", the first iteration's
 start and end, {"t", "iterations"} every 25 iterations, then "ALL DONE <iterations>"."""
 
+import faulthandler
 import json
 import os
 import time
@@ -107,4 +108,7 @@ def script_description():
 
 def script_load(settings):
     if DIR:
+        # test instrumentation: a crash leaves every thread's Python stack here
+        STATE["faults"] = open(os.path.join(DIR, "toggler.faults"), "w")  # noqa: SIM115
+        faulthandler.enable(STATE["faults"], all_threads=True)
         obs.timer_add(poll, 250)

@@ -12,6 +12,7 @@ last line, gdb's waiting threads) and killed; the next test starts a fresh one."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -39,6 +40,7 @@ from .conftest_probe import (
     blocked_threads,
     crash_reports,
     env_float,
+    evidence,
     lines,
     media,
     mux,
@@ -118,6 +120,20 @@ def rig(tmp_path_factory):
     r = Rig(tmp_path_factory.mktemp("never-freeze"))
     yield r
     r.stop()
+
+
+@contextlib.contextmanager
+def guard(rig: Rig):
+    """An OBS that dies under a test fails it with the evidence (exit code, Python stacks at the crash, log)
+    instead of a bare connection error."""
+    try:
+        yield
+    except Exception as exc:
+        if rig.obs is None or alive(rig.obs):
+            raise
+        time.sleep(0.5)
+        pytest.fail(f"OBS died under the test ({type(exc).__name__}: {exc})\n"
+                    + evidence(rig.obs, "died", rig.cmd("none")))
 
 
 def wait_for_kinds(c: ObsClient, timeout: float = 60) -> None:
@@ -239,7 +255,7 @@ def check_toggler(rig: Rig, result: dict) -> None:
 
 def test_toggler_script_next_to_our_filters_added_over_websocket(rig):
     rig.get(TOGGLER)
-    with rig.client() as c:
+    with rig.client() as c, guard(rig):
         clear_filters(c)
         add_ours(c, ALL_KINDS)
         time.sleep(3.0)  # models compiled, every filter processing
@@ -251,7 +267,7 @@ def test_toggler_script_adding_our_filters_itself(rig):
     rig.get(TOGGLER)
     kinds = [{"kind": kind, "name": name, "settings": parse_overrides(effect, OVERRIDES.get(effect, []))}
              for effect, (kind, name) in ALL_KINDS.items()]
-    with rig.client() as c:
+    with rig.client() as c, guard(rig):
         clear_filters(c)
         result = run_session(rig, c, "toggle", {"source": SOURCE, "seconds": SOAK_S, "kinds": kinds}, SOAK_S + 30)
     check_toggler(rig, result)
@@ -323,7 +339,7 @@ def test_gil_hog_does_not_stall_video_or_audio_while_recording(rig):
     """A recording with a script holding the GIL 200 ms of every second: no stalled video, no holes in the sound.
     The same recording without the hog comes first: when that one fails too, the machine is overloaded."""
     rig.get(THREADS)
-    with rig.client() as c:
+    with rig.client() as c, guard(rig):
         clear_filters(c)
         add_ours(c, ["landmarks", *AUDIO_KINDS])  # a video filter on the raw frames, both audio filters
         time.sleep(3.0)
@@ -349,7 +365,7 @@ def test_gil_hog_does_not_stall_video_or_audio_while_recording(rig):
 
 def test_reloading_our_script_while_every_filter_runs(rig):
     rig.get(THREADS)
-    with rig.client() as c:
+    with rig.client() as c, guard(rig):
         clear_filters(c)
         add_ours(c, ALL_KINDS)
         time.sleep(3.0)
