@@ -265,6 +265,16 @@ class FilterSettings(_Settings):
                             "or passed through without the effect")
 
 
+class AudioFilterSettings(_Settings):
+    """How an OBS audio filter runs its effect (OBS only)."""
+
+    queue_ms: float = Field(
+        64.0, ge=10, le=500,
+        description="Audio is delayed by this much (plus the effect's own delay) so the effect has time to run "
+                    "off OBS's audio thread; audio it could not process in time passes through unchanged. Raise "
+                    "it on a busy computer")
+
+
 VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings, "gaze": GazeSettings,
                                               "background": BackgroundSettings, "restore": RestoreSettings,
                                               "avatar": AvatarSettings}
@@ -276,6 +286,7 @@ class ChainSettings(_Settings):
 
     face: FaceTrackingSettings = FaceTrackingSettings()
     filter: FilterSettings = FilterSettings()
+    audio_filter: AudioFilterSettings = AudioFilterSettings()
     landmarks: LandmarksSettings = LandmarksSettings()
     gaze: GazeSettings = GazeSettings()
     denoise: DenoiseSettings = DenoiseSettings()

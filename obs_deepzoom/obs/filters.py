@@ -21,10 +21,11 @@ from ..engine.chain import Chain
 from ..errors import DeepZoomError
 from ..settings import ChainSettings, FilterSettings
 from . import libobs as obs
+from .audio_stream import AudioStream
 from .audio_tap import AudioTap
 from .frames import plane_shapes, to_bgr, write_back
 from .kinds import AUDIO_KINDS, BUTTONS, sections
-from .native import AUDIO_STATS, VIDEO_STATS, Job
+from .native import VIDEO_STATS, Job
 from .properties import PropSpec, from_obs_values, specs_for, to_obs_value
 
 log = logging.getLogger("obs_deepzoom.obs")
@@ -342,115 +343,56 @@ class VideoFilter(_Filter):
 
 
 class AudioFilter(_Filter):
-    """filter_audio (native) appends each block to a ring and writes back the output `latency` samples later:
-    the worker's processed samples where ready, else the input delayed by the model's own delay. The worker
-    builds and swaps processors (mode changes, re-enabling) itself; OBS's audio thread never waits."""
-
-    QUEUE_S = 0.0427  # the queue's fixed latency: two 1024-sample blocks at 48 kHz
-    RING_S = 2.0
+    """The native filter_audio queues each block; the worker (AudioStream) processes it. OBS's audio thread
+    never waits and never runs Python."""
 
     def __init__(self, effect: str, source, data, native):
         super().__init__(effect, source, native)
         audio = obs.get_audio()
-        self.channels = int(obs.audio_output_get_channels(audio))
-        self.rate = int(obs.audio_output_get_sample_rate(audio))
-        self.queue = round(self.QUEUE_S * self.rate)
-        self.cap = int(self.RING_S * self.rate)
-        self.processor = None
-        self.handle = native.dz_audio_new(self.channels, self.cap, self.queue)
-        if not self.handle:
-            raise DeepZoomError(f"could not set up audio rings for {self.channels} channels")
-        self.rings = [(obs.float_plane(native.dz_audio_ring(self.handle, 0, c), self.cap),
-                       obs.float_plane(native.dz_audio_ring(self.handle, 1, c), self.cap))
-                      for c in range(self.channels)]
+        self.stream = AudioStream(native, effect, int(obs.audio_output_get_channels(audio)),
+                                  int(obs.audio_output_get_sample_rate(audio)), self._make)
+        self.handle = self.stream.handle
         self.update(data)
         self._start()
 
-    def latency_ms(self) -> float:
-        model = self.processor.latency_ms if self.processor is not None else 0.0
-        return 1000 * self.queue / self.rate + model
-
-    def _rebuild(self, values: dict | None) -> None:
+    def _make(self, settings):
         from ..engine.audio.automute import AutoMute
         from ..engine.audio.denoise import Denoise
 
-        settings = getattr(ChainSettings().model_copy(update=values or {}), self.effect)
-        if self.processor is not None:  # same kind: update in place (a new mode builds its network here)
-            before = self.processor.latency_ms
-            self.processor.update(settings)
-            if self.processor.latency_ms != before:
-                self._restart()
-            return
-        processors = {"automute": AutoMute, "denoise": Denoise}
-        self.processor = processors[self.effect](settings, self.rate, self.channels)
-        self._restart()
-        obs.blog(obs.LOG_INFO, f"{self.effect}: {self.channels} ch at {self.rate} Hz, latency "
-                               f"{self.latency_ms():.1f} ms (queue {1000 * self.queue / self.rate:.1f} + model "
-                               f"{self.processor.latency_ms:.1f})")
-
-    def _restart(self) -> int:
-        """Process from now on with the current processor (its delay told to the shim); returns the position."""
-        written = self.native.dz_audio_written(self.handle)
-        self.native.dz_audio_restart(self.handle, written, round(self.processor.latency_ms * self.rate / 1000))
-        self._position = written
-        return written
+        return {"automute": AutoMute, "denoise": Denoise}[self.effect](settings, self.stream.rate,
+                                                                       self.stream.channels)
 
     def _run(self) -> None:
-        self._position = done = self.native.dz_audio_written(self.handle)
         while True:
             values = self._take()
-            if values is not None or self.processor is None and time.monotonic() >= self._retry_at:
+            if values is not None:
+                self._values = values
+            if values is not None or self.stream.processor is None and time.monotonic() >= self._retry_at:
                 try:
-                    self._rebuild(values)
+                    settings = ChainSettings().model_copy(update=getattr(self, "_values", None) or {})
+                    self.stream.set_queue(settings.audio_filter.queue_ms)
+                    self.stream.configure(getattr(settings, self.effect))
                     self.error = None
                 except Exception as exc:
                     self._failed(exc, "the effect could not start")
-                    self.processor = None
-                done = self._position
-            r = self.native.dz_audio_wait(self.handle, done, WAIT_MS)
-            if r < 0:
-                return
-            written = self.native.dz_audio_written(self.handle)
-            if self.processor is None:
-                self._position = done = written
-                continue
-            if written - done > self.cap // 2:  # fell far behind (the GIL was held elsewhere): skip ahead
-                done = self._restart()
-                continue
-            if written > done:
-                try:
-                    self._position = done = self._process(done, written)
-                except Exception as exc:
-                    self._failed(exc, "processing failed")
-                    self.processor = None
-
-    def _process(self, start: int, end: int) -> int:
-        n, pos = end - start, start % self.cap
-        idx = (pos + np.arange(n)) % self.cap if pos + n > self.cap else slice(pos, pos + n)
-        block = np.stack([ring_in[idx] for ring_in, _ in self.rings])
-        if self.native.dz_audio_written(self.handle) - start > self.cap:  # overwritten while read
-            return end
-        out = self.processor.process(block)
-        for c, (_, ring_out) in enumerate(self.rings):
-            ring_out[idx] = out[c]
-        self.native.dz_audio_commit(self.handle, end)
-        return end
+                    self.stream.processor = None
+            try:
+                if not self.stream.step(WAIT_MS):
+                    return
+            except Exception as exc:  # audio passes through (same delay) until the settings change
+                self._failed(exc, "processing failed")
+                self.stream.processor = None
 
     def stats(self) -> dict:
-        raw = (ctypes.c_uint64 * len(AUDIO_STATS))()
-        self.native.dz_audio_stats(self.handle, raw, len(AUDIO_STATS))
-        out = dict(zip(AUDIO_STATS, raw))
-        out["p99_us"] = self.native.dz_audio_time_quantile(self.handle, 0.99)
-        out["latency_ms"] = round(self.latency_ms(), 2)
-        return out
+        return self.stream.stats()
 
     def destroy(self) -> None:
-        self.native.dz_audio_close(self.handle)
+        self.stream.close()
         if self._thread is not None:
             self._thread.join(5.0)
         stats = self.stats()
         if self._thread is None or not self._thread.is_alive():
-            self.native.dz_audio_free(self.handle)
+            self.stream.free()
         self.handle = None
         obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {stats}")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..settings import AUDIO_EFFECTS, VIDEO_EFFECTS, FaceTrackingSettings, FilterSettings
+from ..settings import AUDIO_EFFECTS, VIDEO_EFFECTS, AudioFilterSettings, FaceTrackingSettings, FilterSettings
 
 # effect name -> (filter kind id, display name in OBS's Filters menu)
 VIDEO_KINDS = {"landmarks": ("deepzoom_landmarks", "DeepZoom Face Landmarks"),
@@ -25,7 +25,7 @@ def is_audio(effect: str) -> bool:
 def sections(effect: str) -> dict:
     """Settings sections shown by an effect's filter: the effect, face tracking if it uses faces, runtime."""
     if is_audio(effect):
-        return {effect: AUDIO_EFFECTS[effect]}
+        return {effect: AUDIO_EFFECTS[effect], "audio_filter": AudioFilterSettings}
     from ..engine.video import VIDEO_EFFECTS as ENGINE_EFFECTS
 
     out = {effect: VIDEO_EFFECTS[effect]}

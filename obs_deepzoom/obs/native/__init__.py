@@ -52,6 +52,7 @@ SIGNATURES = {
     "dz_audio_new": (P, [c_int, c_uint32, c_uint32]),
     "dz_audio_ring": (POINTER(ctypes.c_float), [P, c_int, c_int]),
     "dz_audio_written": (c_uint64, [P]),
+    "dz_audio_set_latency": (None, [P, c_uint64]),
     "dz_audio_commit": (None, [P, c_uint64]),
     "dz_audio_restart": (None, [P, c_uint64, c_uint64]),
     "dz_audio_wait": (c_int, [P, c_uint64, c_int]),

@@ -894,8 +894,7 @@ struct dz_audio {
 	int channels;
 	uint32_t cap;
 	float *in[MAX_AV_PLANES], *out[MAX_AV_PLANES];
-	_Atomic uint64_t written, done, valid_from, delay;
-	uint64_t latency;
+	_Atomic uint64_t written, done, valid_from, delay, latency;
 	_Atomic int closed;
 	dz_event more; /* posted after each block */
 	_Atomic uint64_t stats[A_NSTATS];
@@ -911,7 +910,7 @@ EXPORT struct dz_audio *dz_audio_new(int channels, uint32_t capacity, uint32_t l
 		return NULL;
 	a->channels = channels;
 	a->cap = capacity;
-	a->latency = latency;
+	atomic_store(&a->latency, latency);
 	for (int c = 0; c < channels; c++) {
 		a->in[c] = calloc(capacity, sizeof(float));
 		a->out[c] = calloc(capacity, sizeof(float));
@@ -934,6 +933,13 @@ EXPORT float *dz_audio_ring(struct dz_audio *a, int output, int channel)
 }
 
 EXPORT uint64_t dz_audio_written(struct dz_audio *a) { return atomic_load(&a->written); }
+
+/* the queue's latency (samples, at most a quarter of the ring): the output jumps once when it changes */
+EXPORT void dz_audio_set_latency(struct dz_audio *a, uint64_t latency)
+{
+	if (latency * 4 <= a->cap)
+		atomic_store(&a->latency, latency);
+}
 
 /* Worker: the processed samples [.., done) are in the output ring; the model's own delay is `delay`. */
 EXPORT void dz_audio_commit(struct dz_audio *a, uint64_t done) { atomic_store(&a->done, done); }
@@ -1006,16 +1012,17 @@ EXPORT struct obs_audio_data *dz_filter_audio(void *data, struct obs_audio_data 
 	}
 	atomic_store(&a->written, w + n);
 	uint64_t done = atomic_load(&a->done), from = atomic_load(&a->valid_from), delay = atomic_load(&a->delay);
+	uint64_t latency = atomic_load(&a->latency);
 	uint64_t processed = 0;
 	for (int c = 0; c < a->channels; c++) {
 		float *dst = (float *)audio->data[c];
 		for (uint32_t i = 0; i < n; i++) {
 			uint64_t k = w + i; /* output sample k - latency */
-			if (k < a->latency) {
+			if (k < latency) {
 				dst[i] = 0.0f;
 				continue;
 			}
-			uint64_t idx = k - a->latency;
+			uint64_t idx = k - latency;
 			if (idx >= from && idx < done && w + n - idx <= cap) {
 				dst[i] = a->out[c][idx % cap];
 				processed += c == 0;

@@ -1,0 +1,182 @@
+"""The native shim's real-time paths without OBS: its C callbacks are called from here exactly as libobs calls
+them (same structs), with the Python workers the OBS filters use. The libobs functions the shim calls back
+(release a held frame, find a filter's parent) are small stand-ins recorded by the test."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from obs_deepzoom.obs import abi, native
+from obs_deepzoom.obs.audio_stream import AudioStream
+from obs_deepzoom.obs.native import Job
+
+
+@pytest.fixture(scope="module")
+def shim():
+    return native.open_library(native.build(progress=lambda *_: None))
+
+
+class Gain:
+    """A processor with a known delay: out[i] = 0.5 * in[i - delay]."""
+
+    def __init__(self, delay: int):
+        self.delay, self._tail = delay, None
+        self.latency_ms = 1000 * delay / 48000
+
+    def update(self, _settings) -> None:
+        pass
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        if self._tail is None:
+            self._tail = np.zeros((block.shape[0], self.delay), np.float32)
+        joined = np.concatenate([self._tail, block], axis=1)
+        self._tail = joined[:, block.shape[1]:]
+        return 0.5 * joined[:, : block.shape[1]]
+
+
+def call_filter_audio(shim, handle, planes: list[np.ndarray]) -> None:
+    data = abi.AudioData()
+    for c, p in enumerate(planes):
+        data.data[c] = p.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+    data.frames = planes[0].shape[0]
+    f = ctypes.cast(native.callback_address(shim, "dz_filter_audio"), abi.FilterAudio)
+    assert f(handle, ctypes.addressof(data)) == ctypes.addressof(data)
+
+
+def test_audio_is_processed_with_a_fixed_latency_and_never_waits(shim):
+    rate, delay = 48000, 480
+    stream = AudioStream(shim, "gain", 2, rate, lambda _s: Gain(delay))
+    stream.configure(None)
+    stop = threading.Event()
+    worker = threading.Thread(target=lambda: [stream.step(50) for _ in iter(stop.is_set, True)])
+    worker.start()
+    rng = np.random.default_rng(0)
+    signal = rng.uniform(-1, 1, (2, rate * 2)).astype(np.float32)
+    out = []
+    try:
+        for start in range(0, signal.shape[1], 1024):
+            block = [signal[c, start:start + 1024].copy() for c in range(2)]
+            call_filter_audio(shim, stream.handle, block)
+            out.append(np.stack(block))
+            time.sleep(1024 / rate)  # real time: the worker has one block's time
+    finally:
+        stop.set()
+        worker.join()
+    out = np.concatenate(out, axis=1)
+    total = stream.queue + delay  # fixed: queue + the processor's own delay
+    expected = np.zeros_like(signal)
+    expected[:, total:] = signal[:, :-total]
+    processed = np.isclose(out, 0.5 * expected, atol=1e-7).all(axis=0)
+    raw = np.isclose(out, expected, atol=1e-7).all(axis=0)
+    assert (processed | raw).all(), "every sample is the input delayed by the fixed latency, processed or not"
+    assert processed[total + rate // 10:].mean() > 0.95, "a worker with time to spare processes (almost) all"
+    stats = stream.stats()
+    assert stats["calls"] == len(range(0, signal.shape[1], 1024)) and stats["max_ns"] < 5e6
+    stream.close()
+    stream.free()
+
+
+def test_audio_passes_through_delayed_while_the_worker_is_stuck(shim):
+    stream = AudioStream(shim, "gain", 1, 48000, lambda _s: Gain(100))
+    stream.configure(None)  # no worker runs: as if another thread held the GIL for good
+    x = np.arange(1, 20481, dtype=np.float32)
+    out = []
+    t0 = time.perf_counter()
+    for start in range(0, len(x), 1024):
+        block = [x[start:start + 1024].copy()]
+        call_filter_audio(shim, stream.handle, block)
+        out.append(block[0])
+    per_call_ms = (time.perf_counter() - t0) * 1000 / 20
+    out = np.concatenate(out)
+    total = stream.queue + 100
+    assert (out[:total] == 0).all() and np.array_equal(out[total:], x[:-total])
+    assert per_call_ms < 5
+    stream.close()
+    stream.free()
+
+
+# ---- async video: frames held and released a fixed number of frames later, each with its own result ----
+RELEASED: list[int] = []
+PARENT = ctypes.c_void_p(0x1234)
+
+
+@abi.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+def _release_frame(_parent, frame):
+    RELEASED.append(frame)
+
+
+@abi.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)
+def _get_parent(_filter):
+    return PARENT.value
+
+
+def _init_api(shim) -> None:
+    table = (ctypes.c_void_p * len(abi.NATIVE_API))()
+    names = abi.NATIVE_API
+    table[names.index("obs_filter_get_parent")] = ctypes.cast(_get_parent, ctypes.c_void_p)
+    table[names.index("obs_source_release_frame")] = ctypes.cast(_release_frame, ctypes.c_void_p)
+    shim.dz_init(ctypes.cast(table, ctypes.c_void_p))
+
+
+def make_frame(value: int, w: int = 64, h: int = 48, ts: int = 0):
+    """An I420 frame (obs_source_frame) whose luma is noise seeded by `value`, chroma flat."""
+    rng = np.random.default_rng(value)
+    planes = [rng.integers(0, 256, (h, w), np.uint8), np.full((h // 2, w // 2), 128, np.uint8),
+              np.full((h // 2, w // 2), 128, np.uint8)]
+    f = abi.SourceFrame()
+    for i, p in enumerate(planes):
+        f.data[i] = p.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+        f.linesize[i] = p.shape[1]
+    f.width, f.height, f.format, f.timestamp = w, h, 1, ts
+    return f, planes
+
+
+def test_async_frames_come_out_frame_exact_after_a_fixed_latency(shim):
+    _init_api(shim)
+    v = shim.dz_video_new(ctypes.c_void_p(0x99))
+    shim.dz_video_configure(v, 1, 3, 1, 0, 2)
+    stop = threading.Event()
+
+    def worker():  # invert the luma of exactly the frame it was given
+        job = Job()
+        while not stop.is_set():
+            if shim.dz_video_wait(v, ctypes.byref(job), 50) == 1:
+                y = np.ctypeslib.as_array(job.data, (job.linesize[0] * job.rows[0],))
+                y[:] = 255 - y
+                shim.dz_video_finish(v, job.slot, 1)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    filter_video = ctypes.cast(native.callback_address(shim, "dz_filter_video"), abi.FilterVideo)
+    frames, shown = [], []
+    try:
+        for i in range(40):
+            f, planes = make_frame(i, ts=i * 33_000_000)
+            frames.append((f, planes, planes[0].copy()))
+            out = filter_video(v, ctypes.addressof(f))
+            if out:
+                shown.append(next(k for k, (g, _, _) in enumerate(frames) if ctypes.addressof(g) == out))
+            time.sleep(0.033)
+    finally:
+        stop.set()
+        t.join()
+    raw = (ctypes.c_uint64 * len(native.VIDEO_STATS))()
+    shim.dz_video_stats(v, raw, len(native.VIDEO_STATS))
+    stats = dict(zip(native.VIDEO_STATS, raw))
+    assert shown == sorted(shown) and shown[0] == 0, "frames leave in order"
+    assert len(shown) + stats["dropped"] == 40 - 3, "each frame leaves exactly 3 frames later"
+    for k in shown:
+        _, planes, original = frames[k]
+        assert np.array_equal(planes[0], 255 - original), f"frame {k} carries its own result"
+        assert (planes[1] == 128).all(), "bytes the effect did not change keep their values"
+    assert stats["applied"] == len(shown) >= 30
+    remove = ctypes.cast(native.callback_address(shim, "dz_filter_remove"), abi.FilterRemove)
+    remove(v, PARENT)  # the 3 held frames go back to OBS
+    assert len(RELEASED) - stats["dropped"] == 3
+    shim.dz_video_close(v)
+    shim.dz_video_free(v)
