@@ -9,7 +9,9 @@ limited), shown on the property page, and the worker retries as soon as the sett
 from __future__ import annotations
 
 import ctypes
+import json
 import logging
+import os
 import threading
 import time
 from ctypes import byref
@@ -35,6 +37,8 @@ REBUILD_KEYS = ("face.device", "face.detector", "face.min_detection_confidence")
 RETRY_S = 5.0  # a failed effect is tried again this often even if no setting changes (a file may appear)
 WAIT_MS = 200  # a worker's longest wait inside the shim before it looks at its settings again
 STATUS_KEY = "deepzoom.status"
+GIL_WAITS = {"count": 0}  # Python callbacks that ran on an OBS real-time thread (registration.Dispatch counts)
+STATS_S = float(os.environ.get("DEEPZOOM_STATS_S", "0") or 0)  # > 0: log each filter's counters this often
 
 
 def _value(settings: ChainSettings, key: str):
@@ -185,6 +189,17 @@ class _Filter:
     def _run(self) -> None:
         raise NotImplementedError
 
+    def stats(self) -> dict:
+        raise NotImplementedError
+
+    def _log_stats(self) -> None:
+        """With DEEPZOOM_STATS_S set (bench obs): one line of counters every so often, from the worker."""
+        now = time.monotonic()
+        if STATS_S > 0 and now >= getattr(self, "_stats_at", 0.0):
+            self._stats_at = now + STATS_S
+            stats = {**self.stats(), "gil_waits_on_obs_threads": GIL_WAITS["count"], "t": round(now, 3)}
+            obs.blog(obs.LOG_INFO, f"{self.effect} stats: {json.dumps(stats)}")
+
     def status(self) -> str | None:
         return self.error
 
@@ -246,6 +261,7 @@ class VideoFilter(_Filter):
             except Exception as exc:
                 self._failed(exc, "the effect could not start")
                 self._configure(active=False)
+            self._log_stats()
             r = self.native.dz_video_wait(self.handle, byref(job), WAIT_MS)
             if r < 0:
                 return
@@ -321,7 +337,7 @@ class VideoFilter(_Filter):
     def stats(self) -> dict:
         raw = (ctypes.c_uint64 * len(VIDEO_STATS))()
         self.native.dz_video_stats(self.handle, raw, len(VIDEO_STATS))
-        return dict(zip(VIDEO_STATS, raw))
+        return {**dict(zip(VIDEO_STATS, raw)), "latency_frames": self.runtime.latency_frames}
 
     def destroy(self) -> None:
         """UI thread, after OBS removed the filter: stop the worker, then free what the shim holds."""
@@ -376,6 +392,7 @@ class AudioFilter(_Filter):
                 except Exception as exc:
                     self._failed(exc, "the effect could not start")
                     self.stream.processor = None
+            self._log_stats()
             try:
                 if not self.stream.step(WAIT_MS):
                     return

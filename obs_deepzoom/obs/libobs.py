@@ -12,40 +12,11 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from collections.abc import Callable
 from ctypes import POINTER, c_char_p, c_float, c_int, c_uint8
 
 from . import abi
 from .abi import *  # noqa: F403  (constants, structs and prototypes are part of this module's interface)
-
-LINUX_SONAMES = ["libobs.so.0", "libobs.so.30", "libobs.so.31", "libobs.so.32", "libobs.so.33", "libobs.so"]
-MAC_NAMES = ["@rpath/libobs.framework/Versions/A/libobs", "libobs.framework/Versions/A/libobs", "libobs.dylib"]
-
-
-def candidates(platform: str, explicit: str | None = None) -> list[str | None]:
-    """Where to look for the loaded libobs, in order (None = the process's own global symbols)."""
-    names: list[str | None] = [explicit] if explicit else []
-    if platform == "win32":
-        return names + ["obs.dll", "obs"]
-    if platform == "darwin":
-        return names + [None, *MAC_NAMES]
-    return names + [None, *LINUX_SONAMES]
-
-
-def choose(platform: str, opener: Callable[[str | None], object], explicit: str | None = None):
-    """The first candidate that is loaded and exports obs_initialized. `opener(name)` returns a library or
-    raises OSError (it must not load anything new: RTLD_NOLOAD)."""
-    tried = []
-    for name in candidates(platform, explicit):
-        try:
-            lib = opener(name)
-        except OSError as exc:
-            tried.append(f"{name or 'process'}: {exc}")
-            continue
-        if hasattr(lib, "obs_initialized"):
-            return lib, name
-        tried.append(f"{name or 'process'}: no obs_initialized")
-    raise OSError("no libobs is loaded in this process (" + "; ".join(tried) + ")")
+from .locate import choose
 
 
 def _opener(name: str | None):
@@ -69,9 +40,7 @@ def bind(lib) -> dict[str, object]:
 
 lib, LIB_NAME = choose(sys.platform, _opener, os.environ.get("DEEPZOOM_LIBOBS"))
 globals().update(bind(lib))
-if not initialized():  # noqa: F405 (bound just above)
-    raise OSError(f"libobs ({LIB_NAME or 'process'}) is loaded but not initialised")
-VERSION = get_version_string().decode()  # noqa: F405
+VERSION = get_version_string().decode()  # noqa: F405 (bound just above)
 
 
 def address(symbol: str) -> int:

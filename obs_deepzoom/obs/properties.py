@@ -38,9 +38,14 @@ def specs_for(sections: dict[str, type[BaseModel]]) -> list[PropSpec]:
         for name, f in model.model_fields.items():
             ann = f.annotation
             lo = hi = None
+            lo_open = hi_open = False  # gt / lt: the bound itself is not allowed
             for m in f.metadata:
-                lo = getattr(m, "ge", getattr(m, "gt", lo)) if lo is None else lo
-                hi = getattr(m, "le", getattr(m, "lt", hi)) if hi is None else hi
+                if lo is None and getattr(m, "ge", None) is None and getattr(m, "gt", None) is not None:
+                    lo, lo_open = m.gt, True
+                if hi is None and getattr(m, "le", None) is None and getattr(m, "lt", None) is not None:
+                    hi, hi_open = m.lt, True
+                lo = getattr(m, "ge", None) if lo is None else lo
+                hi = getattr(m, "le", None) if hi is None else hi
             spec = PropSpec(f"{section}.{name}", "text", name.replace("_", " ").capitalize(),
                             f.description or "", f.default, lo, hi)
             if ann is bool:
@@ -51,6 +56,10 @@ def specs_for(sections: dict[str, type[BaseModel]]) -> list[PropSpec]:
                 spec.kind = "float"
                 spec.step = (f.json_schema_extra or {}).get("step") if isinstance(f.json_schema_extra, dict) else None
                 spec.step = spec.step or _step(lo if lo is not None else 0, hi if hi is not None else 1)
+            if spec.step and lo_open:  # a slider's ends must be valid values
+                spec.minimum = lo + spec.step
+            if spec.step and hi_open:
+                spec.maximum = hi - spec.step
             elif typing.get_origin(ann) is typing.Literal:
                 spec.kind, spec.choices = "list", [str(c) for c in typing.get_args(ann)]
             elif ann == tuple[int, int, int]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import threading
 
+from . import filters
 from . import libobs as obs
 from . import native as native_shim
 from .filters import build_properties, make_filter, set_defaults
@@ -24,7 +26,14 @@ class Dispatch:
     def __init__(self, state: dict):
         self.state = state
 
+    def _note_thread(self) -> None:
+        """Count a Python callback that runs on one of OBS's real-time threads (it had to take the GIL)."""
+        native = self.state.get("native")
+        if native is not None and native.dz_is_hot_thread(threading.get_native_id()):
+            filters.GIL_WAITS["count"] += 1
+
     def create(self, effect: str, data, source):
+        self._note_thread()
         try:
             inst = make_filter(effect, source, data, self.state["native"])
             self.state["instances"][inst.handle] = inst
@@ -34,6 +43,7 @@ class Dispatch:
             return None
 
     def destroy(self, key):
+        self._note_thread()
         inst = self.state["instances"].pop(key, None)
         if inst is not None:
             try:
@@ -42,6 +52,7 @@ class Dispatch:
                 log.error("destroying a filter failed: %s", exc)
 
     def update(self, key, data):
+        self._note_thread()
         inst = self.state["instances"].get(key)
         if inst is not None:
             try:
@@ -50,6 +61,7 @@ class Dispatch:
                 log.error("updating %s failed: %s", inst.effect, exc)
 
     def press(self, key, method: str) -> bool:
+        self._note_thread()
         inst = self.state["instances"].get(key)
         if inst is not None and hasattr(inst, "press"):
             try:
@@ -59,6 +71,7 @@ class Dispatch:
         return False  # the property page needs no refresh
 
     def properties(self, effect: str, key):
+        self._note_thread()
         inst = self.state["instances"].get(key)
         try:
             return build_properties(effect, self.state["keep"], self.state.get("buttons", {}).get(effect),
@@ -68,6 +81,7 @@ class Dispatch:
             return obs.properties_create()
 
     def defaults(self, effect: str, data):
+        self._note_thread()
         try:
             set_defaults(effect, data)
         except Exception as exc:
@@ -79,7 +93,7 @@ def _register(state: dict, effect: str, kind: str, display: str) -> None:
     ident, name = ctypes.create_string_buffer(kind.encode()), ctypes.create_string_buffer(display.encode())
     impl = lambda: state["impl"]  # noqa: E731  (always the newest code)
     callbacks = {
-        "get_name": obs.GetName(lambda _: ctypes.addressof(name)),
+        "get_name": obs.GetName(native_shim.callback_address(lib, "dz_get_name")),  # returns type_data
         "create": obs.Create(lambda data, source: impl().create(effect, data, source)),
         "destroy": obs.Destroy(lambda key: impl().destroy(key)),
         "get_defaults": obs.GetDefaults(lambda data: impl().defaults(effect, data)),
@@ -97,7 +111,8 @@ def _register(state: dict, effect: str, kind: str, display: str) -> None:
                   "filter_video": "dz_filter_video", "filter_remove": "dz_filter_remove"}[field]
         callbacks[field] = proto(native_shim.callback_address(lib, symbol))  # a C function: no GIL
     info = obs.SourceInfo(id=ctypes.cast(ident, ctypes.c_char_p), type=obs.SOURCE_TYPE_FILTER,
-                          output_flags=obs.SOURCE_AUDIO if is_audio(effect) else obs.SOURCE_VIDEO)
+                          output_flags=obs.SOURCE_AUDIO if is_audio(effect) else obs.SOURCE_VIDEO,
+                          type_data=ctypes.addressof(name))
     for field, cb in callbacks.items():
         setattr(info, field, cb)
     state["keep"] += [ident, name, info, *callbacks.values()]

@@ -220,6 +220,9 @@ def setup(config_dir: Path, collection: str | None, websocket_port: int | None, 
         target = install_pydeps(version, progress)
         config.atomic_write_text(POINTER, str(target))
         changes.append(f"dependencies for OBS's Python in {target}")
+        from . import native
+
+        changes.append(f"native OBS callbacks built: {native.build(progress)}")
     coll = config.collection_file(config_dir, collection)
     if config.has_script(coll, SCRIPT):
         progress(f"script already registered in {coll}")

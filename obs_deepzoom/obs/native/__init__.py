@@ -39,6 +39,7 @@ class Job(Structure):
 # name -> (restype, argtypes) of every function the shim exports
 SIGNATURES = {
     "dz_abi_version": (c_int, []),
+    "dz_is_hot_thread": (c_int, [c_uint64]),
     "dz_init": (None, [P]),
     "dz_log": (None, [c_int, c_char_p]),
     "dz_video_new": (P, [P]),
@@ -67,7 +68,8 @@ SIGNATURES = {
     "dz_tap_free": (None, [P]),
 }
 # the callbacks OBS calls directly (addresses go into obs_source_info / the capture callback list)
-CALLBACKS = ["dz_filter_video", "dz_filter_remove", "dz_video_render", "dz_filter_audio", "dz_tap_capture"]
+CALLBACKS = ["dz_get_name", "dz_filter_video", "dz_filter_remove", "dz_video_render", "dz_filter_audio",
+             "dz_tap_capture"]
 
 
 def _suffix() -> str:

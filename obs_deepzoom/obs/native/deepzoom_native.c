@@ -168,11 +168,57 @@ static struct dz_api api;
 static _Atomic int api_ready;
 
 EXPORT int dz_abi_version(void) { return 3; }
+
+/* ---- the OBS threads that call our real-time callbacks (graphics, media, audio): Python asks whether one
+ * of its own callbacks runs on one of them, i.e. whether an OBS real-time thread had to take the GIL ---- */
+#if defined(_WIN32)
+static uint64_t thread_id(void) { return (uint64_t)GetCurrentThreadId(); }
+#elif defined(__APPLE__)
+static uint64_t thread_id(void)
+{
+	uint64_t id = 0;
+	pthread_threadid_np(NULL, &id);
+	return id;
+}
+#else
+#include <sys/syscall.h>
+#include <unistd.h>
+static uint64_t thread_id(void) { return (uint64_t)syscall(SYS_gettid); }
+#endif
+#define HOT_THREADS 64
+static _Atomic uint64_t hot[HOT_THREADS];
+static _Thread_local int hot_known;
+
+static void note_hot_thread(void)
+{
+	if (hot_known)
+		return;
+	hot_known = 1;
+	uint64_t id = thread_id();
+	for (int i = 0; i < HOT_THREADS; i++) {
+		uint64_t cur = atomic_load(&hot[i]);
+		if (cur == id)
+			return;
+		if (cur == 0 && atomic_compare_exchange_strong(&hot[i], &cur, id))
+			return;
+	}
+}
+
+EXPORT int dz_is_hot_thread(uint64_t id)
+{
+	for (int i = 0; i < HOT_THREADS; i++)
+		if (atomic_load(&hot[i]) == id)
+			return 1;
+	return 0;
+}
 EXPORT void dz_init(const struct dz_api *a)
 {
 	api = *a;
 	atomic_store(&api_ready, 1);
 }
+
+/* obs_source_info.get_name: the display name is the kind's type_data */
+EXPORT const char *dz_get_name(void *type_data) { return type_data; }
 
 /* one line in OBS's log: blog is variadic, so it is called from C, where the compiler knows it */
 EXPORT void dz_log(int level, const char *message)
@@ -504,6 +550,7 @@ EXPORT struct obs_source_frame *dz_filter_video(void *data, struct obs_source_fr
 	struct dz_video *v = data;
 	if (!v || !frame || !atomic_load(&api_ready) || atomic_load(&v->closed))
 		return frame;
+	note_hot_thread();
 	uint64_t t0 = now_ns();
 	void *parent = api.filter_get_parent(v->context);
 	stat_add(v, V_FRAMES_IN, 1);
@@ -800,6 +847,7 @@ EXPORT void dz_video_render(void *data, void *effect)
 	struct dz_video *v = data;
 	if (!v || !atomic_load(&api_ready) || atomic_load(&v->closed))
 		return;
+	note_hot_thread();
 	uint64_t t0 = now_ns();
 	void *parent = api.filter_get_parent(v->context);
 	if (!parent)
@@ -995,6 +1043,7 @@ EXPORT struct obs_audio_data *dz_filter_audio(void *data, struct obs_audio_data 
 	struct dz_audio *a = data;
 	if (!a || !audio || atomic_load(&a->closed))
 		return audio;
+	note_hot_thread();
 	uint64_t t0 = now_ns();
 	uint32_t n = audio->frames;
 	if (!n || n > a->cap / 4)
@@ -1100,6 +1149,7 @@ EXPORT void dz_tap_capture(void *param, void *source, const struct obs_audio_dat
 	struct dz_tap *t = param;
 	if (!t || !audio || !audio->frames || audio->frames > t->cap / 2)
 		return;
+	note_hot_thread();
 	uint64_t w = atomic_load(&t->written);
 	int nch = 0;
 	for (int c = 0; c < t->channels; c++)
