@@ -11,7 +11,7 @@ import pytest
 from obs_deepzoom import presets
 from obs_deepzoom.obs.kinds import ALL_KINDS, effect_of_kind, is_audio
 from obs_deepzoom.remote import commands as rc
-from obs_deepzoom.remote.client import SERIAL_FRAME, ObsError
+from obs_deepzoom.remote.client import SERIAL_FRAME, SERIAL_REALTIME, ObsError
 from obs_deepzoom.settings import Preset
 
 CC = ("Color Correction", "color_filter_v2")  # a user's own filters
@@ -83,7 +83,7 @@ def test_wrong_order_is_put_right_in_the_same_batch():
     obs = FakeObs(Cam=[dz("background"), dz("gaze")])
     steps = rc.apply_preset(obs, "Cam", meeting)
     assert obs.names("Cam") == names("gaze", "background", "denoise")
-    assert len(obs.batches) == 1 and obs.batches[0][1] == SERIAL_FRAME, "one frame-synchronised batch"
+    assert len(obs.batches) == 1 and obs.batches[0][1] == SERIAL_REALTIME, "one batch, off the graphics thread"
     assert [n for n, _ in obs.batches[0][0]].count("SetSourceFilterIndex") == 1
     assert any("SetSourceFilterIndex" in s for s in steps)
     assert all(f["filterEnabled"] for f in obs.sources["Cam"])

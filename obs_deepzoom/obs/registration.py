@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import sys
 import threading
 
 from . import filters
@@ -31,6 +32,10 @@ class Dispatch:
         native = self.state.get("native")
         if native is not None and native.dz_is_hot_thread(threading.get_native_id()):
             filters.GIL_WAITS["count"] += 1
+            caller = sys._getframe(1).f_code.co_name
+            if caller not in filters.GIL_WAITS:
+                filters.GIL_WAITS[caller] = threading.current_thread().name
+                log.warning("the %s callback ran on one of OBS's real-time threads", caller)
 
     def create(self, effect: str, data, source):
         self._note_thread()

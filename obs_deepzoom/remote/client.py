@@ -1,7 +1,7 @@
 """A small synchronous obs-websocket v5 client (RPC 1) on websocket-client.
 
 obs-websocket-py 1.0 hides each request's status comment (why a request failed) and cannot send
-RequestBatch, which preset switching needs (one frame-synchronised batch). This client speaks the protocol
+RequestBatch, which preset switching needs (one ordered batch). This client speaks the protocol
 directly: Hello/Identify with the salted SHA-256 challenge, Request/RequestResponse, RequestBatch. Every
 failure becomes one ObsError with a message a user can act on; the password is never printed or logged."""
 

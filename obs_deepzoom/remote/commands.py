@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import DeepZoomError
 from ..obs.kinds import ALL_KINDS, effect_of_kind, is_audio
 from ..obs.properties import obs_settings, parse_overrides
-from .client import SERIAL_FRAME, ObsClient, ObsError
+from .client import SERIAL_REALTIME, ObsClient, ObsError
 
 FILTER_PREFIX = "DeepZoom "
 VIRTUALCAM_HELP = (
@@ -169,7 +169,7 @@ def _chain_steps(c: ObsClient, source: str, effects: list[str], settings, family
 def apply_preset(c: ObsClient, source: str, preset, audio_source: str | None = None) -> list[str]:
     """Make the sources' DeepZoom filters exactly the preset's chains, in the preset's order (video on
     `source`, audio on `audio_source`, default the same source), checked first, then sent as one
-    frame-synchronised batch. Other filters keep their places (see `_ordered`)."""
+    batch, in order, halting at the first failure. Other filters keep their places (see `_ordered`)."""
     video_filters = _filters(c, source)
     steps = _chain_steps(c, source, preset.video, preset.settings, lambda e: not is_audio(e), video_filters)
     audio_source = audio_source or source
@@ -177,7 +177,9 @@ def apply_preset(c: ObsClient, source: str, preset, audio_source: str | None = N
     steps += _chain_steps(c, audio_source, preset.audio, preset.settings, is_audio, audio_filters)
     if not steps:
         return []
-    results = c.batch(steps, SERIAL_FRAME)
+    # SERIAL_REALTIME: on obs-websocket's thread. SERIAL_FRAME would run our filters' create/update (Python) on
+    # OBS's graphics thread, which would then have to take the GIL
+    results = c.batch(steps, SERIAL_REALTIME)
     failed = [(s[0], r["requestStatus"]) for s, r in zip(steps, results) if not r["requestStatus"]["result"]]
     if failed or len(results) != len(steps):
         what = "; ".join(f"{n}: {st.get('comment') or st.get('code')}" for n, st in failed) or "batch halted"

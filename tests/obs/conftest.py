@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from obs_deepzoom.bench.obs import speech_clip as speech_with_pauses  # noqa: F401 (used by tests)
 from obs_deepzoom.obs import native, setup
 from obs_deepzoom.obs.headless import HeadlessObs
 from obs_deepzoom.remote.client import ObsClient
@@ -31,25 +32,6 @@ def still_clip(path: Path, image: np.ndarray, frames: int = 150) -> Path:
     for _ in range(frames):
         writer.write(image[: h - h % 2, : w - w % 2])
     writer.release()
-    return path
-
-
-def speech_with_pauses(path: Path, rate: int = 48000) -> Path:
-    """Stereo 48 kHz WAV: 2 s of faint room noise, the LibriVox sentence, 2 s of noise (loops in OBS)."""
-    import wave
-
-    with wave.open(str(sample("speech_librivox.wav"))) as w:
-        speech = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
-    t = np.arange(len(speech) * 3) / 3
-    speech48 = np.interp(t, np.arange(len(speech)), speech)  # 16 -> 48 kHz, plenty for a test signal
-    noise = lambda n: np.random.default_rng(n).normal(0, 0.004, n)  # noqa: E731
-    mono = np.concatenate([noise(2 * rate), speech48 + noise(len(speech48)), noise(2 * rate + 1)])
-    pcm = (np.clip(mono, -1, 1) * 32767).astype(np.int16)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.repeat(pcm, 2).tobytes())
     return path
 
 

@@ -23,7 +23,8 @@ ABI_VERSION = 3
 P = ctypes.c_void_p
 MAX_AV_PLANES = 8
 VIDEO_STATS = ["frames_in", "frames_out", "applied", "passed", "dropped", "submitted", "done", "failed",
-               "abandoned", "renders", "readbacks", "uploads", "chained", "size_drops", "native_ns", "wait_ns"]
+               "abandoned", "renders", "readbacks", "uploads", "chained", "size_drops", "native_ns", "wait_ns",
+               "readback_ns", "upload_ns"]
 AUDIO_STATS = ["calls", "frames", "processed", "raw", "max_ns", "total_ns"]
 
 

@@ -275,6 +275,8 @@ enum {
 	V_SIZE_DROPS,   /* results dropped because the source changed size */
 	V_NATIVE_NS,    /* time spent in our callbacks on OBS's threads */
 	V_WAIT_NS,      /* of which waiting for a result (render budget) */
+	V_READBACK_NS,  /* of which rendering the target and copying it to the CPU */
+	V_UPLOAD_NS,    /* of which copying results to the GPU */
 	V_NSTATS
 };
 
@@ -296,7 +298,8 @@ struct dz_video {
 	uint64_t produced_at;
 	const uint8_t *produced;
 	uint32_t pw, ph;
-	int shown, input_slot, own_readback;
+	int shown, own_readback;
+	uint64_t frame; /* OBS frames this filter produced */
 	uint64_t tex_key; /* what the texture holds: a result's seq, or the frame time | 1 << 63 (an input) */
 	struct dz_video *next; /* registry of live filters (chain lookups) */
 };
@@ -343,7 +346,7 @@ EXPORT struct dz_video *dz_video_new(void *context)
 	atomic_store(&v->latency, 2);
 	atomic_store(&v->drop_late, 1);
 	atomic_store(&v->max_age, 2);
-	v->shown = v->input_slot = -1;
+	v->shown = -1;
 	registry_lock();
 	v->next = reg_head;
 	reg_head = v;
@@ -718,11 +721,23 @@ static bool readback(struct dz_video *v, void *target, void *parent, uint32_t w,
 
 static const uint8_t *produce(struct dz_video *v, uint32_t *pw, uint32_t *ph, int depth);
 
-/* this frame's CPU image of the filter: its newest result, else its input (NULL if none) */
+static bool worker_idle(struct dz_video *v)
+{
+	for (int i = 0; i < NSLOTS; i++) {
+		int st = atomic_load(&v->slots[i].state);
+		if (st == S_READY || st == S_BUSY || st == S_FILLING)
+			return false;
+	}
+	return true;
+}
+
+/* This frame's CPU image of the filter: its newest result no older than max_age frames, else (when it read
+ * the frame this time) its input, else NULL. A new frame is read back (or taken from the DeepZoom filter
+ * below) only when the worker is free for it: a busy worker costs OBS's thread nothing. */
 static const uint8_t *produce(struct dz_video *v, uint32_t *pw, uint32_t *ph, int depth)
 {
 	uint64_t now = api.get_video_frame_time();
-	if (v->produced_at == now && v->produced) {
+	if (v->produced_at == now) {
 		*pw = v->pw, *ph = v->ph;
 		return v->produced;
 	}
@@ -735,47 +750,56 @@ static const uint8_t *produce(struct dz_video *v, uint32_t *pw, uint32_t *ph, in
 		return NULL;
 	v->produced_at = now;
 	v->produced = NULL;
-	stat_add(v, V_RENDERS, 1);
-	size_t size = (size_t)w * h * 4;
-	int s = take_slot(v, size, size);
-	if (s < 0)
-		return NULL;
-	struct dz_job *j = &v->slots[s].job;
-	bool ok = false;
 	v->own_readback = 0;
-	struct dz_video *below = depth < 8 ? registry_find(target) : NULL;
-	if (below && api.source_enabled(target) && atomic_load(&below->active)) {
-		uint32_t bw = 0, bh = 0;
-		const uint8_t *src = produce(below, &bw, &bh, depth + 1);
-		if (src && bw == w && bh == h) {
-			memcpy(j->data, src, size);
-			stat_add(v, V_CHAINED, 1);
-			ok = true;
+	v->frame++;
+	stat_add(v, V_RENDERS, 1);
+	const uint8_t *input = NULL;
+	int s = -1;
+	if (worker_idle(v)) {
+		size_t size = (size_t)w * h * 4;
+		s = take_slot(v, size, size);
+	}
+	if (s >= 0) {
+		struct dz_job *j = &v->slots[s].job;
+		bool ok = false;
+		struct dz_video *below = depth < 8 ? registry_find(target) : NULL;
+		if (below && api.source_enabled(target) && atomic_load(&below->active)) {
+			uint32_t bw = 0, bh = 0;
+			const uint8_t *src = produce(below, &bw, &bh, depth + 1);
+			if (src && bw == w && bh == h) {
+				memcpy(j->data, src, (size_t)w * h * 4);
+				stat_add(v, V_CHAINED, 1);
+				ok = true;
+			}
+		}
+		if (!ok) {
+			uint64_t tr = now_ns();
+			ok = readback(v, target, parent, w, h, j->data);
+			v->own_readback = ok;
+			stat_add(v, V_READBACK_NS, now_ns() - tr);
+		}
+		if (!ok) {
+			atomic_store(&v->slots[s].state, S_FREE);
+			s = -1;
+		} else {
+			j->format = F_RGBA;
+			j->width = w, j->height = h;
+			j->planes = 1;
+			j->linesize[0] = w * 4;
+			j->offset[0] = 0;
+			j->rows[0] = h;
+			j->out = v->slots[s].out_buf;
+			j->render = 1;
+			j->slot = s;
+			j->seq = v->frame; /* render jobs count frames: a result's age is in frames */
+			atomic_store(&v->slots[s].state, S_READY);
+			stat_add(v, V_SUBMITTED, 1);
+			event_post(&v->work);
+			input = j->data; /* the worker reads it but never writes it */
 		}
 	}
-	if (!ok) {
-		ok = readback(v, target, parent, w, h, j->data);
-		v->own_readback = ok;
-	}
-	if (!ok) {
-		atomic_store(&v->slots[s].state, S_FREE);
-		return NULL;
-	}
-	j->format = F_RGBA;
-	j->width = w, j->height = h;
-	j->planes = 1;
-	j->linesize[0] = w * 4;
-	j->offset[0] = 0;
-	j->rows[0] = h;
-	j->out = v->slots[s].out_buf;
-	j->render = 1;
-	/* the previous input slot is still READY if the worker skipped it: take_slot reuses it later */
-	v->input_slot = s;
-	submit(v, s);
-	uint64_t seq = j->seq;
-
 	int budget = atomic_load(&v->budget_us);
-	if (budget > 0) {
+	if (budget > 0 && s >= 0) {
 		uint64_t tw0 = now_ns(), deadline = tw0 + (uint64_t)budget * 1000ull;
 		for (;;) {
 			int st = atomic_load(&v->slots[s].state);
@@ -786,7 +810,7 @@ static const uint8_t *produce(struct dz_video *v, uint32_t *pw, uint32_t *ph, in
 		}
 		stat_add(v, V_WAIT_NS, now_ns() - tw0);
 	}
-	/* the newest finished result of this size, no older than max_age frames */
+	/* the newest finished result of this size; older and other-size results are never shown again */
 	int best = -1;
 	uint64_t best_seq = 0, max_age = (uint64_t)atomic_load(&v->max_age);
 	for (int i = 0; i < NSLOTS; i++) {
@@ -794,35 +818,26 @@ static const uint8_t *produce(struct dz_video *v, uint32_t *pw, uint32_t *ph, in
 		if (atomic_load(&sl->state) != S_DONE || !sl->job.render)
 			continue;
 		if (sl->job.width != w || sl->job.height != h) {
-			atomic_store(&sl->state, S_FREE);
-			if (i == v->shown)
-				v->shown = -1;
 			stat_add(v, V_SIZE_DROPS, 1);
-			continue;
-		}
-		if (sl->job.seq > best_seq) {
+		} else if (best < 0 || sl->job.seq > best_seq) {
+			if (best >= 0)
+				atomic_store(&v->slots[best].state, S_FREE);
 			best = i;
 			best_seq = sl->job.seq;
+			continue;
 		}
+		atomic_store(&sl->state, S_FREE);
 	}
-	for (int i = 0; i < NSLOTS; i++) /* older finished results are never shown again */
-		if (i != best && atomic_load(&v->slots[i].state) == S_DONE && v->slots[i].job.render) {
-			atomic_store(&v->slots[i].state, S_FREE);
-			if (i == v->shown)
-				v->shown = -1;
-		}
-	if (best >= 0 && seq - best_seq <= max_age) {
-		v->shown = best;
+	if (best >= 0 && v->frame - best_seq > max_age) {
+		atomic_store(&v->slots[best].state, S_FREE);
+		best = -1;
+	}
+	v->shown = best;
+	if (best >= 0) {
 		v->produced = v->slots[best].out_buf;
 		stat_add(v, V_APPLIED, 1);
 	} else {
-		if (best >= 0 && seq - best_seq > max_age) {
-			atomic_store(&v->slots[best].state, S_FREE);
-			if (best == v->shown)
-				v->shown = -1;
-		}
-		v->shown = -1;
-		v->produced = j->data; /* the input: the worker reads it but never writes it */
+		v->produced = input;
 		stat_add(v, V_PASSED, 1);
 	}
 	v->pw = w, v->ph = h;
@@ -884,7 +899,9 @@ EXPORT void dz_video_render(void *data, void *effect)
 	/* upload once per new image; its shape was checked against the texture just above */
 	uint64_t key = result ? v->slots[v->shown].job.seq : (v->produced_at | (1ull << 63));
 	if (key != v->tex_key) {
+		uint64_t tu = now_ns();
 		api.texture_set_image(v->texture, img, w * 4, false);
+		stat_add(v, V_UPLOAD_NS, now_ns() - tu);
 		v->tex_key = key;
 		stat_add(v, V_UPLOADS, 1);
 	}
