@@ -134,8 +134,28 @@ def test_every_video_filter_works_on_both_kinds_of_source(obs_env, client, effec
         assert shot(client, source).shape[:2] == (360, 640)
     remove_ours(client, source)
     log = obs_env.log_text()
-    assert f"{effect} render failed" not in log and f"{effect} raw frame failed" not in log
-    assert "failed (" not in "".join(line for line in log.splitlines() if f"worker deepzoom-{effect}" in line)
+    assert f"{effect}: processing failed" not in log and f"{effect}: the effect could not start" not in log
+
+
+@pytest.mark.parametrize("source", ["Portrait", "Still"])  # render path, async path
+def test_a_failing_effect_passes_frames_through_and_recovers_when_fixed(obs_env, client, source):
+    """A setting the effect cannot use (replace mode with no picture) must not kill the filter: frames pass
+    through unchanged, the error is logged once, and fixing the setting brings the effect back."""
+    remove_ours(client, source)
+    refs = references(client, source, n=6)
+    error = "background: the effect could not start: InputError"
+    before = obs_env.log_text().count(error)
+    name = rc.add(client, source, "background", ["background.mode=replace", "background.image="])
+    time.sleep(3.0)
+    for _ in range(4):
+        img = shot(client, source)
+        n = changed(closest(refs, img), img).sum()
+        assert n == 0 or n > 0.3 * img.shape[0] * img.shape[1], "a failed effect must pass frames through"
+    assert obs_env.log_text().count(error) == before + 1, "logged once, not per frame"
+    rc.set_settings(client, source, name, ["background.mode=blur"])
+    img = settle(client, source, lambda im: 0.02 < changed(closest(refs, im), im).mean() < 0.95)
+    assert 0.02 < changed(closest(refs, img), img).mean() < 0.95, "the effect did not come back"
+    remove_ours(client, source)
 
 
 def test_photo_avatar_shows_the_portrait_moved_by_the_clip(obs_env, client):
