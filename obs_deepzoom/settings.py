@@ -257,7 +257,7 @@ class FilterSettings(_Settings):
         5, ge=0, le=30, description="Images, scenes, captures: reuse a late result at most this many frames old, "
                                     "else pass the frame through")
     latency_frames: int = Field(
-        2, ge=1, le=8,
+        3, ge=1, le=8,
         description="Webcams and media: each frame is held this many frames and shown with its own result "
                     "(frame-exact); delay the audio by the same time (Advanced Audio Properties > Sync Offset)")
     late_frames: Literal["drop", "pass"] = Field(

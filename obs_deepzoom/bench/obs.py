@@ -96,7 +96,7 @@ def _delta(before: dict, after: dict, effect: str) -> dict:
     return {k: v - b.get(k, 0) if isinstance(v, (int, float)) and k not in MAXIMA else v for k, v in a.items()}
 
 
-MAXIMA = ("max_ns", "p99_us", "latency_ms", "latency_frames", "gil_waits_on_obs_threads", "t")
+MAXIMA = ("max_ns", "p99_us", "latency_ms", "latency_frames", "gil_waits_on_obs_threads", "t", "effect_ms_median")
 
 
 def _applied_pct(d: dict) -> float:
@@ -198,6 +198,8 @@ def run(seconds: float = 10.0, progress=print) -> dict:
         finally:
             clean = obs.stop()
             os.environ.pop("DEEPZOOM_STATS_S", None)
+            gil_callbacks = sorted(set(re.findall(r"the (\w+) callback ran on one of OBS's real-time threads",
+                                                  obs.log_text())))
     one, last = _delta(b1, a1, effect), _delta(b2, a2, preset.video[-1])
     first_in_chain = _delta(b2, a2, preset.video[0])
     async_d, audio = _delta(b3, a3, effect), _delta(b4, a4, "denoise")
@@ -228,12 +230,14 @@ def run(seconds: float = 10.0, progress=print) -> dict:
         "async_effect_applied_pct": _applied_pct(async_d),
         "async_dropped_pct": round(100 * async_d.get("dropped", 0) / max(async_d.get("frames_in", 0), 1), 1),
         "latency_frames": async_d.get("latency_frames"),
+        "async_effect_ms_median": async_d.get("effect_ms_median"),
         "async_native_ms_per_frame": round(async_d.get("native_ns", 0) / 1e6 / max(async_d.get("frames_in", 0), 1),
                                            3),
         "audio_callback_p99_us": audio.get("p99_us"), "audio_callback_max_us": round(audio.get("max_ns", 0) / 1e3, 1),
         "audio_processed_pct": round(100 * audio.get("processed", 0) / max(audio.get("frames", 0), 1), 1),
         "audio_latency_ms": audio.get("latency_ms"),
-        "gil_waits_on_obs_threads": gil, "clean_shutdown": clean, "seconds_per_phase": seconds,
+        "gil_waits_on_obs_threads": gil, "gil_wait_callbacks": gil_callbacks, "clean_shutdown": clean,
+        "seconds_per_phase": seconds,
     }
 
 

@@ -212,6 +212,8 @@ class VideoFilter(_Filter):
         self.chain: Chain | None = None
         self._calls: list[str] = []  # effect methods asked for from the UI (buttons), run on the worker
         self.tap: AudioTap | None = None
+        self._job_ms: list[float] = []
+        self._late_seen = 0
         self.handle = native.dz_video_new(source)
         if not self.handle:
             raise DeepZoomError("out of memory")
@@ -268,6 +270,7 @@ class VideoFilter(_Filter):
             if r == 0:
                 continue
             ok = False
+            t0 = time.perf_counter()
             try:
                 if self.chain is not None and self.error is None:
                     self._run_calls()
@@ -278,6 +281,23 @@ class VideoFilter(_Filter):
                 self._failed(exc, "processing failed")
                 self._configure(active=False)
             self.native.dz_video_finish(self.handle, job.slot, int(ok))
+            if ok:
+                self._job_ms.append((time.perf_counter() - t0) * 1000)
+                self._advise()
+
+    def _advise(self) -> None:
+        """Every 200 jobs on a camera: if frames come out late, say which latency would fit (OBS log)."""
+        if len(self._job_ms) < 200:
+            return
+        ms, self._job_ms = sorted(self._job_ms), []
+        stats = self.stats()
+        late = stats["dropped"] + stats["abandoned"] - self._late_seen
+        self._late_seen = stats["dropped"] + stats["abandoned"]
+        if stats["frames_in"] and late > 40:
+            p90 = ms[int(0.9 * len(ms))]
+            log.warning("%s: %d of the last frames were late (the effect takes %.0f ms, p90 %.0f ms): raise "
+                        "filter.latency_frames so latency_frames x frame time > %.0f ms + one frame",
+                        self.effect, late, ms[len(ms) // 2], p90, p90)
 
     def _process_job(self, job: Job) -> None:
         w, h = int(job.width), int(job.height)
@@ -337,7 +357,10 @@ class VideoFilter(_Filter):
     def stats(self) -> dict:
         raw = (ctypes.c_uint64 * len(VIDEO_STATS))()
         self.native.dz_video_stats(self.handle, raw, len(VIDEO_STATS))
-        return {**dict(zip(VIDEO_STATS, raw)), "latency_frames": self.runtime.latency_frames}
+        out = {**dict(zip(VIDEO_STATS, raw)), "latency_frames": self.runtime.latency_frames}
+        if self._job_ms:
+            out["effect_ms_median"] = round(sorted(self._job_ms)[len(self._job_ms) // 2], 2)
+        return out
 
     def destroy(self) -> None:
         """UI thread, after OBS removed the filter: stop the worker, then free what the shim holds."""
