@@ -145,7 +145,7 @@ def test_async_frames_come_out_frame_exact_after_a_fixed_latency(shim):
     def worker():  # invert the luma of exactly the frame it was given
         job = Job()
         while not stop.is_set():
-            if shim.dz_video_wait(v, ctypes.byref(job), 50) == 1:
+            if shim.dz_video_wait(v, ctypes.byref(job), 50, 0) == 1:
                 y = np.ctypeslib.as_array(job.data, (job.linesize[0] * job.rows[0],))
                 y[:] = 255 - y
                 shim.dz_video_finish(v, job.slot, 1)

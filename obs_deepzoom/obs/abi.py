@@ -101,6 +101,8 @@ SIGNATURES: dict[str, tuple[str, object, list]] = {
     "obs_filter_get_target": ("filter_get_target", P, [P]),
     "obs_filter_get_parent": ("filter_get_parent", P, [P]),
     "obs_source_get_name": ("source_get_name", c_char_p, [P]),
+    "obs_source_get_settings": ("source_get_settings", P, [P]),  # a new reference: data_release it
+    "obs_data_release": ("data_release", None, [P]),
     "obs_get_source_by_name": ("get_source_by_name", P, [c_char_p]),
     "obs_source_release": ("source_release", None, [P]),
     "obs_source_get_weak_source": ("source_get_weak_source", P, [P]),

@@ -217,8 +217,21 @@ class VideoFilter(_Filter):
         self.handle = native.dz_video_new(source)
         if not self.handle:
             raise DeepZoomError("out of memory")
+        self._gen = native.dz_video_settings_gen(self.handle)
         self.update(data)
         self._start()
+
+    def _reread_settings(self) -> None:
+        """Worker: OBS updated the filter (the native update only counts): read its settings here."""
+        gen = self.native.dz_video_settings_gen(self.handle)
+        if gen == self._gen:
+            return
+        self._gen = gen
+        data = obs.source_get_settings(self.source)
+        try:
+            self.update(data)
+        finally:
+            obs.data_release(data)
 
     def _updated(self, values: dict) -> None:
         self.runtime = values["filter"]
@@ -257,6 +270,7 @@ class VideoFilter(_Filter):
         job = Job()
         while True:
             try:
+                self._reread_settings()
                 if self._apply_pending():
                     self.error = None
                     self._configure(active=True)
@@ -264,7 +278,7 @@ class VideoFilter(_Filter):
                 self._failed(exc, "the effect could not start")
                 self._configure(active=False)
             self._log_stats()
-            r = self.native.dz_video_wait(self.handle, byref(job), WAIT_MS)
+            r = self.native.dz_video_wait(self.handle, byref(job), WAIT_MS, self._gen)
             if r < 0:
                 return
             if r == 0:

@@ -109,10 +109,12 @@ def _register(state: dict, effect: str, kind: str, display: str) -> None:
     for key, _, method in BUTTONS.get(effect, []):
         buttons[key] = obs.ButtonClicked(lambda _props, _prop, data, m=method: impl().press(data, m))
         state["keep"].append(buttons[key])
+    # video filters' update too: libobs defers it to the graphics thread (obs_source_video_tick)
     native = {"filter_audio": obs.FilterAudio} if is_audio(effect) else {
-        "video_render": obs.VideoRender, "filter_video": obs.FilterVideo, "filter_remove": obs.FilterRemove}
+        "video_render": obs.VideoRender, "filter_video": obs.FilterVideo, "filter_remove": obs.FilterRemove,
+        "update": obs.Update}
     for field, proto in native.items():
-        symbol = {"filter_audio": "dz_filter_audio", "video_render": "dz_video_render",
+        symbol = {"filter_audio": "dz_filter_audio", "video_render": "dz_video_render", "update": "dz_video_update",
                   "filter_video": "dz_filter_video", "filter_remove": "dz_filter_remove"}[field]
         callbacks[field] = proto(native_shim.callback_address(lib, symbol))  # a C function: no GIL
     info = obs.SourceInfo(id=ctypes.cast(ident, ctypes.c_char_p), type=obs.SOURCE_TYPE_FILTER,

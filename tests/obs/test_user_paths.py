@@ -101,4 +101,7 @@ def test_every_filter_through_the_user_paths(tmp_path):
     # every value the property page offers must be one the settings accept
     rejected = sorted({line.split("] ", 1)[-1] for line in ours if "ignored invalid setting" in line})
     assert not rejected, f"the property page offers values its settings reject: {rejected}"
+    # dragging sliders updates video filters on OBS's graphics thread: none of our Python may run there
+    hot = sorted({line.split("] ", 1)[-1] for line in ours if "real-time threads" in line})
+    assert not hot, f"Python callbacks ran on OBS's real-time threads (they take the GIL there): {hot}"
     assert clean, "OBS did not shut down cleanly"

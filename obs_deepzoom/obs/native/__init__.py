@@ -46,7 +46,8 @@ SIGNATURES = {
     "dz_video_new": (P, [P]),
     "dz_video_configure": (None, [P, c_int, c_int, c_int, c_int, c_int]),
     "dz_video_stats": (None, [P, POINTER(c_uint64), c_int]),
-    "dz_video_wait": (c_int, [P, POINTER(Job), c_int]),
+    "dz_video_wait": (c_int, [P, POINTER(Job), c_int, c_uint64]),
+    "dz_video_settings_gen": (c_uint64, [P]),
     "dz_video_finish": (None, [P, c_int, c_int]),
     "dz_video_free_gpu": (None, [P]),
     "dz_video_close": (None, [P]),
@@ -69,8 +70,8 @@ SIGNATURES = {
     "dz_tap_free": (None, [P]),
 }
 # the callbacks OBS calls directly (addresses go into obs_source_info / the capture callback list)
-CALLBACKS = ["dz_get_name", "dz_filter_video", "dz_filter_remove", "dz_video_render", "dz_filter_audio",
-             "dz_tap_capture"]
+CALLBACKS = ["dz_get_name", "dz_video_update", "dz_filter_video", "dz_filter_remove", "dz_video_render",
+             "dz_filter_audio", "dz_tap_capture"]
 
 
 def _suffix() -> str:

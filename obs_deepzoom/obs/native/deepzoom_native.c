@@ -285,6 +285,7 @@ struct dz_video {
 	dz_event work, done; /* posted when a job is submitted / finished */
 	struct slot slots[NSLOTS];
 	_Atomic int closed, active, latency, drop_late, budget_us, max_age;
+	_Atomic uint64_t settings_gen; /* bumped by update (OBS calls it on the graphics thread for video) */
 	_Atomic uint64_t stats[V_NSTATS];
 	uint64_t seq;
 	/* async hold queue (graphics thread only) */
@@ -376,12 +377,14 @@ EXPORT void dz_video_stats(struct dz_video *v, uint64_t *out, int n)
 
 
 /* Worker side: wait up to timeout_ms for the newest READY job and claim it. 1: job, 0: none, -1: closed. */
-EXPORT int dz_video_wait(struct dz_video *v, struct dz_job *job, int timeout_ms)
+EXPORT int dz_video_wait(struct dz_video *v, struct dz_job *job, int timeout_ms, uint64_t settings_gen)
 {
 	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
 		if (atomic_load(&v->closed))
 			return -1;
+		if (atomic_load(&v->settings_gen) != settings_gen)
+			return 0; /* the worker reads the new settings first */
 		int best = -1;
 		uint64_t best_seq = 0;
 		for (int i = 0; i < NSLOTS; i++)
@@ -403,6 +406,21 @@ EXPORT int dz_video_wait(struct dz_video *v, struct dz_job *job, int timeout_ms)
 		event_wait_ms(&v->work, (int)((deadline - t) / 1000000ull) + 1);
 	}
 }
+
+/* obs_source_info.update of video filters: libobs defers it to the graphics thread (obs_source_video_tick,
+ * with its sources mutex held), so it only tells the worker, which reads the settings itself */
+EXPORT void dz_video_update(void *data, void *settings)
+{
+	(void)settings;
+	struct dz_video *v = data;
+	if (!v)
+		return;
+	note_hot_thread();
+	atomic_fetch_add(&v->settings_gen, 1);
+	event_post(&v->work);
+}
+
+EXPORT uint64_t dz_video_settings_gen(struct dz_video *v) { return atomic_load(&v->settings_gen); }
 
 /* Worker side: the job's result is in job.out (ok=1) or it could not be made (ok=0). */
 EXPORT void dz_video_finish(struct dz_video *v, int slot, int ok)
