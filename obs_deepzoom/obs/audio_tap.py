@@ -28,6 +28,8 @@ class AudioTap:
         self.rate = int(obs.audio_output_get_sample_rate(audio))
         self.cap = int(RING_S * self.rate)
         self.handle = native.dz_tap_new(int(obs.audio_output_get_channels(audio)), self.cap)
+        if not self.handle:
+            raise MemoryError("no memory for the audio tap's ring")
         self.ring = obs.float_plane(native.dz_tap_ring(self.handle), self.cap)
         self.callback = callback_address(native, "dz_tap_capture")
         self.name = ""
@@ -84,9 +86,11 @@ class AudioTap:
             self._attach_locked()
 
     def _detach_locked(self) -> None:
+        self._detached_cleanly = True
         if self._weak is None:
             return
         source = obs.weak_source_get_source(self._weak)
+        self._detached_cleanly = bool(source)
         if source:
             obs.source_remove_audio_capture_callback(source, self.callback, self.handle)
             obs.source_release(source)
@@ -103,8 +107,11 @@ class AudioTap:
             if self._closed:
                 return
             self._closed = True
+            was_attached = self._weak is not None
             self._detach_locked()
-            self.native.dz_tap_free(self.handle)
+            if not was_attached or self._detached_cleanly:
+                self.native.dz_tap_free(self.handle)
+            # else: the source is being destroyed and may still be in our callback: the small ring is leaked
             self.handle = None
 
     def drain(self) -> np.ndarray | None:

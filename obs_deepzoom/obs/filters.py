@@ -178,8 +178,32 @@ class _Filter:
         return values
 
     def _start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name=f"deepzoom-{self.effect}", daemon=True)
+        self._exited = self._free_on_exit = False
+        self._thread = threading.Thread(target=self._worker, name=f"deepzoom-{self.effect}", daemon=True)
         self._thread.start()
+
+    def _worker(self) -> None:
+        try:
+            self._run()
+        finally:
+            with self._lock:
+                self._exited = True
+                if self._free_on_exit:  # destroy gave up waiting: the native object is freed here, last
+                    self._free()
+
+    def _stop_worker(self) -> None:
+        """destroy(): wait for the worker; if it is still busy (a long model build), it frees the native
+        object itself when it ends, so nothing it may still call is freed under it."""
+        if self._thread is not None:
+            self._thread.join(5.0)
+        with self._lock:
+            if self._thread is not None and not self._exited:
+                self._free_on_exit = True
+                return
+        self._free()
+
+    def _free(self) -> None:
+        raise NotImplementedError
 
     def _failed(self, exc: BaseException, what: str) -> None:
         self.error = f"{what}: {type(exc).__name__}: {exc}"
@@ -218,7 +242,12 @@ class VideoFilter(_Filter):
         if not self.handle:
             raise DeepZoomError("out of memory")
         self._gen = native.dz_video_settings_gen(self.handle)
-        self.update(data)
+        try:
+            self.update(data)
+        except Exception:
+            native.dz_video_close(self.handle)
+            native.dz_video_free(self.handle)
+            raise
         self._start()
 
     def _reread_settings(self) -> None:
@@ -257,6 +286,7 @@ class VideoFilter(_Filter):
         old, self.settings = self.settings, merged
         if self.chain is None or any(_value(old, k) != _value(merged, k) for k in REBUILD_KEYS):
             self.chain = None
+            self._configure(active=False)  # frames pass at once while models load, none wait to be dropped
             with _BUILD_LOCK:
                 self.chain = Chain([self.effect], merged)  # compiled models come from OpenVINO's cache
         else:
@@ -270,6 +300,7 @@ class VideoFilter(_Filter):
         job = Job()
         while True:
             try:
+                self._log_stats()
                 self._reread_settings()
                 if self._apply_pending():
                     self.error = None
@@ -277,7 +308,6 @@ class VideoFilter(_Filter):
             except Exception as exc:
                 self._failed(exc, "the effect could not start")
                 self._configure(active=False)
-            self._log_stats()
             r = self.native.dz_video_wait(self.handle, byref(job), WAIT_MS, self._gen)
             if r < 0:
                 return
@@ -377,22 +407,22 @@ class VideoFilter(_Filter):
         return out
 
     def destroy(self) -> None:
-        """UI thread, after OBS removed the filter: stop the worker, then free what the shim holds."""
+        """OBS's destroy thread, after OBS removed the filter (no callback of it runs any more): stop the
+        worker, free the GPU objects, then the native object."""
         if self.tap is not None:
             self.tap.close()
         self.native.dz_video_close(self.handle)
-        if self._thread is not None:
-            self._thread.join(5.0)
         stats = self.stats()
         obs.enter_graphics()
         try:
             self.native.dz_video_free_gpu(self.handle)
         finally:
             obs.leave_graphics()
-        if self._thread is None or not self._thread.is_alive():
-            self.native.dz_video_free(self.handle)  # else leaked rather than freed under a running worker
-        self.handle = None
+        self._stop_worker()
         obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {stats}")
+
+    def _free(self) -> None:
+        self.native.dz_video_free(self.handle)
 
 
 class AudioFilter(_Filter):
@@ -429,8 +459,8 @@ class AudioFilter(_Filter):
                 except Exception as exc:
                     self._failed(exc, "the effect could not start")
                     self.stream.processor = None
-            self._log_stats()
             try:
+                self._log_stats()
                 if not self.stream.step(WAIT_MS):
                     return
             except Exception as exc:  # audio passes through (same delay) until the settings change
@@ -442,13 +472,12 @@ class AudioFilter(_Filter):
 
     def destroy(self) -> None:
         self.stream.close()
-        if self._thread is not None:
-            self._thread.join(5.0)
         stats = self.stats()
-        if self._thread is None or not self._thread.is_alive():
-            self.stream.free()
-        self.handle = None
+        self._stop_worker()
         obs.blog(obs.LOG_INFO, f"{self.effect} filter destroyed: {stats}")
+
+    def _free(self) -> None:
+        self.stream.free()
 
 
 def make_filter(effect: str, source, data, native):

@@ -128,8 +128,13 @@ def _backup(record: dict, rec_path: Path, path: Path) -> Path | None:
 
 
 def obs_running() -> bool:
+    """OBS's process: `obs` (Linux), `OBS` (macOS), `obs64.exe` / `obs32.exe` (Windows)."""
     try:
-        return subprocess.run(["pgrep", "-x", "obs"], capture_output=True).returncode == 0
+        if sys.platform == "win32":
+            out = subprocess.run(["tasklist", "/FO", "CSV", "/NH"], capture_output=True, text=True).stdout.lower()
+            return '"obs64.exe"' in out or '"obs32.exe"' in out
+        name = "OBS" if sys.platform == "darwin" else "obs"
+        return subprocess.run(["pgrep", "-x", name], capture_output=True).returncode == 0
     except OSError:
         return False
 
@@ -220,9 +225,9 @@ def setup(config_dir: Path, collection: str | None, websocket_port: int | None, 
         target = install_pydeps(version, progress)
         config.atomic_write_text(POINTER, str(target))
         changes.append(f"dependencies for OBS's Python in {target}")
-        from . import native
+    from . import native
 
-        changes.append(f"native OBS callbacks built: {native.build(progress)}")
+    changes.append(f"native OBS callbacks built: {native.build(progress)}")  # also with --no-deps
     coll = config.collection_file(config_dir, collection)
     if config.has_script(coll, SCRIPT):
         progress(f"script already registered in {coll}")

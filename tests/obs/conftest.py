@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -59,7 +60,11 @@ def obs_env(tmp_path_factory):
     alias = home / "deepzoom_script_alias.py"
     alias.symlink_to(SCRIPT)
     obs = HeadlessObs(home, password=PASSWORD, sources=sources, scripts=[SCRIPT, alias], pydeps=pydeps)
-    obs.start()
+    os.environ["DEEPZOOM_STATS_S"] = "1"  # inherited by OBS: each filter logs its counters every second
+    try:
+        obs.start()
+    finally:
+        os.environ.pop("DEEPZOOM_STATS_S", None)
     yield obs
     obs.stop()
 

@@ -277,6 +277,31 @@ def test_preset_applies_in_one_batch_and_replaces_the_chain(client, tmp_path, mo
     remove_ours(client, "Speech")
 
 
+def test_a_chain_reads_the_source_back_once(obs_env, client):
+    """Eye Contact then Background on an image source: the outer filter takes the inner one's CPU image, so
+    the chain reads back (and uploads) once, not once per filter, and frames keep their effect."""
+    from obs_deepzoom import presets
+    from obs_deepzoom.bench.obs import _counters, _delta
+
+    source = "Portrait"
+    remove_ours(client, source)
+    default = presets.load("default")
+    rc.apply_preset(client, source, Preset(name="video", video=default.video, settings=default.settings))
+    deadline = time.monotonic() + 90  # both models compiled and producing (slow on a busy 2-core machine)
+    while time.monotonic() < deadline and _counters(obs_env.log_text()).get(default.video[-1], {}).get("done", 0) < 5:
+        time.sleep(1.0)
+    time.sleep(2.0)
+    before = _counters(obs_env.log_text())
+    time.sleep(4.0)
+    after = _counters(obs_env.log_text())
+    inner, outer = (_delta(before, after, e) for e in default.video)
+    remove_ours(client, source)
+    assert outer["renders"] > 30, outer
+    assert outer["readbacks"] == 0 and outer["chained"] > 0, ("the outer filter read back", outer)
+    assert 0 < inner["readbacks"] <= outer["renders"], inner
+    assert outer["applied"] > 0.9 * outer["renders"], ("frames without the effect", outer)
+
+
 def test_bad_requests_are_refused_before_anything_changes(obs_env, client):
     from obs_deepzoom.errors import SettingsError
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from ...errors import DeepZoomError
 
 SOURCE = Path(__file__).resolve().parent / "deepzoom_native.c"
-ABI_VERSION = 3
+ABI_VERSION = 4
 P = ctypes.c_void_p
 MAX_AV_PLANES = 8
 VIDEO_STATS = ["frames_in", "frames_out", "applied", "passed", "dropped", "submitted", "done", "failed",

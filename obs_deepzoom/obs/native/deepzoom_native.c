@@ -17,6 +17,9 @@
  *             `latency` samples behind: the worker's processed samples where ready, else the input delayed
  *             by the model's own delay (the timing never changes).
  *   dz_tap:   an audio capture callback that keeps a mono ring of another source's sound. */
+#if !defined(_WIN32) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sem_clockwait */
+#endif
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -77,14 +80,21 @@ typedef sem_t dz_event;
 static void event_init(dz_event *e) { sem_init(e, 0, 0); }
 static void event_free(dz_event *e) { sem_destroy(e); }
 static void event_post(dz_event *e) { sem_post(e); }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
+#define DZ_CLOCK CLOCK_MONOTONIC /* a wall-clock step never lengthens a wait */
+#define DZ_SEM_WAIT(e, ts) sem_clockwait(e, CLOCK_MONOTONIC, ts)
+#else
+#define DZ_CLOCK CLOCK_REALTIME
+#define DZ_SEM_WAIT(e, ts) sem_timedwait(e, ts)
+#endif
 static void event_wait_ms(dz_event *e, int ms)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(DZ_CLOCK, &ts);
 	uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000ull;
 	ts.tv_sec += (time_t)(ns / 1000000000ull);
 	ts.tv_nsec = (long)(ns % 1000000000ull);
-	while (sem_timedwait(e, &ts) == -1 && errno == EINTR) {
+	while (DZ_SEM_WAIT(e, &ts) == -1 && errno == EINTR) {
 	}
 }
 #endif
@@ -167,7 +177,7 @@ struct dz_api {
 static struct dz_api api;
 static _Atomic int api_ready;
 
-EXPORT int dz_abi_version(void) { return 3; }
+EXPORT int dz_abi_version(void) { return 4; }
 
 /* ---- the OBS threads that call our real-time callbacks (graphics, media, audio): Python asks whether one
  * of its own callbacks runs on one of them, i.e. whether an OBS real-time thread had to take the GIL ---- */
@@ -293,6 +303,9 @@ struct dz_video {
 	int held_slot[MAX_HOLD + 1];
 	int nheld, late_run;
 	uint64_t last_ts;
+	uint32_t held_w, held_h;
+	int held_format;
+	bool started;
 	/* render path (graphics thread only) */
 	void *texrender, *stage, *texture;
 	uint32_t gw, gh, tw, th;
@@ -358,6 +371,8 @@ EXPORT struct dz_video *dz_video_new(void *context)
 EXPORT void dz_video_configure(struct dz_video *v, int active, int latency_frames, int drop_late, int budget_us,
 			       int max_age)
 {
+	if (!v)
+		return;
 	if (latency_frames < 1)
 		latency_frames = 1;
 	if (latency_frames > MAX_HOLD)
@@ -371,6 +386,8 @@ EXPORT void dz_video_configure(struct dz_video *v, int active, int latency_frame
 
 EXPORT void dz_video_stats(struct dz_video *v, uint64_t *out, int n)
 {
+	if (!v)
+		return;
 	for (int i = 0; i < n && i < V_NSTATS; i++)
 		out[i] = atomic_load(&v->stats[i]);
 }
@@ -379,6 +396,8 @@ EXPORT void dz_video_stats(struct dz_video *v, uint64_t *out, int n)
 /* Worker side: wait up to timeout_ms for the newest READY job and claim it. 1: job, 0: none, -1: closed. */
 EXPORT int dz_video_wait(struct dz_video *v, struct dz_job *job, int timeout_ms, uint64_t settings_gen)
 {
+	if (!v || !job)
+		return -1;
 	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
 		if (atomic_load(&v->closed))
@@ -420,11 +439,13 @@ EXPORT void dz_video_update(void *data, void *settings)
 	event_post(&v->work);
 }
 
-EXPORT uint64_t dz_video_settings_gen(struct dz_video *v) { return atomic_load(&v->settings_gen); }
+EXPORT uint64_t dz_video_settings_gen(struct dz_video *v) { return v ? atomic_load(&v->settings_gen) : 0; }
 
 /* Worker side: the job's result is in job.out (ok=1) or it could not be made (ok=0). */
 EXPORT void dz_video_finish(struct dz_video *v, int slot, int ok)
 {
+	if (!v)
+		return;
 	if (slot < 0 || slot >= NSLOTS)
 		return;
 	int expect = S_BUSY;
@@ -575,9 +596,36 @@ EXPORT struct obs_source_frame *dz_filter_video(void *data, struct obs_source_fr
 	uint64_t t0 = now_ns();
 	void *parent = api.filter_get_parent(v->context);
 	stat_add(v, V_FRAMES_IN, 1);
-	if (v->nheld && (frame->timestamp < v->last_ts || frame->timestamp - v->last_ts > 1000000000ull))
-		flush_held(v, parent); /* a seek, a loop or a pause: stale frames are not shown */
+	/* The first frame, a seek, a loop, a pause or a sparse source (a still picture in a media source sends one
+	 * frame): held frames are dropped and this one is shown as it is, now, rather than held for frames that
+	 * may never come. A change of size or format: libobs drops its cache's hold on older frames, so ours go
+	 * back first. */
+	bool gap = !v->started || frame->timestamp < v->last_ts || frame->timestamp - v->last_ts > 250000000ull;
+	v->started = true;
+	bool changed = v->nheld && (frame->width != v->held_w || frame->height != v->held_h ||
+				    frame->format != v->held_format);
 	v->last_ts = frame->timestamp;
+	if (gap || changed) {
+		flush_held(v, parent);
+		if (gap) {
+			stat_add(v, V_FRAMES_OUT, 1);
+			stat_add(v, V_PASSED, 1);
+			stat_add(v, V_NATIVE_NS, now_ns() - t0);
+			return frame;
+		}
+	}
+	int latency = atomic_load(&v->latency);
+	while (v->nheld > latency) { /* the latency was lowered: the oldest extra frames go back unshown */
+		if (v->held_slot[0] >= 0)
+			release_slot(v, v->held_slot[0]);
+		if (parent)
+			api.source_release_frame(parent, v->held[0]);
+		v->nheld--;
+		memmove(v->held, v->held + 1, sizeof(v->held[0]) * (size_t)v->nheld);
+		memmove(v->held_slot, v->held_slot + 1, sizeof(v->held_slot[0]) * (size_t)v->nheld);
+		stat_add(v, V_DROPPED, 1);
+	}
+	v->held_w = frame->width, v->held_h = frame->height, v->held_format = frame->format;
 
 	uint32_t rows[3], bytes[3];
 	int np = plane_layout(frame->format, frame->width, frame->height, rows, bytes);
@@ -618,7 +666,6 @@ EXPORT struct obs_source_frame *dz_filter_video(void *data, struct obs_source_fr
 	v->held[v->nheld] = frame;
 	v->held_slot[v->nheld] = s;
 	v->nheld++;
-	int latency = atomic_load(&v->latency);
 	if (v->nheld <= latency) {
 		stat_add(v, V_NATIVE_NS, now_ns() - t0);
 		return NULL; /* held: OBS keeps showing the previous frame */
@@ -846,6 +893,13 @@ static const uint8_t *produce(struct dz_video *v, uint32_t *pw, uint32_t *ph, in
 		}
 		atomic_store(&sl->state, S_FREE);
 	}
+	bool working = false; /* a newer frame is waiting or being processed: the newest result is still the best */
+	for (int i = 0; i < NSLOTS && best >= 0; i++)
+		if ((atomic_load(&v->slots[i].state) == S_BUSY || atomic_load(&v->slots[i].state) == S_READY) &&
+		    v->slots[i].job.render && v->slots[i].job.seq > best_seq)
+			working = true;
+	if (working && max_age < 300)
+		max_age = 300; /* a slow effect: shown until its next result, but not forever if the worker hangs */
 	if (best >= 0 && v->frame - best_seq > max_age) {
 		atomic_store(&v->slots[best].state, S_FREE);
 		best = -1;
