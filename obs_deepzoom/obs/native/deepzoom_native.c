@@ -517,6 +517,9 @@ static void submit(struct dz_video *v, int i)
 /* rows and bytes per row of each plane of a raw frame format; 0 if unsupported */
 static int plane_layout(int fmt, uint32_t w, uint32_t h, uint32_t rows[3], uint32_t bytes[3])
 {
+	bool subsampled = fmt == F_I420 || fmt == F_NV12 || fmt == F_YUY2 || fmt == F_UYVY || fmt == F_YVYU;
+	if (subsampled && (w % 2 || ((fmt == F_I420 || fmt == F_NV12) && h % 2)))
+		return 0; /* odd sizes of subsampled formats pass through (the colour conversions need even ones) */
 	switch (fmt) {
 	case F_I420:
 		rows[0] = h, rows[1] = rows[2] = h / 2, bytes[0] = w, bytes[1] = bytes[2] = w / 2;
