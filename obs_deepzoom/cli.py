@@ -527,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=["fetch", "list"])
     sp.set_defaults(func=cmd_samples)
 
-    sp = sub.add_parser("reference", help="install the test-only references (MediaPipe; libobs 32.2.2 for the OBS 32 tier)")
+    sp = sub.add_parser("reference", help="install the test-only references (MediaPipe; libobs 32.2.2)")
     sp.add_argument("action", choices=["install"])
     sp.set_defaults(func=cmd_reference)
 
