@@ -443,7 +443,11 @@ def cmd_bench(args) -> int:
                            progress=_progress)
     else:
         bench = importlib.import_module(f".bench.{args.name}", __package__)
-        if args.name == "obs":
+        if args.name == "obs" and args.obs == 32:  # libobs 32.2.2 in-process (the OBS 32 test tier's host)
+            from .bench import obs32
+
+            result = obs32.run(seconds=args.seconds, progress=_progress)
+        elif args.name == "obs":
             result = bench.run(seconds=args.seconds, progress=_progress)
         elif args.name == "gaze":  # no offline peer: compared with the face tracking it needs
             result = bench.run(rounds=args.rounds, progress=_progress)
@@ -610,6 +614,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-peer", action="store_true", help="skip the peer (MediaPipe)")
     sp.add_argument("--input-height", type=int, choices=[240, 360], default=240,
                     help="restore: the input's lines (240p: x3 to 720p; 360p: x2, the x2 deblocker's weights)")
+    sp.add_argument("--obs", type=int, choices=[29, 32], default=29,
+                    help="obs: 29 = the headless OBS Studio installed here; 32 = libobs 32.2.2 in-process "
+                         "(test-only, from `deepzoom reference install`)")
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_bench)
 

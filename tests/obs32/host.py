@@ -1,7 +1,7 @@
 """A libobs 32.2.2 host for the OBS 32 test tier: starts libobs in this process (through pylibobs, test-only),
 registers DeepZoom's filter kinds the way script.py does inside OBS, then does what a user does with each kind.
 
-    python tests/obs32/host.py version|layout|kinds|run [--effects a,b] [--frames N]
+    python tests/obs32/host.py version|layout|kinds|run|bench [--effects a,b] [--frames N] [--seconds S]
 
 It needs the environment of `obs_deepzoom.reference.obs32_env()` (FFmpeg 6 soname links on LD_LIBRARY_PATH,
 pylibobs on PYTHONPATH, LIBGL_ALWAYS_SOFTWARE=1) and an X display; run without it, it re-runs itself with that
@@ -201,6 +201,9 @@ SIGNATURES = {
     "video_format_get_parameters": (c_bool, c_int, c_int, POINTER(c_float * 16), POINTER(c_float * 3),
                                     POINTER(c_float * 3)),
     "obs_wait_for_destroy_queue": (c_bool,),
+    "obs_get_average_frame_time_ns": (c_uint64,),
+    "obs_get_total_frames": (c_uint32,),
+    "obs_get_lagged_frames": (c_uint32,),
 }
 PROPERTY_TYPES = {0: "invalid", 1: "bool", 2: "int", 3: "float", 4: "text", 5: "path", 6: "list", 7: "color",
                   8: "button", 9: "font", 10: "editable_list", 11: "frame_rate", 12: "group", 13: "color_alpha"}
@@ -216,6 +219,7 @@ class Host:
 
     def __init__(self):
         self.path = os.environ.get("LIBOBS_PATH", "")
+        self.video_size, self.modules = (640, 360), ["image-source"]
         self.lib = None
         self.ctx = None
         self._keep: list = []
@@ -235,9 +239,9 @@ class Host:
             f.restype, f.argtypes = restype, list(argtypes)
         self.ctx = pylibobs.OBSContext(module_config_path=config_dir)
         self.ctx.startup()
-        self.ctx.set_video(width=640, height=360, fps_num=30)
+        self.ctx.set_video(width=self.video_size[0], height=self.video_size[1], fps_num=30)
         self.ctx.set_audio(samples_per_sec=48000)
-        modules = self._load_modules(["image-source"])
+        modules = self._load_modules(self.modules)
         glob = hasattr(ctypes.CDLL(None), "obs_startup")
         return {"version": self.lib.obs_get_version_string().decode(), "path": self.path,
                 "realpath": library_of(self.addr("obs_get_version_string")), "modules": modules,
@@ -716,12 +720,89 @@ def speech_blocks():
     return [np.ascontiguousarray(stereo[:, i:i + BLOCK]) for i in range(0, n, BLOCK)]
 
 
+# a generous queue: the worker may be late by this much before a block passes through raw (2 busy cores)
+AUDIO_SETTINGS = {"audio_filter.queue_ms": 300.0}
+PARITY_TOL = 1e-4  # max abs error of a processed sample against the engine run here on the same signal
+
+
+def audio_processor(inst):
+    return getattr(getattr(inst, "stream", None), "processor", None)
+
+
+def parity(inst, x, y) -> dict:
+    """The filter's output y against the engine's own output for the input x, aligned by the known latency.
+
+    The shim writes output sample k from idx = k - queue: the worker's output e[idx] where it was processed
+    in time, else the input x[idx - delay] (delay: the model's own), zeros before that. The engine's
+    processor (same class, same settings, this process) run once over all of x gives e; its output does not
+    depend on how x is cut into blocks. A sample equal to the delayed input is "raw"; every other sample
+    must match e within PARITY_TOL."""
+    import numpy as np
+
+    from obs_deepzoom.engine.audio.automute import AutoMute
+    from obs_deepzoom.engine.audio.denoise import Denoise
+
+    proc, stream = audio_processor(inst), inst.stream
+    if proc is None:
+        return {"error": "no processor"}
+    engine = {"denoise": Denoise, "automute": AutoMute}[inst.effect](proc.settings.model_copy(), stream.rate,
+                                                                       stream.channels)
+    e = engine.process(np.ascontiguousarray(x, np.float32))
+    queue, delay = stream.queue, round(engine.latency_ms * stream.rate / 1000)
+    n = y.shape[1]
+    shift = lambda a, k: np.concatenate([np.zeros((a.shape[0], k), np.float32), a], axis=1)[:, :n]  # noqa: E731
+    e_al, raw = shift(e, queue), shift(x, queue + delay)
+    is_raw = (y == raw).all(axis=0)
+    err = np.abs(y - e_al).max(axis=0)
+    processed = ~is_raw
+    matched = processed & (err <= PARITY_TOL)
+    after_queue = slice(queue, None)
+    stats = stream.stats()
+    # where the engine's output equals the delayed input (a gate wide open), a sample is counted "raw" here
+    # though it was processed; the counters tell the processed share exactly
+    return {"queue_samples": queue, "model_delay_samples": delay, "latency_ms": round(stream.latency_ms(), 3),
+            "engine_latency_ms": round(engine.latency_ms, 3), "samples": int(n),
+            "not_raw": int(processed.sum()), "not_raw_matching_engine": int(matched.sum()),
+            "max_abs_err_not_raw": float(err[processed].max()) if processed.any() else 0.0,
+            "max_abs_err_all": float(err[queue:].max()) if n > queue else 0.0,
+            "engine_equals_raw": int(((e_al == raw).all(axis=0)).sum()),
+            "matching_engine_after_queue": int((err[after_queue] <= PARITY_TOL).sum()),
+            "counters": {k: stats[k] for k in ("frames", "processed", "raw")},
+            "processed_pct": round(100 * stats["processed"] / max(stats["frames"], 1), 2),
+            "tolerance": PARITY_TOL}
+
+
+def push_realtime(host: Host, av: int, blocks: list) -> float:
+    """The blocks pushed in real time from a thread of their own, as a microphone delivers them (the
+    filter and the capture callback run on it: the shim marks it as one of OBS's real-time threads, so it
+    must not be the thread that creates sources). Returns the seconds spent in obs_source_output_audio."""
+    import threading
+
+    spent = [0.0]
+
+    def mic():
+        dt = BLOCK / AUDIO_RATE
+        t0, ts0 = time.monotonic(), time.monotonic_ns()
+        for i, block in enumerate(blocks):
+            time.sleep(max(0.0, t0 + i * dt - time.monotonic()))
+            t = time.perf_counter()
+            host.push_audio(av, block.copy(), ts0 + i * BLOCK * 10**9 // AUDIO_RATE)
+            spent[0] += time.perf_counter() - t
+
+    thread = threading.Thread(target=mic, name="test-mic")
+    thread.start()
+    thread.join()
+    return spent[0]
+
+
 def run_audio(host: Host, state: dict, effect: str, kind: str, av: int) -> None:
     import numpy as np
 
     step = lambda name, **kw: emit(f"{effect}:{name}", **kw)  # noqa: E731
     before = set(state["instances"])
-    flt = host.obs_source_create_private(kind.encode(), effect.encode(), None)
+    d = host.data(AUDIO_SETTINGS)
+    flt = host.obs_source_create_private(kind.encode(), effect.encode(), d)
+    host.obs_data_release(d)
     key, inst = new_instance(state, before)
     step("create", ok=bool(flt), instance=type(inst).__name__ if inst else None,
          flags=host.obs_source_get_output_flags(flt) if flt else None)
@@ -734,6 +815,11 @@ def run_audio(host: Host, state: dict, effect: str, kind: str, av: int) -> None:
     step("update", json=json.loads(host.obs_data_get_json(s := host.obs_source_get_settings(flt)) or b"{}"))
     host.obs_data_release(s)
     host.obs_source_filter_add(av, flt)
+    # the first pushed sample is the processor's first: settings applied and the processor built before
+    t0 = time.perf_counter()
+    wait_for(lambda: getattr(inst, "_pending", None) is None and audio_processor(inst) is not None, 60)
+    time.sleep(0.3)
+    step("audio_warmup", s=round(time.perf_counter() - t0, 2), **diag(inst))
     captured: list = []
 
     def capture(_param, _source, audio_ptr, muted):
@@ -748,14 +834,7 @@ def run_audio(host: Host, state: dict, effect: str, kind: str, av: int) -> None:
     cb = AudioCapture(capture)
     host.obs_source_add_audio_capture_callback(av, cb, None)
     blocks = speech_blocks()
-    dt = BLOCK / AUDIO_RATE
-    t0, ts0 = time.monotonic(), time.monotonic_ns()
-    spent = 0.0
-    for i, block in enumerate(blocks):  # in real time, as a microphone delivers them
-        time.sleep(max(0.0, t0 + i * dt - time.monotonic()))
-        t = time.perf_counter()
-        host.push_audio(av, block.copy(), ts0 + i * BLOCK * 10**9 // AUDIO_RATE)  # filter + capture: this thread
-        spent += time.perf_counter() - t
+    spent = push_realtime(host, av, blocks)
     host.obs_source_remove_audio_capture_callback(av, cb, None)
     good = [c for c in captured if not isinstance(c, str)]
     result = {"blocks_in": len(blocks), "blocks_out": len(good), "errors": [c for c in captured if isinstance(c, str)],
@@ -769,6 +848,7 @@ def run_audio(host: Host, state: dict, effect: str, kind: str, av: int) -> None:
         result.update(frames_in=x.shape[1], frames_out=y.shape[1], finite=bool(np.isfinite(y).all()),
                       changed=bool(not np.array_equal(x, y)), rms_speech_in=rms(x[:, speech]),
                       rms_speech_out=rms(y[:, speech]), rms_pause_in=rms(x[:, pause]), rms_pause_out=rms(y[:, pause]))
+        result["parity"] = parity(inst, x, y)
     step("audio", **result, **diag(inst))
     host.obs_source_filter_remove(av, flt)
     host.obs_source_release(flt)
@@ -812,10 +892,141 @@ def cmd_run(host: Host, args) -> None:
     emit("instances_left", count=len(state["instances"]))
 
 
+# ---- bench: `deepzoom bench obs --obs 32` runs this (obs_deepzoom/bench/obs32.py reads the steps) --------
+def sample_render(host: Host, seconds: float, interval: float = 0.5) -> dict:
+    """OBS's own render time (obs_get_average_frame_time_ns: what GetStats reports as averageFrameRenderTime,
+    a running average) sampled over a window, with the frames rendered and lagged."""
+    import statistics
+
+    total0, lagged0 = host.obs_get_total_frames(), host.obs_get_lagged_frames()
+    render, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(interval)
+        render.append(host.obs_get_average_frame_time_ns() / 1e6)
+    frames = host.obs_get_total_frames() - total0
+    lagged = host.obs_get_lagged_frames() - lagged0
+    render.sort()
+    return {"render_ms": statistics.median(render), "render_ms_p95": render[int(0.95 * (len(render) - 1))],
+            "frames": frames, "fps": frames / seconds, "seconds": seconds,
+            "skipped_pct": 100 * lagged / max(frames, 1)}
+
+
+def counters(state: dict) -> dict:
+    """Every filter's counters, as it logs them with DEEPZOOM_STATS_S ("<effect> stats: {json}")."""
+    from obs_deepzoom.obs import filters
+
+    out = {}
+    for inst in list(state["instances"].values()):
+        try:
+            out[inst.effect] = {**inst.stats(), "gil_waits_on_obs_threads": filters.GIL_WAITS["count"]}
+        except Exception as exc:
+            out[inst.effect] = {"error": repr(exc)}
+    return out
+
+
+def add_filter(host: Host, state: dict, source: int, kind: str, name: str, settings: dict | None):
+    before = set(state["instances"])
+    d = host.data(settings) if settings else None
+    flt = host.obs_source_create_private(kind.encode(), name.encode(), d)
+    if d:
+        host.obs_data_release(d)
+    _, inst = new_instance(state, before)
+    host.obs_source_filter_add(source, flt)
+    return flt, inst
+
+
+def remove_filters(host: Host, state: dict, source: int, filters: list) -> None:
+    for flt in filters:
+        host.obs_source_filter_remove(source, flt)
+        host.obs_source_release(flt)
+    wait_for(lambda: not state["instances"], 5)
+
+
+def warm(insts: list, seconds: float = 60.0) -> float:
+    """Until every effect is built (models compiled on its worker), then 2 s of frames."""
+    t0 = time.perf_counter()
+    wait_for(lambda: all(ready(i) for i in insts), seconds, 0.1)
+    time.sleep(2.0)
+    return round(time.perf_counter() - t0, 2)
+
+
+def cmd_bench(host: Host, args) -> None:
+    """Phases on a 1280x720 image source shown on OBS's 30 fps canvas (the render path): no filter, OBS's
+    color_filter_v2 (peer), the default preset's first video effect, its whole video chain; then the
+    default denoise filter on pushed speech (the native audio callback's time). One step per phase."""
+    from obs_deepzoom.bench.obs import _face_720p
+    from obs_deepzoom.obs import filters
+    from obs_deepzoom.obs.kinds import ALL_KINDS
+    from obs_deepzoom.obs.properties import obs_settings
+    from obs_deepzoom.presets import load as load_preset
+
+    seconds = args.seconds
+    state = register(host)
+    preset = load_preset("default")
+    with tempfile.TemporaryDirectory(prefix="obs32-bench-") as tmp:
+        d = host.data({"file": str(_face_720p(Path(tmp) / "face720.png"))})
+        image = host.obs_source_create(b"image_source", b"Face720", d, None)
+        host.obs_data_release(d)
+        host.obs_set_output_source(0, image)  # on the canvas: rendered every frame by OBS's graphics thread
+        wait_for(lambda: host.obs_source_get_width(image) > 0, 5)
+        emit("bench_setup", canvas=list(host.video_size), image=[host.obs_source_get_width(image),
+                                                                  host.obs_source_get_height(image)],
+             effect=preset.video[0], chain=preset.video)
+        time.sleep(2.0)
+        emit("bench_base", **sample_render(host, seconds))
+
+        d = host.data({"saturation": 0.5})
+        peer = host.obs_source_create_private(b"color_filter_v2", b"peer", d)
+        host.obs_data_release(d)
+        host.obs_source_filter_add(image, peer)
+        time.sleep(1.0)
+        emit("bench_peer", ok=bool(peer), **sample_render(host, seconds))
+        host.obs_source_filter_remove(image, peer)
+        host.obs_source_release(peer)
+
+        effect = preset.video[0]
+        flt, inst = add_filter(host, state, image, ALL_KINDS[effect][0], effect, None)
+        warmup = warm([inst])
+        before = counters(state)
+        stats = sample_render(host, seconds)
+        time.sleep(1.2)
+        emit("bench_one", warmup_s=warmup, before=before, after=counters(state), **stats, **diag(inst))
+        remove_filters(host, state, image, [flt])
+
+        made = [add_filter(host, state, image, ALL_KINDS[e][0], e, obs_settings(e, preset.settings))
+                for e in preset.video]
+        warmup = warm([i for _, i in made])
+        before = counters(state)
+        stats = sample_render(host, seconds)
+        time.sleep(1.2)
+        emit("bench_chain", warmup_s=warmup, before=before, after=counters(state), **stats)
+        remove_filters(host, state, image, [f for f, _ in made])
+        host.obs_set_output_source(0, None)
+        host.obs_source_release(image)
+
+    av = host.obs_source_create(host.register_test_source().encode(), b"Speech", None, None)
+    flt, inst = add_filter(host, state, av, ALL_KINDS["denoise"][0], "denoise", None)
+    wait_for(lambda: getattr(inst, "_pending", None) is None and audio_processor(inst) is not None, 60)
+    time.sleep(0.3)
+    blocks = speech_blocks()
+    laps = max(1, round(seconds / (len(blocks) * BLOCK / AUDIO_RATE)))
+    before = counters(state)
+    push_realtime(host, av, blocks * laps)
+    time.sleep(1.2)
+    emit("bench_audio", before=before, after=counters(state), seconds=round(laps * len(blocks) * BLOCK / AUDIO_RATE, 2),
+         **diag(inst))
+    remove_filters(host, state, av, [flt])
+    host.obs_source_release(av)
+    gil = {k: v for k, v in filters.GIL_WAITS.items() if k != "count"}
+    emit("bench_gil", gil_waits_on_obs_threads=filters.GIL_WAITS["count"], callbacks=sorted(gil),
+         instances_left=len(state["instances"]))
+
+
 def main(argv: list[str]) -> int:
     global OUT
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("command", choices=["version", "layout", "kinds", "run"])
+    ap.add_argument("command", choices=["version", "layout", "kinds", "run", "bench"])
+    ap.add_argument("--seconds", type=float, default=10.0, help="bench: seconds sampled per phase")
     ap.add_argument("--effects", help="comma-separated effects (default: every DeepZoom kind)")
     ap.add_argument("--frames", type=int, default=3, help="face frames per format and path")
     ap.add_argument("--shim-libobs0", metavar="DIR", help="DIR/libobs.so.0 -> libobs 32.2.2, first on LD_LIBRARY_PATH")
@@ -828,6 +1039,8 @@ def main(argv: list[str]) -> int:
     os.dup2(2, 1)  # libobs's log (printf) goes to stderr, the JSON lines stay alone on stdout
     t0 = time.perf_counter()
     host = Host()
+    if args.command == "bench":
+        host.video_size, host.modules = (1280, 720), ["image-source", "obs-filters"]
     try:
         with tempfile.TemporaryDirectory(prefix="obs32-config-") as config:
             same = start(host, config)
@@ -835,12 +1048,12 @@ def main(argv: list[str]) -> int:
                 from obs_deepzoom.obs import libobs as bridge
 
                 emit("layout", **layout_report(bridge))
-            elif args.command in ("kinds", "run"):
+            elif args.command in ("kinds", "run", "bench"):
                 if not same:  # registering there would call an uninitialised libobs (a crash)
                     emit("end", ok=False, error="obs_deepzoom.obs.libobs bound another libobs than the host's")
                     OUT.flush()
                     os._exit(3)
-                cmd_run(host, args)
+                (cmd_bench if args.command == "bench" else cmd_run)(host, args)
             t1 = time.perf_counter()
             host.stop()
             emit("shutdown", s=round(time.perf_counter() - t1, 2))
