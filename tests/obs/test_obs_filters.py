@@ -351,7 +351,7 @@ def test_automute_silences_pauses_and_keeps_speech(client, tmp_path):
     remove_ours(client, source)
     client.request("SetInputMute", {"inputName": "Clip", "inputMuted": True})  # only Speech is heard
     plain = window_rms(record(client, 11.5, tmp_path))  # one whole loop of the 11.1 s file
-    name = rc.add(client, source, "automute", ["audio_filter.queue_ms=250"])  # a busy 2-core CI
+    name = rc.add(client, source, "automute", ["audio_filter.queue_ms=500"])  # a busy 2-core CI
     time.sleep(1.0)
     gated = window_rms(record(client, 11.5, tmp_path))
     # without the filter the pauses still carry room noise; with it they are digital silence
@@ -375,7 +375,7 @@ def test_noise_suppression_lowers_the_room_noise_in_obs(obs_env, client, tmp_pat
     remove_ours(client, source)
     client.request("SetInputMute", {"inputName": "Clip", "inputMuted": True})
     plain = window_rms(record(client, 11.5, tmp_path))
-    rc.add(client, source, "denoise", ["audio_filter.queue_ms=250"])  # a busy 2-core CI
+    rc.add(client, source, "denoise", ["audio_filter.queue_ms=500"])  # a busy 2-core CI
     time.sleep(1.0)
     clean = window_rms(record(client, 11.5, tmp_path))
     remove_ours(client, source)
