@@ -1,5 +1,5 @@
 """Real speech and noise for the audio evaluations and tests, fetched from package registries and cached
-(never committed; DESIGN.md §4).
+(never committed).
 
 - clean speech: Asterisk studio prompts (Debian asterisk-core-sounds-en-g722: a US female voice;
   -it-g722: an Italian male voice; G.722 decoded with ffmpeg) and LibriVox sentences (pocketsphinx sdist);

@@ -1,5 +1,5 @@
 """Benchmarks: `deepzoom bench NAME` prints a table and, with --json, one JSON object on its last line
-(keys in DESIGN.md §6: ms_median, ms_p95, fps, peak_rss_mb, peer, peer_ms_median, peer_ratio)."""
+(common keys: ms_median, ms_p95, fps, peak_rss_mb, peer, peer_ms_median, peer_ratio)."""
 
 from __future__ import annotations
 
