@@ -28,7 +28,7 @@ def summary(ms: list[float]) -> dict[str, float]:
 
 
 def peer_fields(ours_ms_median: float, peer_ms: list[float], name: str) -> dict[str, object]:
-    """DESIGN.md §6 peer keys: the peer's median/p95 and ours / peer (< 1: we are faster)."""
+    """Peer keys: the peer's median/p95 and ours / peer (< 1: we are faster)."""
     if not peer_ms:
         return {}
     p = summary(peer_ms)
