@@ -72,6 +72,13 @@ def speech_clip(path: Path, rate: int = 48000) -> Path:
     speech48 = np.interp(t, np.arange(len(speech)), speech)  # 16 -> 48 kHz, plenty for a test signal
     noise = lambda n: np.random.default_rng(n).normal(0, 0.004, n)  # noqa: E731
     mono = np.concatenate([noise(2 * rate), speech48 + noise(len(speech48)), noise(2 * rate + 1)])
+    return write_stereo_wav(path, mono, rate)
+
+
+def write_stereo_wav(path: Path, mono: np.ndarray, rate: int) -> Path:
+    """16-bit stereo WAV with the same signal on both channels."""
+    import wave
+
     pcm = (np.clip(mono, -1, 1) * 32767).astype(np.int16)
     with wave.open(str(path), "wb") as w:
         w.setnchannels(2)

@@ -9,13 +9,13 @@ import os
 import shutil
 import subprocess
 import time
-import wave
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from obs_deepzoom.bench.obs import write_stereo_wav
 from obs_deepzoom.obs import setup
 from obs_deepzoom.obs.headless import HeadlessObs
 from obs_deepzoom.samples import sample
@@ -55,13 +55,7 @@ def tone_wav(path: Path, seconds: float = 4.0, rate: int = 48000) -> Path:
     t = np.arange(int(seconds * rate)) / rate
     x = sum(0.3 / k * np.sin(2 * np.pi * 150 * k * t) for k in range(1, 6))
     x = x * (0.75 + 0.25 * np.sin(2 * np.pi * 1.0 * t)) + np.random.default_rng(3).normal(0, 0.01, len(t))
-    pcm = (np.clip(x, -1, 1) * 32767).astype(np.int16)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.repeat(pcm, 2).tobytes())
-    return path
+    return write_stereo_wav(path, x, rate)
 
 
 def mux(video: Path, audio: Path, out: Path, seconds: float) -> Path:
