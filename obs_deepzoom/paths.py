@@ -5,19 +5,30 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-MANIFEST = REPO_ROOT / "ir_models" / "manifest.json"
-PRESETS_DIR = REPO_ROOT / "presets"
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+# In a checkout (editable install) the manifest and presets sit at its top; an installed wheel carries them in
+# the package, and then the cache and the built models go to the user's cache folder.
+IN_CHECKOUT = (REPO_ROOT / "ir_models" / "manifest.json").is_file()
+MANIFEST = (REPO_ROOT if IN_CHECKOUT else PACKAGE_DIR / "bundled") / "ir_models" / "manifest.json"
+PRESETS_DIR = (REPO_ROOT if IN_CHECKOUT else PACKAGE_DIR / "bundled") / "presets"
+
+
+def _default_home() -> Path:
+    if IN_CHECKOUT:
+        return REPO_ROOT / ".cache"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "obs-deepzoom"
 
 
 def data_dir() -> Path:
     """Cache for downloaded wheels, sample media and the OpenVINO compile cache (DEEPZOOM_HOME overrides)."""
-    return Path(os.environ.get("DEEPZOOM_HOME", REPO_ROOT / ".cache"))
+    return Path(os.environ.get("DEEPZOOM_HOME") or _default_home())
 
 
 def ir_dir() -> Path:
     """Built IR files (git-ignored); DEEPZOOM_IR_DIR overrides."""
-    return Path(os.environ.get("DEEPZOOM_IR_DIR", REPO_ROOT / "ir_models" / "build"))
+    default = REPO_ROOT / "ir_models" / "build" if IN_CHECKOUT else data_dir() / "ir_models"
+    return Path(os.environ.get("DEEPZOOM_IR_DIR") or default)
 
 
 def wheels_dir() -> Path:
