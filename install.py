@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """obs-deepzoom setup (standard library only; safe to run again: finished steps are skipped).
 
-    python3 install.py         create .venv, install the package, build the models, fetch the sample media
-    python3 install.py demo    setup, then run the default preset over the sample clip (MP4 + PNG + timings)
-    python3 install.py test    setup with test dependencies, then the whole test suite
+    python3 install.py         set up: system packages, .venv, the package, the models, the sample media
+    python3 install.py demo    set up, then run the default preset over the sample clip (MP4 + PNG + timings)
+    python3 install.py test    set up for testing (OBS, Xvfb, ffmpeg, test data too), then the whole test suite
+
+Every download happens here, during set-up; the test run itself is offline (DEEPZOOM_OFFLINE=1).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import time
 import venv
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -22,24 +25,85 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".deepzoom-installed"
+CONSTRAINTS = ROOT / "constraints.txt"
 T0 = time.monotonic()
+
+# Debian/Ubuntu packages, each with a file that shows it is there. The tests drive a real headless OBS Studio
+# (obs, under Xvfb, drawing with Mesa's software OpenGL) and decode speech prompts with ffmpeg.
+VENV_PACKAGE = ("python3-venv", None)
+TEST_PACKAGES = (("obs-studio", "obs"), ("xvfb", "Xvfb"), ("ffmpeg", "ffmpeg"),
+                 ("libgl1-mesa-dri", "/usr/lib/*/dri/swrast_dri.so"))
 
 
 def say(msg: str) -> None:
     print(f"[install {time.monotonic() - T0:6.1f}s] {msg}", flush=True)
 
 
-def fail(msg: str) -> None:
-    print(f"install.py: error: {msg}", file=sys.stderr, flush=True)
-    sys.exit(2)
+class SetupError(Exception):
+    """A step that cannot go on; the message is one line that says what to do."""
 
 
-def run(cmd: list[str], **kw) -> None:
+def run(cmd: list, **kw) -> None:
     r = subprocess.run([str(c) for c in cmd], cwd=ROOT, **kw)
     if r.returncode != 0:
-        fail(f"command failed ({r.returncode}): {' '.join(str(c) for c in cmd)}")
+        raise SetupError(f"command failed ({r.returncode}): {' '.join(str(c) for c in cmd)}")
 
 
+# ---- system packages ------------------------------------------------------------------------------------------
+def _present(probe: str | None, which: Callable[[str], str | None]) -> bool:
+    if probe is None:  # python3-venv: ensurepip is what it adds
+        try:
+            import ensurepip  # noqa: F401
+        except ImportError:
+            return False
+        return True
+    if probe.startswith("/"):
+        return any(Path("/").glob(probe.lstrip("/")))
+    return which(probe) is not None
+
+
+def missing_packages(action: str, which: Callable[[str], str | None] = shutil.which) -> list[str]:
+    wanted = [VENV_PACKAGE] + (list(TEST_PACKAGES) if action == "test" else [])
+    if action == "test" or not PY.exists():
+        return [name for name, probe in wanted if not _present(probe, which)]
+    return []
+
+
+def apt_prefix(which: Callable[[str], str | None] = shutil.which, euid: int | None = None) -> list[str] | None:
+    """How to run apt-get here: [] as root, ['sudo', '-n'] when sudo needs no password, None when we cannot."""
+    if which("apt-get") is None:
+        return None
+    euid = os.geteuid() if euid is None else euid
+    if euid == 0:
+        return []
+    if which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
+        return ["sudo", "-n"]
+    return None
+
+
+def ensure_system_packages(action: str, which: Callable[[str], str | None] = shutil.which,
+                           euid: int | None = None, runner: Callable[[list], None] = run) -> list[str]:
+    """Install the missing system packages with apt when we may; otherwise stop with the exact command.
+    Returns the packages installed."""
+    missing = missing_packages(action, which)
+    if not missing:
+        return []
+    line = f"apt-get install -y --no-install-recommends {' '.join(missing)}"
+    prefix = apt_prefix(which, euid)
+    if prefix is None:
+        hint = f"sudo {line}" if which("apt-get") else f"install {', '.join(missing)} with your system's packages"
+        raise SetupError(f"missing system packages: {' '.join(missing)}. Run: {hint}")
+    say(f"installing system packages with apt-get: {' '.join(missing)} (about 400 MB for OBS Studio)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    runner([*prefix, "apt-get", "update", "-q"], env=env)
+    runner([*prefix, *line.split()], env=env)
+    still = missing_packages(action, which)
+    if still:
+        raise SetupError(f"apt-get ran but these are still missing: {' '.join(still)}")
+    return missing
+
+
+# ---- Python environment ---------------------------------------------------------------------------------------
 def make_venv() -> None:
     if PY.exists():
         return
@@ -48,7 +112,8 @@ def make_venv() -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     except (subprocess.CalledProcessError, OSError) as exc:
         shutil.rmtree(VENV, ignore_errors=True)
-        fail(f"could not create a virtual environment ({exc}). On Debian/Ubuntu: sudo apt-get install python3-venv")
+        raise SetupError(f"could not create a virtual environment ({exc}). "
+                         "Run: sudo apt-get install python3-venv") from exc
 
 
 def portaudio_available() -> bool:
@@ -59,12 +124,15 @@ def install_package(extras: list[str]) -> None:
     if portaudio_available():
         extras = extras + ["audio"]
     spec = f".[{','.join(extras)}]" if extras else "."
-    key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
+    key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes()
+                         + spec.encode()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == key:
         say(f"package {spec} already installed")
         return
-    say(f"installing obs-deepzoom {spec} and its dependencies into .venv (a few minutes the first time)")
-    run([PY, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off", "-q", "-e", spec])
+    say(f"installing obs-deepzoom {spec} with the versions of constraints.txt into .venv "
+        "(about 1.3 GB, 1-3 minutes the first time)")
+    run([PY, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "on",
+         "-c", CONSTRAINTS, "-e", spec])
     STAMP.write_text(key)
     if not portaudio_available():
         say("note: PortAudio headers not found, skipping the optional pyaudio extra "
@@ -75,15 +143,24 @@ def deepzoom(*args: str) -> None:
     run([BIN / "deepzoom", *args])
 
 
-def setup(extras: list[str]) -> None:
+def setup(action: str) -> None:
     if sys.version_info < (3, 10):  # noqa: UP036 (install.py runs under any python3)
-        fail(f"Python 3.10 or newer is needed (this is {sys.version.split()[0]})")
+        raise SetupError(f"Python 3.10 or newer is needed (this is {sys.version.split()[0]})")
+    steps = 5 if action == "test" else 3
+    say(f"[1/{steps}] system packages")
+    if not ensure_system_packages(action):
+        say("system packages: nothing to install")
     make_venv()
-    install_package(extras)
-    say("building OpenVINO models that are missing (ir_models/manifest.json)")
+    say(f"[2/{steps}] Python packages")
+    install_package(["test"] if action == "test" else [])
+    say(f"[3/{steps}] OpenVINO models that are missing (ir_models/manifest.json), then the sample media")
     deepzoom("models", "build")
-    say("fetching sample media")
     deepzoom("samples", "fetch")
+    if action == "test":
+        say(f"[4/{steps}] the test-only references: MediaPipe, libobs 32.2.2")
+        deepzoom("reference", "install")
+        say(f"[5/{steps}] the test and evaluation data, and OBS's Python dependencies")
+        deepzoom("data", "fetch")
 
 
 def main(argv: list[str]) -> int:
@@ -91,22 +168,25 @@ def main(argv: list[str]) -> int:
     if action not in ("setup", "demo", "test") or len(argv) > 1:
         print(__doc__)
         return 2
-    if action == "test":
-        setup(["test"])
-        say("installing the test-only MediaPipe reference")
-        deepzoom("reference", "install")
-        say("running the test suite")
-        rc = subprocess.run([str(PY), "-m", "pytest", "-q"], cwd=ROOT).returncode
-        if rc == 5:
-            print("install.py: error: pytest collected no tests", file=sys.stderr)
-            return 1
-        say(f"tests finished with exit code {rc}")
-        return rc
-    setup([])
-    if action == "demo":
-        say("running the demo")
-        run([BIN / "deepzoom", "demo"])
-    say("done")
+    try:
+        setup(action)
+        if action == "test":
+            say("running the test suite, offline (DEEPZOOM_OFFLINE=1: any download raises)")
+            env = {**os.environ, "DEEPZOOM_OFFLINE": "1"}
+            rc = subprocess.run([str(PY), "-m", "pytest", "-q"], cwd=ROOT, env=env).returncode
+            if rc == 5:
+                raise SetupError("pytest collected no tests")
+            say(f"tests finished with exit code {rc}")
+            return rc
+        if action == "demo":
+            say("running the demo")
+            deepzoom("demo")
+    except SetupError as exc:
+        print(f"install.py: error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    say("done. Next: . .venv/bin/activate; deepzoom --help"
+        + ("" if action == "demo" else "; python3 install.py demo")
+        + "; OBS: deepzoom obs setup (docs/obs.md)")
     return 0
 
 
