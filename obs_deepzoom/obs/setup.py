@@ -1,6 +1,7 @@
 """`deepzoom obs setup`: make a user's OBS load DeepZoom, reporting every change and able to undo it.
 
-1. installs our dependencies for OBS's embedded Python (cp3XX wheels, `pip install --target`);
+1. installs our dependencies for OBS's embedded Python (cp3XX wheels, downloaded once into the package cache,
+   then `pip install --no-index --target` from there);
 2. adds obs_deepzoom/obs/script.py to a scene collection's scripts (Tools > Scripts shows it);
 3. optionally enables obs-websocket (OBS 29: global.ini [OBSWebSocket]; OBS >= 30: plugin_config/
    obs-websocket/config.json; both are written).
@@ -28,6 +29,7 @@ from pathlib import Path
 
 from .. import paths
 from ..errors import DeepZoomError
+from ..netguard import require_network
 from . import config
 
 SCRIPT = Path(__file__).resolve().parent / "script.py"
@@ -53,18 +55,60 @@ def pydeps_dir(version: tuple[int, int]) -> Path:
     return paths.data_dir() / f"obs-pydeps-cp{version[0]}{version[1]}"
 
 
+def pydeps_wheels_dir(version: tuple[int, int]) -> Path:
+    """The downloaded wheels the OBS dependencies are installed from (so a reinstall needs no network)."""
+    return paths.wheels_dir() / f"obs-pydeps-cp{version[0]}{version[1]}"
+
+
+def _pins() -> list[str]:
+    return [f"{p}=={metadata.version(p)}" for p in OBS_PACKAGES]
+
+
+def _target_flags(version: tuple[int, int]) -> list[str]:
+    """pip's options for another interpreter's wheels (none when it is this one)."""
+    if sys.version_info[:2] == version:
+        return []
+    return ["--python-version", f"{version[0]}.{version[1]}", "--implementation", "cp"]
+
+
+def fetch_pydeps(version: tuple[int, int], progress=print) -> Path:
+    """Download the wheels of OBS_PACKAGES (our venv's versions) and of their dependencies for CPython X.Y into
+    the package cache, once per set of pins: `pip download --only-binary=:all:` (wheels are unpacked, never
+    built, so no code of them runs). This is the only step of the OBS dependencies that needs the network."""
+    wheels = pydeps_wheels_dir(version)
+    pins = _pins()
+    stamp = wheels / ".deepzoom-pins"
+    if stamp.exists() and stamp.read_text(encoding="utf-8") == "\n".join(pins):
+        return wheels
+    require_network(f"the wheels of {', '.join(pins)} for OBS's Python {version[0]}.{version[1]}")
+    progress(f"downloading the wheels of {', '.join(pins)} for OBS's Python {version[0]}.{version[1]} into {wheels}")
+    part = wheels.with_name(wheels.name + ".part")
+    shutil.rmtree(part, ignore_errors=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary=:all:",
+           *_target_flags(version), "-d", str(part), *pins]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        shutil.rmtree(part, ignore_errors=True)
+        raise DeepZoomError(f"pip could not download the OBS dependencies: {(r.stderr or r.stdout).strip()[-300:]}")
+    config.atomic_write_text(part / ".deepzoom-pins", "\n".join(pins))
+    shutil.rmtree(wheels, ignore_errors=True)
+    part.rename(wheels)
+    return wheels
+
+
 def install_pydeps(version: tuple[int, int], progress=print) -> Path:
+    """OBS's Python dependencies in pydeps_dir(version), installed from the cached wheels (fetch_pydeps)."""
     target = pydeps_dir(version)
-    pins = [f"{p}=={metadata.version(p)}" for p in OBS_PACKAGES]
+    pins = _pins()
     stamp = target / ".deepzoom-pins"
     if stamp.exists() and stamp.read_text(encoding="utf-8") == "\n".join(pins):
         progress(f"dependencies for OBS's Python {version[0]}.{version[1]} already in {target}")
         return target
+    wheels = fetch_pydeps(version, progress)
     progress(f"installing {', '.join(pins)} for OBS's Python {version[0]}.{version[1]} into {target}")
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade",
+           "--no-index", "--find-links", str(wheels), "--only-binary=:all:", *_target_flags(version),
            "--target", str(target), *pins]
-    if sys.version_info[:2] != version:  # another interpreter: ask pip for that one's wheels
-        cmd += ["--only-binary=:all:", "--python-version", f"{version[0]}.{version[1]}", "--implementation", "cp"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         raise DeepZoomError(f"pip could not install the OBS dependencies: {(r.stderr or r.stdout).strip()[-300:]}")
