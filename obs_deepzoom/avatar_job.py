@@ -1,12 +1,11 @@
 """`deepzoom avatar`: a portrait animated by a driver video or camera, or by a voice recording alone, written
-as a video (with the recording muxed in when ffmpeg is available)."""
+as a video (H.264 unless lossless) carrying the voice, or else the driver video's own sound, through the
+preset's audio effects."""
 
 from __future__ import annotations
 
 import contextlib
 import math
-import shutil
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -18,6 +17,7 @@ from .audio_io import Audio, read_audio
 from .engine.chain import Chain, FrameContext
 from .errors import InputError
 from .media import VideoSource, check_output, video_writer
+from .video_io import Encoding, apply_audio_effects, output_format, read_soundtrack, to_rate
 
 AUDIO_ONLY_FPS = 30.0
 
@@ -34,32 +34,19 @@ def _frames_with_audio(frames, fps: float, audio: Audio | None, feed):
         yield i, i / fps, frame
 
 
-def _mux(video: Path, audio_path: Path, progress) -> bool:
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        progress("ffmpeg not found: the video has no sound track (apt install ffmpeg to add it)")
-        return False
-    tmp = video.with_name(f".{video.stem}.mux{video.suffix}")
-    cmd = [ffmpeg, "-v", "error", "-y", "-i", str(video), "-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0",
-           "-c:v", "copy", "-c:a", "aac", "-shortest", str(tmp)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        progress(f"could not add the sound track: {done.stderr.strip().splitlines()[-1:]}")
-        return False
-    tmp.replace(video)
-    return True
-
-
 def animate(settings, output: Path, driver: Path | None = None, camera: int | None = None,
             audio_path: Path | None = None, size: tuple[int, int] = (1280, 720), max_frames: int = 0,
-            side_by_side: bool = False, progress=print) -> dict:
-    """Render the avatar of `settings.avatar.source` to `output`; returns a summary."""
+            side_by_side: bool = False, progress=print, encoding: Encoding | None = None,
+            audio_effects: list[str] | None = ()) -> dict:
+    """Render the avatar of `settings.avatar.source` to `output`; returns a summary. The soundtrack is the voice
+    `audio_path`, else the driver video's sound, through `audio_effects` (None: no soundtrack)."""
     from tqdm import tqdm
 
     from .engine.video.avatar import PhotoAvatar
 
     output = check_output(Path(output), "video")
+    encoding = encoding or Encoding()
+    output_format(output, encoding)
     if driver is None and camera is None and audio_path is None:
         raise InputError("give a driver (--driver VIDEO or --camera N) and/or --audio WAV")
     if not settings.avatar.source:
@@ -88,6 +75,13 @@ def animate(settings, output: Path, driver: Path | None = None, camera: int | No
 
     if max_frames:
         total = min(total or max_frames, max_frames)
+    sound = None
+    if audio_effects is not None:
+        sound = to_rate(audio) if audio is not None else read_soundtrack(driver) if driver is not None else None
+        if sound is not None:
+            if max_frames:
+                sound = Audio(sound.samples[:, :math.ceil(max_frames / fps * sound.rate)], sound.rate)
+            sound = apply_audio_effects(sound, audio_effects, settings)
     modes: Counter = Counter()
     ms: list[float] = []
     n = 0
@@ -105,7 +99,8 @@ def animate(settings, output: Path, driver: Path | None = None, camera: int | No
                 if side_by_side and (driver is not None or camera is not None):
                     out = np.hstack([frame, out])
                 if write is None:
-                    write = stack.enter_context(video_writer(output, fps, (out.shape[1], out.shape[0])))
+                    dims = (out.shape[1], out.shape[0])
+                    write = stack.enter_context(video_writer(output, fps, dims, encoding, sound))
                 write(out)
                 n += 1
                 bar.update(1)
@@ -113,7 +108,8 @@ def animate(settings, output: Path, driver: Path | None = None, camera: int | No
         bar.close()
     if n == 0:
         raise InputError("no frames could be read from the driver")
-    muxed = _mux(output, audio_path, progress) if audio_path is not None else False
     return {"output": str(output), "frames": n, "fps": round(fps, 2), "driven_by": dict(modes),
-            "sound_track": muxed, "ms_median": round(float(np.median(ms)), 2),
+            "video": encoding.describe(), "sound_track": sound is not None,
+            "audio_effects": list(audio_effects or []) if sound is not None else [],
+            "ms_median": round(float(np.median(ms)), 2),
             "ms_p95": round(float(np.percentile(ms, 95)), 2)}

@@ -54,8 +54,36 @@ def _chain_from_args(args):
     return Chain(effects, settings)
 
 
+def _encoding(args):
+    from .video_io import Encoding
+
+    return Encoding(crf=args.crf, lossless=args.lossless)
+
+
+def _audio_chain(args) -> list[str]:
+    """The audio effects the soundtrack goes through: --audio-effects, else the preset's."""
+    from .presets import load
+
+    if getattr(args, "audio_effects", None) is not None:
+        return [e.strip() for e in args.audio_effects.split(",") if e.strip() and e.strip() != "none"]
+    return list(load(args.preset).audio)
+
+
+def _soundtrack(args, path: Path, settings, seconds: float | None):
+    """The input's soundtrack through the audio chain, or None (no sound, or --no-audio)."""
+    from .video_io import apply_audio_effects, read_soundtrack
+
+    if getattr(args, "no_audio", False):
+        return None, "none (--no-audio)"
+    track = read_soundtrack(path, seconds)
+    if track is None:
+        return None, "none (the input has no sound)"
+    effects = _audio_chain(args)
+    return apply_audio_effects(track, effects, settings), ", ".join(effects) or "as recorded"
+
+
 def _process_video(chain, source, out: Path | None, max_frames: int, side_by_side: Path | None = None,
-                   show_progress: bool = True) -> dict:
+                   show_progress: bool = True, encoding=None, audio=None) -> dict:
     from tqdm import tqdm
 
     from .media import video_writer, write_image
@@ -91,7 +119,8 @@ def _process_video(chain, source, out: Path | None, max_frames: int, side_by_sid
             def write(frame):  # opened on the first result: an effect may change the size (restore upscale)
                 nonlocal writer
                 if writer is None:
-                    writer = stack.enter_context(video_writer(out, source.fps, (frame.shape[1], frame.shape[0])))
+                    size = (frame.shape[1], frame.shape[0])
+                    writer = stack.enter_context(video_writer(out, source.fps, size, encoding, audio))
                 writer(frame)
 
             loop(write if out is not None else None)
@@ -115,17 +144,27 @@ def _timing_summary(timings: list[dict], n: int, faces_seen: int) -> dict:
 
 def cmd_process(args) -> int:
     from .media import VideoSource, check_output, kind_of, read_image, write_image
+    from .video_io import output_format
 
-    chain = _chain_from_args(args)
+    encoding = _encoding(args)
     if args.camera is not None:
-        source = VideoSource.open_camera(args.camera)
         out = check_output(args.output, "video") if args.output else None
-        summary = _process_video(chain, source, out, args.max_frames or 0)
+        if out is not None:
+            output_format(out, encoding)
+        chain = _chain_from_args(args)
+        source = VideoSource.open_camera(args.camera)
+        summary = _process_video(chain, source, out, args.max_frames or 0, encoding=encoding)
+        summary.update({"video": encoding.describe(), "audio": "none (cameras have no sound here)"})
     else:
         if args.input is None:
             raise InputError("give an input file or --camera N")
         kind = kind_of(args.input)
         out = check_output(args.output, kind)
+        if kind == "video":
+            output_format(out, encoding)  # a bad name or --lossless without .mkv fails before any work
+        elif args.lossless and out.suffix.lower() in (".jpg", ".jpeg", ".webp"):
+            raise InputError(f"{out}: --lossless needs a lossless image format (.png, .bmp, .tif)")
+        chain = _chain_from_args(args)
         if kind == "image":
             frame = read_image(args.input)
             result, ctx = chain.process(frame, 0.0)
@@ -135,7 +174,11 @@ def cmd_process(args) -> int:
             summary = _timing_summary([ctx.timings], 1, len(ctx.faces) > 0)
         else:
             source = VideoSource.open_file(args.input)
-            summary = _process_video(chain, source, out, args.max_frames or 0)
+            max_frames = args.max_frames or 0
+            seconds = max_frames / source.fps if max_frames else None
+            audio, sound = _soundtrack(args, args.input, chain.settings, seconds)
+            summary = _process_video(chain, source, out, max_frames, encoding=encoding, audio=audio)
+            summary.update({"video": encoding.describe(), "audio": sound})
             if chain.tracker is not None and summary["frames_with_face"] == 0:
                 _progress(f"warning: no face found in {args.input}; frames were passed through")
     _progress(f"wrote {out}" if out else "done")
@@ -144,22 +187,34 @@ def cmd_process(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from .audio_io import write_audio
+    from .demo_clip import demo_input
     from .media import VideoSource
     from .samples import DEMO_CLIP, sample
+    from .video_io import apply_audio_effects
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    encoding = _encoding(args)
     args.effects, args.set = None, []
     chain = _chain_from_args(args)
     t = time.perf_counter()
     source = VideoSource.open_file(sample(DEMO_CLIP))
-    video, png = out_dir / "demo.mp4", out_dir / "demo_side_by_side.png"
-    summary = _process_video(chain, source, video, 0, side_by_side=png)
-    summary.update({"preset": args.preset, "effects": chain.names, "input": str(sample(DEMO_CLIP)),
+    source, audio, about = demo_input(source, sample(DEMO_CLIP))
+    before = out_dir / "demo_sound_before.wav"
+    write_audio(before, audio)
+    effects = _audio_chain(args)
+    cleaned = apply_audio_effects(audio, effects, chain.settings)
+    video = out_dir / ("demo.mkv" if encoding.lossless else "demo.mp4")
+    png = out_dir / "demo_side_by_side.png"
+    summary = _process_video(chain, source, video, 0, side_by_side=png, encoding=encoding, audio=cleaned)
+    summary.update({"preset": args.preset, "effects": chain.names, "audio_effects": effects,
+                    "input": str(sample(DEMO_CLIP)), "video": encoding.describe(), **about,
                     "wall_s": round(time.perf_counter() - t, 2)})
     timing = out_dir / "demo_timing.json"
     timing.write_text(json.dumps(summary, indent=1))
     print(f"demo video:        {video}")
+    print(f"sound before:      {before}")
     print(f"side-by-side PNG:  {png}")
     print(f"timing summary:    {timing}")
     print(f"median ms/frame:   {summary['ms_median']}")
@@ -177,7 +232,8 @@ def cmd_avatar(args) -> int:
         raise InputError(f"--size {args.size}: expected WIDTHxHEIGHT between 64x64 and 3840x2160")
     summary = animate(settings, Path(args.output), Path(args.driver) if args.driver else None, args.camera,
                       Path(args.audio) if args.audio else None, (int(w), int(h)), args.max_frames or 0,
-                      args.side_by_side, _progress)
+                      args.side_by_side, _progress, encoding=_encoding(args),
+                      audio_effects=None if args.no_audio else _audio_chain(args))
     _progress(f"wrote {summary['output']}")
     _emit(summary, args.json)
     return 0
@@ -500,18 +556,38 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--set", action="append", metavar="EFFECT.FIELD=VALUE",
                         help="override one setting, e.g. --set face.max_faces=2 (repeatable)")
 
-    sp = sub.add_parser("process", help="run the filter chain on an image, a video or a camera")
+    def video_opts(sp, audio: bool = True):
+        from .video_io import DEFAULT_CRF
+
+        sp.add_argument("--crf", type=int, default=DEFAULT_CRF,
+                        help=f"H.264 quality, 0 (best, biggest) .. 51 (worst); default {DEFAULT_CRF}, visually "
+                             "lossless; +6 roughly halves the file")
+        sp.add_argument("--lossless", action="store_true",
+                        help="write FFV1 in Matroska (.mkv, bit-exact frames, FLAC sound) for evaluation")
+        if audio:
+            sp.add_argument("--no-audio", action="store_true", help="write the video without a soundtrack")
+            sp.add_argument("--audio-effects", metavar="LIST",
+                            help="comma-separated audio effects for the soundtrack (denoise, automute; 'none' "
+                                 "keeps it as recorded); default: the preset's")
+
+    sp = sub.add_parser("process", help="run the filter chain on an image, a video or a camera",
+                        description="Run the filter chain on an image, a video or a camera. Videos are written as "
+                                    "H.264 (yuv420p) at --crf with the input's soundtrack (AAC), which goes through "
+                                    "the preset's audio effects; --lossless writes FFV1 in .mkv.")
     sp.add_argument("input", nargs="?", type=Path, help="image or video file")
     sp.add_argument("-o", "--output", type=Path, help="output file (same kind as the input)")
     sp.add_argument("--camera", type=int, help="read camera N instead of a file")
     sp.add_argument("--max-frames", type=int, default=0, help="stop after N frames (0: all)")
     sp.add_argument("--json", action="store_true", help="print the timing summary as JSON")
     chain_opts(sp)
+    video_opts(sp)
     sp.set_defaults(func=cmd_process)
 
-    sp = sub.add_parser("demo", help="the default preset over the sample clip: MP4 + side-by-side PNG + timings")
+    sp = sub.add_parser("demo", help="the default preset over the sample clip: MP4 (eye contact, background, cleaned "
+                                     "voice) + side-by-side PNG + timings")
     sp.add_argument("--out-dir", default=str(paths.REPO_ROOT / "out" / "demo"))
     sp.add_argument("--preset", default="default")
+    video_opts(sp, audio=False)
     sp.set_defaults(func=cmd_demo)
 
     sp = sub.add_parser("avatar", help="animate a portrait photo with a driver video, a camera and/or a voice")
@@ -520,13 +596,15 @@ def build_parser() -> argparse.ArgumentParser:
     drv.add_argument("--driver", help="video whose face drives the portrait")
     drv.add_argument("--camera", type=int, help="camera index whose face drives the portrait")
     sp.add_argument("--audio", help="WAV/FLAC voice: drives the mouth when no face is seen (alone: the whole clip)")
-    sp.add_argument("-o", "--output", required=True, help="output video (.mp4/.avi/...)")
+    sp.add_argument("-o", "--output", required=True,
+                    help="output video (.mp4/.mov/.mkv/.avi/.webm), with the voice (--audio) or the driver's sound")
     sp.add_argument("--size", default="1280x720", help="output size without a driver (default 1280x720)")
     sp.add_argument("--side-by-side", action="store_true", help="write driver | avatar")
     sp.add_argument("--preset", default="default", help="settings base (default: default)")
     sp.add_argument("--set", action="append", metavar="avatar.FIELD=VALUE", help="override a setting")
     sp.add_argument("--max-frames", type=int, default=0)
     sp.add_argument("--json", action="store_true", help="print the summary as JSON on the last line")
+    video_opts(sp)
     sp.set_defaults(func=cmd_avatar)
 
     sp = sub.add_parser("models", help="build, list or verify the OpenVINO models of ir_models/manifest.json")

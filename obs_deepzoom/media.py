@@ -1,8 +1,8 @@
-"""Reading images, videos and cameras and writing results atomically (no partial files left behind)."""
+"""Reading images, videos and cameras and writing results atomically (no partial files left behind); video
+files are written by video_io (PyAV)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +15,6 @@ from .errors import InputError
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_EXT = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
-_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 
 
 def kind_of(path: Path) -> str:
@@ -109,25 +108,10 @@ def write_image(path: Path, image: np.ndarray) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def video_writer(path: Path, fps: float, size: tuple[int, int]):
-    """Yields a write(frame) function; the file appears only if the block completes."""
-    path = Path(path)
-    tmp = _tmp_for(path)
-    fourcc = cv2.VideoWriter_fourcc(*_FOURCC.get(path.suffix.lower(), "mp4v"))
-    writer = cv2.VideoWriter(str(tmp), fourcc, fps, size)
-    if not writer.isOpened():
-        raise InputError(f"{path}: cannot write video (codec for '{path.suffix}' unavailable)")
+def video_writer(path: Path, fps: float, size: tuple[int, int], encoding=None, audio=None):
+    """Context manager yielding write(frame): H.264 (CRF 18 unless `encoding` says otherwise, see
+    video_io.Encoding) with the soundtrack `audio` (audio_io.Audio, sample 0 at the first frame) muxed in; the
+    file appears only if the block completes."""
+    from .video_io import video_writer as _writer
 
-    def write(frame: np.ndarray) -> None:
-        if (frame.shape[1], frame.shape[0]) != size:
-            frame = cv2.resize(frame, size)
-        writer.write(frame)
-
-    try:
-        yield write
-        writer.release()
-        os.replace(tmp, path)
-    finally:
-        writer.release()
-        tmp.unlink(missing_ok=True)
+    return _writer(path, fps, size, encoding, audio)

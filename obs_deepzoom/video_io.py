@@ -1,0 +1,312 @@
+"""Video files through PyAV (the FFmpeg libraries inside the `av` wheel; no system ffmpeg): H.264 at a CRF or
+lossless FFV1, carrying a soundtrack in sync, and the soundtrack of an input file.
+
+Frames are BGR uint8 (OpenCV's layout). Colour: BT.601 matrix, limited range, tagged as such in the stream, the
+convention OpenCV's reader applies, so a file read back with cv2 round-trips without a colour shift."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from .audio_io import Audio
+from .errors import DeepZoomError, InputError
+
+AUDIO_RATE = 48000  # every soundtrack is written at 48 kHz (AAC, Opus, FLAC and PCM all take it)
+DEFAULT_CRF = 18
+CRF_RANGE = (0, 51)
+X264_PRESET = "medium"  # speed/size trade-off of x264; the CRF alone sets the quality
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How the video is compressed: H.264 at `crf` (0 best .. 51 worst; 18 is visually lossless), or, with
+    `lossless`, FFV1 in Matroska (bit-exact BGR frames, FLAC sound)."""
+
+    crf: int = DEFAULT_CRF
+    lossless: bool = False
+
+    def __post_init__(self) -> None:
+        if not CRF_RANGE[0] <= self.crf <= CRF_RANGE[1]:
+            raise InputError(f"--crf {self.crf}: expected {CRF_RANGE[0]}..{CRF_RANGE[1]} "
+                             f"(lower is better and bigger; {DEFAULT_CRF} is visually lossless)")
+
+    def describe(self) -> str:
+        return "ffv1 (lossless)" if self.lossless else f"h264 crf {self.crf}"
+
+
+@dataclass(frozen=True)
+class _Format:
+    video: str
+    pix_fmt: str
+    audio: str
+    video_options: dict[str, str] = field(default_factory=dict)
+    container_options: dict[str, str] = field(default_factory=dict)
+    audio_bit_rate: int = 0
+
+
+def output_format(path: Path, encoding: Encoding) -> _Format:
+    """Codecs for an output path: H.264 + AAC in MP4/MOV/MKV, H.264 + PCM in AVI, VP9 + Opus in WebM;
+    FFV1 + FLAC in MKV when lossless."""
+    ext = Path(path).suffix.lower()
+    if encoding.lossless:
+        if ext != ".mkv":
+            raise InputError(f"{path}: --lossless writes FFV1 in Matroska; name the output .mkv")
+        return _Format("ffv1", "bgr0", "flac", {"level": "3", "g": "1", "slicecrc": "1"})
+    x264 = {"crf": str(encoding.crf), "preset": X264_PRESET}
+    if ext in (".mp4", ".m4v", ".mov"):
+        return _Format("libx264", "yuv420p", "aac", x264, {"movflags": "+faststart"}, 160_000)
+    if ext == ".mkv":
+        return _Format("libx264", "yuv420p", "aac", x264, {}, 160_000)
+    if ext == ".avi":
+        return _Format("libx264", "yuv420p", "pcm_s16le", x264)  # AVI has no edit list for an encoder's delay
+    if ext == ".webm":  # VP9's quantiser runs 0..63: the same relative place as the x264 CRF
+        vp9 = {"crf": str(round(encoding.crf * 63 / 51)), "b": "0", "deadline": "good", "cpu-used": "4",
+               "row-mt": "1"}
+        return _Format("libvpx-vp9", "yuv420p", "libopus", vp9, {}, 128_000)
+    raise InputError(f"{path}: cannot write video as '{ext or '(none)'}' (use .mp4, .mov, .m4v, .mkv, .avi or .webm)")
+
+
+def _av():
+    try:
+        import av
+    except ImportError as exc:  # a broken install: name the fix
+        raise DeepZoomError("writing video needs the 'av' package (PyAV): pip install av") from exc
+    return av
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+
+
+def to_rate(audio: Audio, rate: int = AUDIO_RATE) -> Audio:
+    """The same sound at `rate` (soxr, no delay)."""
+    if audio.rate == rate:
+        return audio
+    import soxr
+
+    out = soxr.resample(np.ascontiguousarray(audio.samples.T), audio.rate, rate).T
+    return Audio(np.ascontiguousarray(out, np.float32), rate, audio.subtype)
+
+
+# ---- reading a soundtrack -----------------------------------------------------------------------------------
+def read_soundtrack(path: Path, seconds: float | None = None) -> Audio | None:
+    """The first audio stream of a media file as float32 (channels, n) at 48 kHz, mono or stereo (more channels
+    are mixed down to stereo), shifted so that sample 0 plays with the first video frame; at most `seconds`
+    long. None when the file has no sound."""
+    av = _av()
+    path = Path(path)
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        raise InputError(f"{path}: not a readable media file ({_first_line(exc)})") from exc
+    with container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        video = container.streams.video[0] if container.streams.video else None
+        v0 = float(video.start_time * video.time_base) if video is not None and video.start_time is not None else 0.0
+        channels = 1 if stream.layout.nb_channels == 1 else 2
+        rate = stream.rate or AUDIO_RATE
+        # format and layout only, at the stream's own rate (no filter delay); soxr changes the rate below
+        resampler = av.AudioResampler(format="fltp", layout="mono" if channels == 1 else "stereo", rate=rate)
+        chunks: list[np.ndarray] = []
+        start, have, bad = None, 0, 0
+        limit = None if seconds is None else int(np.ceil((seconds + 0.5) * rate))
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                bad += 1  # a damaged packet: its samples are lost, the rest keeps its timing
+                continue
+            for frame in frames:
+                if start is None:
+                    start = frame.time if frame.time is not None else v0
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())
+                    have += chunks[-1].shape[1]
+            if limit is not None and have >= limit:
+                break
+        chunks.extend(out.to_ndarray() for out in resampler.resample(None))
+    if not chunks:
+        if bad:
+            raise InputError(f"{path}: the sound track could not be decoded ({bad} damaged packets); "
+                             "--no-audio leaves it out")
+        return None
+    samples = np.concatenate(chunks, axis=1).astype(np.float32)
+    shift = round(((start or 0.0) - v0) * rate)  # > 0: the sound starts after the first frame
+    if shift > 0:
+        samples = np.concatenate([np.zeros((channels, shift), np.float32), samples], axis=1)
+    elif shift < 0:
+        samples = samples[:, -shift:]
+    audio = to_rate(Audio(samples, rate))
+    if seconds is not None:
+        audio = Audio(audio.samples[:, :round(seconds * AUDIO_RATE)], AUDIO_RATE)
+    return audio
+
+
+def apply_audio_effects(audio: Audio, effects: Sequence[str], settings) -> Audio:
+    """Run the audio chain (`denoise`, `automute`, in order) over a whole soundtrack the way OBS would, latency
+    compensated; `settings` is a ChainSettings."""
+    if not effects or audio.samples.shape[1] == 0:
+        return audio
+    from .engine.audio.automute import AutoMute
+    from .engine.audio.denoise import Denoise
+    from .engine.audio.stream import process_signal
+
+    kinds = {"denoise": Denoise, "automute": AutoMute}
+    unknown = [e for e in effects if e not in kinds]
+    if unknown:
+        raise DeepZoomError(f"unknown audio effect(s) {', '.join(unknown)} (available: {', '.join(kinds)})")
+    samples = audio.samples
+    for name in effects:
+        samples = process_signal(kinds[name](getattr(settings, name), audio.rate, audio.channels), samples)
+    return Audio(np.clip(samples, -1.0, 1.0).astype(np.float32), audio.rate, audio.subtype)
+
+
+# ---- writing ------------------------------------------------------------------------------------------------
+def tmp_for(path: Path) -> Path:
+    """The name a file is written under until it is complete."""
+    return path.with_name(f".{path.stem}.partial{path.suffix}")
+
+
+class _VideoFile:
+    """One open output: video frames encoded as they come, the soundtrack muxed alongside up to each frame's end."""
+
+    def __init__(self, path: Path, fps: float, size: tuple[int, int], encoding: Encoding, audio: Audio | None):
+        av = self.av = _av()
+        self.fmt = output_format(path, encoding)
+        self.size = size
+        self.rate = Fraction(fps).limit_denominator(1001)
+        self.frames = 0
+        self.audio = to_rate(audio) if audio is not None and audio.samples.shape[1] else None
+        self.audio_done = 0
+        try:
+            self.container = av.open(str(path), "w", container_options=self.fmt.container_options)
+        except (av.FFmpegError, OSError) as exc:
+            raise InputError(f"{path}: cannot write the video ({_first_line(exc)})") from exc
+        try:
+            v = self.video = self.container.add_stream(self.fmt.video, rate=self.rate, options=self.fmt.video_options)
+            v.width, v.height = size[0] + size[0] % 2, size[1] + size[1] % 2  # 4:2:0 needs even sides
+            v.pix_fmt = self.fmt.pix_fmt
+            if self.fmt.pix_fmt == "yuv420p":
+                cc = v.codec_context
+                cc.colorspace, cc.color_range = 6, 1  # SMPTE 170M (BT.601) matrix, limited range
+                cc.color_primaries, cc.color_trc = 6, 6
+            self.sound = None
+            if self.audio is not None:
+                layout = "mono" if self.audio.channels == 1 else "stereo"
+                self.sound = self.container.add_stream(self.fmt.audio, rate=AUDIO_RATE, layout=layout)
+                if self.fmt.audio_bit_rate:
+                    self.sound.bit_rate = self.fmt.audio_bit_rate
+        except Exception:
+            self.container.close()
+            raise
+
+    def write(self, frame: np.ndarray) -> None:
+        import cv2
+
+        if (frame.shape[1], frame.shape[0]) != self.size:
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+        w, h = self.video.width, self.video.height
+        if (frame.shape[1], frame.shape[0]) != (w, h):
+            frame = np.pad(frame, ((0, h - frame.shape[0]), (0, w - frame.shape[1]), (0, 0)), mode="edge")
+        vf = self.av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="bgr24")
+        if self.fmt.pix_fmt == "yuv420p":
+            vf = vf.reformat(format="yuv420p", src_colorspace="ITU601", dst_colorspace="ITU601",
+                             src_color_range="JPEG", dst_color_range="MPEG")
+        else:
+            vf = vf.reformat(format=self.fmt.pix_fmt)
+        vf.pts = self.frames
+        self.container.mux(self.video.encode(vf))
+        self.frames += 1
+        self._sound_until(self.frames)
+
+    def _sound_until(self, frames: int) -> None:
+        """Mux the soundtrack up to the end of video frame `frames` - 1 (silence past its end)."""
+        if self.sound is None:
+            return
+        end = round(frames / self.rate * AUDIO_RATE)
+        if end <= self.audio_done:
+            return
+        x = self.audio.samples[:, self.audio_done:end]
+        if x.shape[1] < end - self.audio_done:
+            x = np.pad(x, ((0, 0), (0, end - self.audio_done - x.shape[1])))
+        af = self.av.AudioFrame.from_ndarray(np.ascontiguousarray(x, np.float32), format="fltp",
+                                             layout=self.sound.layout.name)
+        af.sample_rate, af.pts, af.time_base = AUDIO_RATE, self.audio_done, Fraction(1, AUDIO_RATE)
+        self.container.mux(self.sound.encode(af))
+        self.audio_done = end
+
+    def finish(self) -> None:
+        self.container.mux(self.video.encode(None))
+        if self.sound is not None:
+            self.container.mux(self.sound.encode(None))
+        self.container.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.container.close()
+
+
+@contextlib.contextmanager
+def video_writer(path: Path, fps: float, size: tuple[int, int], encoding: Encoding | None = None,
+                 audio: Audio | None = None) -> Iterator[Callable[[np.ndarray], None]]:
+    """Yields write(frame) for BGR frames of `size` (others are resized to it). The soundtrack `audio`, sample 0
+    at the first frame, is cut or padded with silence to the video's length. The file appears only if the
+    block completes."""
+    path = Path(path)
+    encoding = encoding or Encoding()
+    output_format(path, encoding)  # an unusable name fails before anything is created
+    tmp = tmp_for(path)
+    out = None
+    try:
+        out = _VideoFile(tmp, fps, size, encoding, audio)
+        yield out.write
+        try:
+            out.finish()
+        except out.av.FFmpegError as exc:
+            raise DeepZoomError(f"{path}: could not finish the video ({_first_line(exc)})") from exc
+        os.replace(tmp, path)
+    finally:
+        if out is not None:
+            out.close()
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class Probe:
+    """What a written video holds (for tests and summaries)."""
+
+    video_codec: str
+    pix_fmt: str
+    frames: int
+    video_seconds: float
+    audio_codec: str | None = None
+    audio_seconds: float = 0.0
+
+
+def probe(path: Path) -> Probe:
+    """Codecs, frame count and durations of a video file, decoded fully (exact, not from the header)."""
+    av = _av()
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        a = c.streams.audio[0] if c.streams.audio else None
+        frames, v_end, a_start, a_end = 0, 0.0, None, 0.0
+        for frame in c.decode(*[s for s in (v, a) if s is not None]):
+            if isinstance(frame, av.VideoFrame):
+                frames += 1
+                v_end = max(v_end, float(frame.time or 0.0))
+            else:
+                t = float(frame.time or 0.0)
+                a_start = t if a_start is None else a_start
+                a_end = max(a_end, t + frame.samples / frame.sample_rate)
+        fps = float(v.average_rate or v.guessed_rate or 30)
+        return Probe(v.codec_context.name, v.codec_context.pix_fmt or "", frames, v_end + 1 / fps,
+                     a.codec_context.name if a is not None else None, a_end - (a_start or 0.0))
