@@ -53,7 +53,9 @@ def steps(target: str = "tests", progress=print) -> list[Step]:
         raise DeepZoomError(f"unknown fetch target '{target}' (have: {', '.join(TARGETS)})")
     from . import audio_data, reference
 
-    out = [*_samples(), *audio_data.fetch_steps(), *_peers(),
+    # the audio data first: it fetches the pocketsphinx sdist by its pinned archive sha256, which the speech
+    # sample shares
+    out = [*audio_data.fetch_steps(), *_samples(), *_peers(),
            ("MediaPipe reference", lambda: [reference.install_mediapipe(progress)])]
     if target == "tests":
         def obs32() -> list[Path]:

@@ -153,26 +153,45 @@ def test_streaming_recipes_keep_the_graph_equal_to_its_sequence_form():
     np.testing.assert_allclose(np.array(out), whole, atol=1e-5)
 
 
-def test_sdist_fallback_checks_pypis_sha256(tmp_path, monkeypatch):
-    """The JSON-API fallback (sdists pip cannot prepare) keeps only an archive whose sha256 matches PyPI's."""
+def test_pinned_archives_are_checked_before_they_are_kept(tmp_path, monkeypatch):
+    """An archive pinned by its sha256 is the file PyPI's JSON API lists with that sha256, fetched directly
+    (no pip, no code of the package run) and kept only if its bytes match the pin; an sdist must be pinned."""
     import hashlib
     import io
     import json
+    import subprocess
     import urllib.request
 
+    from obs_deepzoom.errors import DeepZoomError
     from obs_deepzoom.modelstore import packages
 
+    monkeypatch.setenv("DEEPZOOM_HOME", str(tmp_path))
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail(f"pinned archives need no pip: {a[:1]}"))
     archive = b"not really a tarball"
-    listing = {"releases": {"1.0": [{"packagetype": "sdist", "filename": "pkg-1.0.tar.gz", "url": "/f/pkg.tar.gz",
-                                     "digests": {"sha256": hashlib.sha256(archive).hexdigest()}}]}}
+    pin = hashlib.sha256(archive).hexdigest()
+    wheel = {"packagetype": "bdist_wheel", "filename": "pkg-1.0-py3-none-any.whl", "url": "/f/pkg.whl",
+             "digests": {"sha256": hashlib.sha256(b"wheel").hexdigest()}}
+    sdist = {"packagetype": "sdist", "filename": "pkg-1.0.tar.gz", "url": "/f/pkg.tar.gz", "digests": {"sha256": pin}}
+    listing = {"releases": {"1.0": [wheel, sdist]}}
+    fetched = []
 
     def served(body):
-        monkeypatch.setattr(urllib.request, "urlopen",
-                            lambda url, timeout: io.BytesIO(json.dumps(listing).encode() if url.endswith("json")
-                                                            else body))
+        def urlopen(url, timeout):
+            fetched.append(url)
+            return io.BytesIO(json.dumps(listing).encode() if url.endswith("/json") else body)
 
-    served(archive)
-    assert packages._sdist_from_json_api("pkg", "1.0", tmp_path).read_bytes() == archive
+        monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+
     served(b"tampered")
-    with pytest.raises(ValueError, match="sha256"):
-        packages._sdist_from_json_api("pkg", "1.0", tmp_path / "x")
+    with pytest.raises(DeepZoomError, match="pkg-1.0.tar.gz has sha256 .*, pinned"):
+        packages.download("pkg==1.0", "sdist", pin)
+    assert not list(packages.archive_dir("pkg==1.0", "sdist").iterdir()), "nothing is kept"
+    served(archive)
+    got = packages.download("pkg==1.0", "sdist", pin)
+    assert got.name == "pkg-1.0.tar.gz" and got.read_bytes() == archive
+    assert fetched[-2:] == ["https://pypi.org/pypi/pkg/json", "https://pypi.org/f/pkg.tar.gz"]
+    assert packages.download("pkg==1.0", "sdist", pin) == got and len(fetched) == 4, "then served from the cache"
+    with pytest.raises(DeepZoomError, match="no wheel of pkg 1.0 with sha256"):
+        packages.download("pkg==1.0", "wheel", pin)  # the pin names the sdist, not a wheel
+    with pytest.raises(DeepZoomError, match="no archive_sha256 pinned"):
+        packages.download("other==2.0", "sdist")
