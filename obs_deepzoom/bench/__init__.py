@@ -1,5 +1,8 @@
 """Benchmarks: `deepzoom bench NAME` prints a table and, with --json, one JSON object on its last line
-(common keys: ms_median, ms_p95, fps, peak_rss_mb, peer, peer_ms_median, peer_ratio)."""
+(common keys: ms_median, ms_p95, fps, peak_rss_mb, peer, peer_kind, peer_ms_median, peer_ratio).
+
+peer_kind says what the peer is: "outside" (someone else's implementation: MediaPipe, RNNoise, WebRTC's VAD,
+OBS's own filter) or "own-baseline" (a simpler implementation of our own, where no outside peer runs offline)."""
 
 from __future__ import annotations
 
@@ -27,10 +30,15 @@ def summary(ms: list[float]) -> dict[str, float]:
             "fps": round(1000 / med, 1) if med > 0 else 0.0, "n": int(a.size)}
 
 
-def peer_fields(ours_ms_median: float, peer_ms: list[float], name: str) -> dict[str, object]:
-    """Peer keys: the peer's median/p95 and ours / peer (< 1: we are faster)."""
+PEER_KINDS = ("outside", "own-baseline")
+
+
+def peer_fields(ours_ms_median: float, peer_ms: list[float], name: str, kind: str) -> dict[str, object]:
+    """Peer keys: the peer's name and kind, its median/p95 and ours / peer (< 1: we are faster)."""
+    if kind not in PEER_KINDS:
+        raise ValueError(f"peer kind {kind!r} is not one of {PEER_KINDS}")
     if not peer_ms:
         return {}
     p = summary(peer_ms)
-    return {"peer": name, "peer_ms_median": p["ms_median"], "peer_ms_p95": p["ms_p95"],
+    return {"peer": name, "peer_kind": kind, "peer_ms_median": p["ms_median"], "peer_ms_p95": p["ms_p95"],
             "peer_ratio": round(ours_ms_median / p["ms_median"], 3)}

@@ -47,7 +47,8 @@ def run(rounds: int = 3, peer: bool = True, progress=print) -> dict:
               "avatar_ms_median": alone["ms_median"], "avatar_ms_p95": alone["ms_p95"],
               "tracking_ms_median": track["ms_median"], "triangles": len(renderer.warp.tris),
               "grid_px": settings.grid, "peak_rss_mb": round(peak_rss_mb(), 1)}
-    fields = peer_fields(alone["ms_median"], naive_ms, "naive per-triangle warpAffine (same avatar, same frames)")
+    fields = peer_fields(alone["ms_median"], naive_ms, "naive per-triangle warpAffine (same avatar, same frames)",
+                         "own-baseline")
     if fields:
         fields["peer_ratio_note"] = "avatar stage alone, ours / naive"
     return {**result, **fields}

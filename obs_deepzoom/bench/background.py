@@ -73,5 +73,5 @@ def run(rounds: int = 3, peer: bool = True, progress=print) -> dict:
     result["mask_runs_every2_pct"] = round(100 * effects["_every2"].mask_runs / calls, 1)
     result["peak_rss_mb"] = round(rss, 1)
     peer = "mediapipe 0.10.21 SelfieSegmentation(model_selection=1) + the same compositing"
-    result.update(peer_fields(result["ms_median"], peer_ms, peer))
+    result.update(peer_fields(result["ms_median"], peer_ms, peer, "outside"))
     return result

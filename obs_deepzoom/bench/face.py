@@ -62,5 +62,6 @@ def run(rounds: int = 3, peer: bool = True, settings: FaceTrackingSettings | Non
                  + (f", mediapipe {np.median(peer_ms):.2f} ms" if peer_ms else ""))
     result.update(summary(ours))
     result["peak_rss_mb"] = round(rss, 1)
-    result.update(peer_fields(result["ms_median"], peer_ms, "mediapipe 0.10.21 FaceMesh(refine_landmarks=True)"))
+    result.update(peer_fields(result["ms_median"], peer_ms, "mediapipe 0.10.21 FaceMesh(refine_landmarks=True)",
+                               "outside"))
     return result

@@ -38,4 +38,5 @@ def run(rounds: int = 3, progress=print) -> dict:
             round(100 * applied / len(warp_ms), 1), **warp, "with_tracking_ms_median": total["ms_median"],
             "with_tracking_ms_p95": total["ms_p95"], "with_tracking_fps": total["fps"],
             "peak_rss_mb": round(peak_rss_mb(), 1), "peer": "face tracking (mesh + iris) on the same frames",
+            "peer_kind": "own-baseline",
             "peer_ms_median": track["ms_median"], "peer_ratio": round(warp["ms_median"] / track["ms_median"], 3)}

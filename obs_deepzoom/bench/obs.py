@@ -222,7 +222,7 @@ def run(seconds: float = 10.0, progress=print) -> dict:
         "effect_applied_pct_one": _applied_pct(one),
         "render_stage_ms": {k: round(one.get(f"{k}_ns", 0) / 1e6 / max(one.get("renders", 0), 1), 3)
                             for k in ("native", "readback", "upload", "wait")},
-        "peak_rss_mb": round(rss, 1), "peer": "OBS Color Correction filter (native GPU)",
+        "peak_rss_mb": round(rss, 1), "peer": "OBS Color Correction filter (native GPU)", "peer_kind": "outside",
         "peer_ms_median": round(peer["render_ms"], 3),
         "peer_ratio": round(ours["render_ms"] / max(peer["render_ms"], 1e-6), 2),
         "chain": preset.video, "chain_fps": round(chain["fps"], 2), "chain_active_fps": round(chain["fps"], 2),

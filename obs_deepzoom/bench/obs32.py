@@ -85,7 +85,7 @@ def run(seconds: float = 10.0, progress=print) -> dict:
         "render_stage_ms": {k: round(d_one.get(f"{k}_ns", 0) / 1e6 / max(d_one.get("renders", 0), 1), 3)
                             for k in ("native", "readback", "upload", "wait")},
         "effect_ms_median": d_one.get("effect_ms_median"),
-        "peer": "OBS Color Correction filter (color_filter_v2, native GPU)",
+        "peer": "OBS Color Correction filter (color_filter_v2, native GPU)", "peer_kind": "outside",
         "peer_ms_median": round(peer["render_ms"], 3),
         "peer_added_render_ms": round(peer["render_ms"] - base["render_ms"], 3),
         "peer_ratio": round(one["render_ms"] / max(peer["render_ms"], 1e-6), 2),

@@ -2,7 +2,10 @@
 426x240, or 640x360 with `input_height` 360, and JPEG-compressed at quality 40 like a poor call, so the
 blockiness-gated deblocker runs: the worst case), face tracking included, against FSRCNN x4 on the whole frame
 (the usual way to run it: same model, same OpenVINO runtime, scaled to 720p) in alternating passes in the same
-process."""
+process. That peer is an own baseline (peer_kind "own-baseline"): OpenCV's dnn_superres, the usual outside way
+to run FSRCNN, is only in opencv-contrib (which cannot share an environment with opencv-python-headless), and
+OpenCV 5's DNN module no longer reads the TensorFlow .pb; the other super-resolution packages need torch and
+download their weights at run time."""
 
 from __future__ import annotations
 
@@ -63,5 +66,5 @@ def run(rounds: int = 3, peer: bool = True, progress=print, input_height: int = 
     result["restore_ms_median"] = round(float(np.median([s.get("restore", 0.0) for s in stages])), 3)
     result["peak_rss_mb"] = round(rss, 1)
     peer = "FSRCNN x4 on the whole frame (same OpenVINO model), scaled to the output"
-    result.update(peer_fields(result["ms_median"], peer_ms, peer))
+    result.update(peer_fields(result["ms_median"], peer_ms, peer, "own-baseline"))
     return result
