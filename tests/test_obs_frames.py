@@ -1,4 +1,8 @@
-"""Raw-frame conversions used by the OBS raw-frame (async) path; no OBS needed."""
+"""Raw-frame conversions used by the OBS raw-frame (async) path; no OBS needed.
+
+The expected values are computed here independently of `obs_deepzoom.obs.frames`: the planes are unpacked with
+numpy slicing by each format's byte layout, and the BT.601 equations are written out (limited range, 16-235,
+for the 4:2:0 / 4:2:2 formats; full range for I444, whose planes are Y, Cb, Cr as OpenCV's YCrCb)."""
 
 import cv2
 import numpy as np
@@ -6,11 +10,15 @@ import pytest
 
 from obs_deepzoom.obs.frames import SUPPORTED, plane_shapes, to_bgr, write_back
 
+W, H = 320, 240
+RGB_FORMATS = ("RGBA", "BGRA", "BGRX")
+PACKED = {"YUY2": (0, 1, 3), "UYVY": (1, 0, 2), "YVYU": (0, 3, 1)}  # byte offsets of Y (every 2), U, V (every 4)
+
 
 def planes_from_bgr(fmt, bgr):
     """Build the planes of a format from a BGR image with OpenCV (what a camera/decoder would deliver)."""
     h, w = bgr.shape[:2]
-    if fmt in ("RGBA", "BGRA", "BGRX"):
+    if fmt in RGB_FORMATS:
         code = cv2.COLOR_BGR2RGBA if fmt == "RGBA" else cv2.COLOR_BGR2BGRA
         return [cv2.cvtColor(bgr, code).reshape(h, w * 4).copy()]
     if fmt == "I444":
@@ -27,37 +35,112 @@ def planes_from_bgr(fmt, bgr):
         uv[:, 0::2], uv[:, 1::2] = u, v
         return [y.copy(), uv]
     packed = np.empty((h, w * 2), np.uint8)
-    u2, v2 = np.repeat(u, 2, 0), np.repeat(v, 2, 0)
-    order = {"YUY2": (y, u2, v2, (0, 1, 3)), "UYVY": (y, u2, v2, (1, 0, 2)), "YVYU": (y, u2, v2, (0, 3, 1))}
-    yy, uu, vv, (yo, uo, vo) = order[fmt]
-    packed[:, yo::2], packed[:, uo::4], packed[:, vo::4] = yy, uu, vv
+    yo, uo, vo = PACKED[fmt]
+    packed[:, yo::2], packed[:, uo::4], packed[:, vo::4] = y, np.repeat(u, 2, 0), np.repeat(v, 2, 0)
     return [packed]
 
 
+def yuv_samples(fmt, planes):
+    """Full-resolution Y, U (Cb), V (Cr) as floats, chroma repeated over the pixels it covers."""
+    def up(c, ry, rx):
+        return np.repeat(np.repeat(c, ry, 0), rx, 1).astype(float)
+
+    if fmt == "I420":
+        return planes[0].astype(float), up(planes[1], 2, 2), up(planes[2], 2, 2)
+    if fmt == "NV12":
+        return planes[0].astype(float), up(planes[1][:, 0::2], 2, 2), up(planes[1][:, 1::2], 2, 2)
+    if fmt == "I444":
+        return tuple(p.astype(float) for p in planes)
+    yo, uo, vo = PACKED[fmt]
+    p = planes[0]
+    return p[:, yo::2].astype(float), up(p[:, uo::4], 1, 2), up(p[:, vo::4], 1, 2)
+
+
+def expected_bgr(fmt, planes):
+    """The BGR picture the planes encode, by the equations."""
+    if fmt in RGB_FORMATS:
+        px = planes[0].reshape(H, W, 4)
+        return px[..., 2::-1] if fmt == "RGBA" else px[..., :3]
+    y, u, v = yuv_samples(fmt, planes)
+    u, v = u - 128, v - 128
+    if fmt == "I444":  # full range
+        r, g, b = y + 1.402 * v, y - 0.344136 * u - 0.714136 * v, y + 1.772 * u
+    else:  # limited range
+        y = 1.164383 * (y - 16)
+        r, g, b = y + 1.596027 * v, y - 0.391762 * u - 0.812968 * v, y + 2.017232 * u
+    return np.clip(np.rint(np.dstack([b, g, r])), 0, 255)
+
+
+def expected_code(fmt, bgr):
+    """The bytes one BGR colour encodes to: (Y, U, V), or the 4 pixel bytes of the RGB formats."""
+    b, g, r = (float(c) for c in bgr)
+    if fmt in RGB_FORMATS:
+        return (r, g, b) if fmt == "RGBA" else (b, g, r)
+    if fmt == "I444":
+        y = 0.299 * r + 0.587 * g + 0.114 * b
+        return y, 128 + 0.564 * (b - y), 128 + 0.713 * (r - y)
+    return (16 + 0.256788 * r + 0.504129 * g + 0.097906 * b, 128 - 0.148223 * r - 0.290993 * g + 0.439216 * b,
+            128 + 0.439216 * r - 0.367788 * g - 0.071427 * b)
+
+
+@pytest.fixture
+def small(portrait):
+    return cv2.resize(portrait, (W, H))
+
+
 @pytest.mark.parametrize("fmt", SUPPORTED)
-def test_round_trip_and_exact_passthrough(portrait, fmt):
-    bgr = cv2.resize(portrait, (320, 240))
-    planes = planes_from_bgr(fmt, bgr)
-    assert [p.shape for p in planes] == plane_shapes(fmt, 320, 240)
-    got = to_bgr(fmt, planes, 320, 240)
-    assert np.abs(got.astype(int) - bgr).mean() < 3  # chroma subsampling only
+def test_to_bgr_matches_the_equations(small, fmt):
+    planes = planes_from_bgr(fmt, small)
+    assert [p.shape for p in planes] == plane_shapes(fmt, W, H)
+    got = to_bgr(fmt, planes, W, H)
+    assert got.shape == (H, W, 3) and got.dtype == np.uint8
+    err = np.abs(got.astype(int) - expected_bgr(fmt, planes))
+    assert err.max() <= 2, f"{fmt}: differs from the BT.601 equations by up to {err.max()}"
+    assert np.abs(got.astype(int) - small).mean() < 3  # and the picture survives the round trip
+
+
+@pytest.mark.parametrize("fmt", SUPPORTED)
+def test_unchanged_frame_keeps_the_bytes_a_full_rewrite_would_alter(small, fmt):
+    planes = planes_from_bgr(fmt, small)
     before = [p.copy() for p in planes]
+    got = to_bgr(fmt, planes, W, H)
     assert write_back(fmt, planes, got, got.copy()) == 0
     assert all(np.array_equal(a, b) for a, b in zip(before, planes)), "passthrough must be byte-exact"
+    # what that saves: writing every pixel back (here the "before" frame differs everywhere) re-encodes them
+    rewritten = [p.copy() for p in planes]
+    assert write_back(fmt, rewritten, 255 - got, got) == W * H
+    if fmt not in RGB_FORMATS:
+        assert any(not np.array_equal(a, b) for a, b in zip(before, rewritten)), f"{fmt}: re-encoding drifts"
+    assert np.abs(to_bgr(fmt, rewritten, W, H).astype(int) - got).mean() < 3
 
 
 @pytest.mark.parametrize("fmt", SUPPORTED)
-def test_only_changed_pixels_are_written(portrait, fmt):
-    bgr = cv2.resize(portrait, (320, 240))
-    planes = planes_from_bgr(fmt, bgr)
+def test_only_changed_pixels_are_written(small, fmt):
+    planes = planes_from_bgr(fmt, small)
     before = [p.copy() for p in planes]
-    frame = to_bgr(fmt, planes, 320, 240)
+    frame = to_bgr(fmt, planes, W, H)
     edited = frame.copy()
-    edited[100:140, 160:200] = (0, 0, 255)
+    red = (0, 0, 255)
+    edited[100:140, 160:200] = red
     assert write_back(fmt, planes, frame, edited) == 40 * 40
-    after = to_bgr(fmt, planes, 320, 240)
-    assert np.abs(after[110:130, 170:190].astype(int) - (0, 0, 255)).max() < 30  # red, within YUV error
-    # far from the rectangle nothing moved
-    mask = np.ones((240, 320), bool)
+    # inside the rectangle the planes hold red's code, by the equations
+    want = expected_code(fmt, red)
+    if fmt in RGB_FORMATS:
+        px = planes[0].reshape(H, W, 4)[100:140, 160:200, :3]
+        assert np.abs(px.astype(float) - want).max() <= 1
+    else:
+        y, u, v = yuv_samples(fmt, planes)
+        for got, w in zip((y, u, v), want):
+            assert np.abs(got[100:140, 160:200] - w).max() <= 1.5, f"{fmt}: red encodes to {want}"
+    after = to_bgr(fmt, planes, W, H)
+    assert np.abs(after[110:130, 170:190].astype(int) - red).max() < 30  # red, within YUV error
+    # far from the rectangle nothing moved: neither the bytes nor the decoded picture
+    mask = np.ones((H, W), bool)
     mask[96:144, 156:204] = False
-    assert np.array_equal(after[mask], to_bgr(fmt, before, 320, 240)[mask])
+    assert np.array_equal(after[mask], to_bgr(fmt, before, W, H)[mask])
+    outside = [p.copy() for p in planes]
+    for p, b in zip(outside, before):
+        rows = p.shape[0] * 96 // H, p.shape[0] * 144 // H
+        cols = p.shape[1] * 156 // W, p.shape[1] * 204 // W
+        p[rows[0]:rows[1], cols[0]:cols[1]] = b[rows[0]:rows[1], cols[0]:cols[1]]
+    assert all(np.array_equal(a, b) for a, b in zip(outside, before)), "bytes outside the rectangle changed"
