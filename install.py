@@ -93,7 +93,8 @@ def ensure_system_packages(action: str, which: Callable[[str], str | None] = shu
     if prefix is None:
         hint = f"sudo {line}" if which("apt-get") else f"install {', '.join(missing)} with your system's packages"
         raise SetupError(f"missing system packages: {' '.join(missing)}. Run: {hint}")
-    say(f"installing system packages with apt-get: {' '.join(missing)} (about 400 MB for OBS Studio)")
+    note = " (OBS Studio and its libraries: about 850 MB installed)" if "obs-studio" in missing else ""
+    say(f"installing system packages with apt-get: {' '.join(missing)}{note}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     runner([*prefix, "apt-get", "update", "-q"], env=env)
     runner([*prefix, *line.split()], env=env)
