@@ -1,0 +1,188 @@
+"""Video files a user can use: H.264 that keeps the picture outside the effect's regions, the input's soundtrack
+in sync and through the preset's audio chain, FFV1 with --lossless, and one-line errors."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from test_cli import deepzoom, one_line_error
+
+from obs_deepzoom.audio_io import Audio, read_audio
+from obs_deepzoom.demo_clip import noisy_voice
+from obs_deepzoom.engine.chain import Chain
+from obs_deepzoom.engine.video.gaze import APERTURE
+from obs_deepzoom.presets import load
+from obs_deepzoom.samples import sample
+from obs_deepzoom.video_io import Encoding, probe, read_soundtrack, video_writer
+
+CLIP = sample("single_face.mp4")
+
+
+def read_frames(path) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            return frames
+        frames.append(frame)
+
+
+def eye_masks(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Per frame, the boxes around both eyes of every face the gaze effect's tracker finds, grown generously:
+    an eye's width to the sides and below, one and a half above (the upper lid moves with the gaze)."""
+    chain = Chain(["gaze"], load("default").settings)
+    masks = []
+    for i, frame in enumerate(frames):
+        _, ctx = chain.process(frame, i / 30)
+        mask = np.zeros(frame.shape[:2], np.uint8)
+        for face in ctx.faces:
+            for eye in (0, 1):
+                pts = face.landmarks[APERTURE[eye], :2]
+                (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+                pad = x1 - x0
+                cv2.rectangle(mask, (int(x0 - pad), int(y0 - 1.5 * pad)), (int(x1 + pad), int(y1 + pad)), 1, -1)
+        masks.append(mask.astype(bool))
+    return masks
+
+
+def psnr_outside(got: list[np.ndarray], ref: list[np.ndarray], masks: list[np.ndarray]) -> float:
+    se = n = 0
+    for a, b, m in zip(got, ref, masks, strict=True):
+        d = (a.astype(np.float64) - b)[~m]
+        se, n = se + float((d**2).sum()), n + d.size
+    return float("inf") if se == 0 else 10 * np.log10(255**2 * n / se)
+
+
+def level_db(x: np.ndarray) -> float:
+    return float(10 * np.log10(np.mean(np.asarray(x, np.float64) ** 2) + 1e-12))
+
+
+@pytest.fixture(scope="module")
+def gaze_runs(tmp_path_factory):
+    """`deepzoom process` with eye contact only, as H.264 and as --lossless."""
+    d = tmp_path_factory.mktemp("gaze")
+    runs = {}
+    for name, extra in (("gaze.mp4", []), ("gaze.mkv", ["--lossless"])):
+        r = deepzoom("process", CLIP, "-o", d / name, "--effects", "gaze", "--json", *extra)
+        assert r.returncode == 0, r.stderr
+        runs[name] = (d / name, json.loads(r.stdout.strip().splitlines()[-1]))
+    return runs
+
+
+@pytest.fixture(scope="module")
+def masks(clip_frames):
+    return eye_masks(clip_frames)
+
+
+def test_h264_keeps_the_picture_outside_the_eyes(gaze_runs, clip_frames, masks):
+    path, summary = gaze_runs["gaze.mp4"]
+    info = probe(path)
+    assert (info.video_codec, info.pix_fmt, info.frames) == ("h264", "yuv420p", 72)
+    assert summary["video"] == "h264 crf 18" and summary["frames_with_face"] == 72
+    got = read_frames(path)
+    assert psnr_outside(got, clip_frames, masks) >= 44.0
+    assert 0.01 < np.mean(masks) < 0.2  # the eyes, not the frame
+
+
+def test_the_input_soundtrack_is_kept_in_sync(gaze_runs):
+    path, summary = gaze_runs["gaze.mp4"]
+    info = probe(path)
+    assert info.audio_codec == "aac" and summary["audio"] == "denoise"  # the default preset's audio chain
+    assert abs(info.audio_seconds - info.video_seconds) < 0.05
+
+
+def test_lossless_is_ffv1_and_only_the_eyes_change(gaze_runs, clip_frames, masks):
+    path, summary = gaze_runs["gaze.mkv"]
+    info = probe(path)
+    assert (info.video_codec, info.audio_codec, info.frames) == ("ffv1", "flac", 72)
+    assert summary["video"] == "ffv1 (lossless)"
+    got = read_frames(path)
+    assert psnr_outside(got, clip_frames, masks) == float("inf")  # bit-exact outside the eyes
+    inside = sum(int((a != b).any(2)[m].sum()) for a, b, m in zip(got, clip_frames, masks))
+    assert inside > 1000  # and the effect did turn the eyes
+
+
+@pytest.mark.parametrize("ext, encoding", [("mp4", Encoding()), ("mkv", Encoding(lossless=True)),
+                                           ("avi", Encoding(crf=23)), ("webm", Encoding())])
+def test_soundtrack_lines_up_with_the_frames(tmp_path, ext, encoding):
+    """Clicks written at frames 0, 15, 30, 45 are read back at those frames' times (encoder delays hidden)."""
+    fps, n = 30, 60
+    x = np.zeros((2, 48000 * n // fps), np.float32)
+    for k in range(0, n, 15):
+        x[:, round(k / fps * 48000)] = 0.9
+    out = tmp_path / f"clicks.{ext}"
+    with video_writer(out, fps, (161, 121), encoding, Audio(x, 48000)) as write:  # odd sides: padded to even
+        for i in range(n):
+            write(np.full((121, 161, 3), 4 * i, np.uint8))
+    track = read_soundtrack(out)
+    loud = np.flatnonzero(np.abs(track.samples[0]) > 0.3)
+    onsets = [s for j, s in enumerate(loud) if j == 0 or s - loud[j - 1] > 4800]
+    assert np.allclose(np.array(onsets) / 48000 * fps, [0, 15, 30, 45], atol=0.05)  # within 2 ms
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+@pytest.fixture(scope="module")
+def noisy_clip(tmp_path_factory, clip_frames):
+    """The sample clip's first 1.2 s with a voice in fan noise as its soundtrack."""
+    voice = noisy_voice(read_audio(sample("speech_librivox.wav")))
+    path = tmp_path_factory.mktemp("noisy") / "noisy.mp4"
+    with video_writer(path, 30, (640, 360), Encoding(crf=12), Audio(voice.samples[:, :57600], 48000)) as write:
+        for frame in clip_frames[:36]:
+            write(frame)
+    return path
+
+
+def test_soundtrack_goes_through_the_presets_noise_suppression(tmp_path, noisy_clip):
+    before = read_soundtrack(noisy_clip).samples.mean(axis=0)
+    outs = {}
+    for name, extra in (("denoised", []), ("as_recorded", ["--audio-effects", "none"])):
+        r = deepzoom("process", noisy_clip, "-o", tmp_path / f"{name}.mp4", "--effects", "gaze", "--json", *extra)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout.strip().splitlines()[-1])["audio"] == ("denoise" if not extra else "as recorded")
+        outs[name] = read_soundtrack(tmp_path / f"{name}.mp4").samples.mean(axis=0)
+    lead = slice(0, 7200)  # 0.15 s of fan noise before the voice starts
+    assert level_db(outs["as_recorded"][lead]) == pytest.approx(level_db(before[lead]), abs=1.0)
+    assert level_db(outs["denoised"][lead]) < level_db(before[lead]) - 20  # the noise is gone
+    speech = slice(24000, 57600)
+    assert level_db(outs["denoised"][speech]) > level_db(before[speech]) - 6  # the voice stays
+    # and in time: the cleaned voice's envelope lines up with the input's (lag within 5 ms)
+    env = [np.convolve(np.abs(x[speech]), np.ones(480) / 480, "valid") for x in (before, outs["denoised"])]
+    lags = range(-960, 961, 48)
+    best = max(lags, key=lambda k: np.dot(env[0][960:-960], np.roll(env[1], -k)[960:-960]))
+    assert abs(best) <= 240
+
+
+def test_no_sound_in_gives_no_sound_out(tmp_path, noisy_clip):
+    r = deepzoom("process", noisy_clip, "-o", tmp_path / "mute.mp4", "--effects", "gaze", "--no-audio",
+                 "--max-frames", "10", "--crf", "28")
+    assert r.returncode == 0, r.stderr
+    info = probe(tmp_path / "mute.mp4")
+    assert info.audio_codec is None and info.frames == 10
+    r = deepzoom("process", tmp_path / "mute.mp4", "-o", tmp_path / "again.mp4", "--effects", "gaze", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["audio"].startswith("none")
+    assert probe(tmp_path / "again.mp4").audio_codec is None
+
+
+def test_avatar_carries_the_voice(tmp_path):
+    out = tmp_path / "voice.mp4"
+    r = deepzoom("avatar", "--source", sample("grace_hopper.jpg"), "--audio", sample("speech_librivox.wav"),
+                 "--size", "320x240", "--max-frames", "15", "-o", out, "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["sound_track"] is True
+    info = probe(out)
+    assert (info.video_codec, info.audio_codec, info.frames) == ("h264", "aac", 15)
+    assert abs(info.audio_seconds - 0.5) < 0.05
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--lossless", "-o", "{tmp}/o.mp4"], ["--lossless writes FFV1 in Matroska", ".mkv"]),
+    (["--crf", "60", "-o", "{tmp}/o.mp4"], ["--crf 60", "0..51"]),
+    (["-o", "{tmp}/o.flv"], ["unsupported file type '.flv'"]),
+])
+def test_bad_video_options_are_one_line(tmp_path, args, words):
+    r = deepzoom("process", CLIP, "--effects", "gaze", *[a.format(tmp=tmp_path) for a in args])
+    one_line_error(r, *words)
+    assert not list(tmp_path.iterdir())
