@@ -106,12 +106,20 @@ def test_bench_and_eval_print_json_last(tmp_path):
 
 
 def test_demo_writes_its_outputs(tmp_path):
+    from obs_deepzoom.video_io import probe
+
     r = deepzoom("demo", "--out-dir", tmp_path)
     assert r.returncode == 0, r.stderr
-    for name in ("demo.mp4", "demo_side_by_side.png", "demo_timing.json"):
+    for name in ("demo.mp4", "demo_sound_before.wav", "demo_side_by_side.png", "demo_timing.json"):
         assert (tmp_path / name).stat().st_size > 0
         assert str(tmp_path / name) in r.stdout
-    assert json.loads((tmp_path / "demo_timing.json").read_text())["frames_with_face"] == 72
+    timing = json.loads((tmp_path / "demo_timing.json").read_text())
+    # the clip has no speech: the sample voice in noise, the clip played back and forth for as long as it lasts
+    assert timing["frames_with_face"] == timing["frames"] > timing["clip_frames"] == 72
+    assert timing["effects"] == ["gaze", "background"] and timing["audio_effects"] == ["denoise"]
+    info = probe(tmp_path / "demo.mp4")
+    assert (info.video_codec, info.audio_codec, info.frames) == ("h264", "aac", timing["frames"])
+    assert abs(info.audio_seconds - info.video_seconds) < 0.05
 
 
 def test_install_script_uses_only_the_standard_library():
