@@ -28,6 +28,7 @@ SAMPLES: dict[str, PackageFile] = {
     # 7.1 s of read speech, 16 kHz mono (LibriVox, public domain, in pocketsphinx's test data)
     "speech_librivox.wav": PackageFile(
         package="pocketsphinx==5.1.1", kind="sdist",
+        archive_sha256="675778b309a22dfc9b7d37f7621976bba491d2a5f8c59696bd77fd6d07271355",
         file="test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav",
         sha256="b0557cf95c974d930577e58e46b7f068c432a6e3afcc286563d88922b2a5315c"),
 }

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import paths
 from ..errors import DeepZoomError
@@ -29,6 +29,12 @@ class PackageFile(_Strict):
     kind: Literal["wheel", "sdist"] = "wheel"
     member: str | None = None
     archive_sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _sdist_pinned(self) -> PackageFile:
+        if self.kind == "sdist" and self.archive_sha256 is None:
+            raise ValueError(f"the sdist {self.package} needs archive_sha256 (sdists are fetched by that hash only)")
+        return self
 
 
 class Port(_Strict):
