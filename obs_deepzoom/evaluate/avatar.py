@@ -118,6 +118,7 @@ def _still_window(marks: list[np.ndarray | None]) -> int:
 
 
 def _still_driver_jitter(source: Path, frame: np.ndarray, n: int = 60, settle: int = 15) -> float:
+    settle = min(settle, n // 2)
     rng = np.random.default_rng(0)
     frames = [np.clip(frame + rng.normal(0, 2, frame.shape), 0, 255).astype(np.uint8) for _ in range(n)]
     _, targets = _animate(source, frames)
