@@ -206,3 +206,42 @@ def test_auto_model_is_x2_for_clean_2x_faces_and_x4_for_compressed_or_larger():
     chain = _chain(mode="upscale", output_height=h, deblock=False)  # the choice does not need the deblocker on
     chain.process(degrade(hr, 2, 40), 0.0)
     assert {k[0] for k in chain.effects[0]._models} == {4}
+
+
+def _training_pictures() -> dict:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "tools" / "train_deblock.py"
+    spec = importlib.util.spec_from_file_location("train_deblock", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool.TRAINING
+
+
+def test_restore_eval_training_validation_and_test_pictures_are_disjoint():
+    """The deblocker's training pictures, the validation portraits (where every option was chosen) and the
+    held-out test frames come from three disjoint sets of files."""
+    from obs_deepzoom.evaluate import restore as ev
+    from obs_deepzoom.samples import SAMPLES
+
+    def source(package, file):
+        return package.split("==")[0], file
+
+    training = {source(p, f) for p, _, f in _training_pictures().values()}
+    validation = {source(SAMPLES[n].package, SAMPLES[n].file) for n in ev.VALIDATION}
+    test = {source(SAMPLES[ev.TEST_CLIP].package, SAMPLES[ev.TEST_CLIP].file)}
+    assert len(validation) == len(ev.VALIDATION) == 4 and training and test
+    assert not training & validation and not training & test and not validation & test
+    assert len(set(ev.TEST_FRAMES)) == len(ev.TEST_FRAMES) >= 6
+
+
+def test_deblock_strength_is_chosen_on_validation_keys_only():
+    """choose_strength reads validation keys; test figures (even better ones) do not move the choice."""
+    from obs_deepzoom.evaluate import restore as ev
+
+    val = {f"psnr_gain_vs_bicubic_x2_strength_{v:g}": 1.0 - abs(v - 0.8) for v in ev.STRENGTHS}
+    rigged = {**val, **{f"test_psnr_gain_vs_bicubic_x2_strength_{v:g}": 5 * v for v in ev.STRENGTHS}}
+    assert ev.choose_strength(val) == ev.choose_strength(rigged) == 0.8
+    level = {f"psnr_gain_vs_bicubic_x2_strength_{v:g}": 1.0 for v in ev.STRENGTHS}
+    assert ev.choose_strength(level) == min(ev.STRENGTHS)  # ties: the gentler strength
