@@ -45,18 +45,34 @@ def test_no_person_leaves_a_blurred_frame(sky):
 
 
 def test_tiny_person_is_found(clip_frames, sky):
-    """A person cut out with our own mask, pasted small (86 px tall in 720p) onto a sky: the truth is known."""
+    """A person cut out with another network's matte (BlazePose), pasted small (86 px tall in 720p) onto a sky:
+    the truth is that matte, not our own mask."""
+    from obs_deepzoom.evaluate import background as ev
+
     person = clip_frames[40]
-    _, cut = _alpha(person)
-    small = cv2.resize(person, None, fx=0.24, fy=0.24, interpolation=cv2.INTER_AREA)
-    a = cv2.resize(cut, small.shape[1::-1])[..., None]
-    canvas = cv2.resize(sky, (1280, 720))
-    h, w = small.shape[:2]
-    canvas[-h:, 500:500 + w] = (a * small + (1 - a) * canvas[-h:, 500:500 + w]).astype(np.uint8)
-    truth = np.zeros((720, 1280), bool)
-    truth[-h:, 500:500 + w] = a[..., 0] > 0.5
+    matte = ev.known_matte(mediapipe(), person)
+    canvas, truth, _ = ev.paste(person, matte, cv2.resize(sky, ev.CANVAS), ev.TINY_PX, x_centre=0.4)
     _, alpha = _alpha(canvas)
-    assert mask_iou(alpha > 0.5, truth) > 0.85
+    assert mask_iou(alpha > 0.5, truth > 0.5) > 0.85
+
+
+def test_known_matte_reference_is_independent_and_exact(clip_frames, sky):
+    """The halo reference: the matte comes from BlazePose (not our selfie model), the composite is exactly
+    matte x person + (1 - matte) x background, and the ideal blur is computed from those layers alone."""
+    from obs_deepzoom.evaluate import background as ev
+
+    person = clip_frames[0]
+    matte = ev.known_matte(mediapipe(), person)
+    _, ours = _alpha(person)
+    assert 0.8 < mask_iou(matte > 0.5, ours > 0.5) < 0.995  # a different network: close, not the same mask
+    bg = ev.shelves()
+    comp, alpha, layer = ev.paste(person, matte, bg, 720)
+    exact = alpha[..., None] * layer + (1 - alpha[..., None]) * bg
+    assert np.abs(comp - exact).max() <= 0.5 + 1e-3
+    ideal = ev.ideal_blur(alpha, layer, bg, 12.0)
+    far = alpha == 0
+    blurred = cv2.GaussianBlur(bg.astype(np.float32), (0, 0), 12.0, borderType=cv2.BORDER_REFLECT)
+    assert np.allclose(ideal[far], blurred[far]) and np.allclose(ideal[alpha == 1], layer[alpha == 1])
 
 
 def test_replacement_of_another_size_and_aspect(tmp_path, portrait):
