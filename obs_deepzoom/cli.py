@@ -64,9 +64,13 @@ def _audio_chain(args) -> list[str]:
     """The audio effects the soundtrack goes through: --audio-effects, else the preset's."""
     from .presets import load
 
-    if getattr(args, "audio_effects", None) is not None:
-        return [e.strip() for e in args.audio_effects.split(",") if e.strip() and e.strip() != "none"]
-    return list(load(args.preset).audio)
+    if getattr(args, "audio_effects", None) is None:
+        return list(load(args.preset).audio)
+    effects = [e.strip() for e in args.audio_effects.split(",") if e.strip() and e.strip() != "none"]
+    unknown = [e for e in effects if e not in ("denoise", "automute")]
+    if unknown:
+        raise InputError(f"--audio-effects: unknown {', '.join(unknown)} (available: denoise, automute, none)")
+    return effects
 
 
 def _soundtrack(args, path: Path, settings, seconds: float | None):
@@ -79,6 +83,8 @@ def _soundtrack(args, path: Path, settings, seconds: float | None):
     if track is None:
         return None, "none (the input has no sound)"
     effects = _audio_chain(args)
+    if effects:
+        _progress(f"soundtrack: {track.seconds:.1f} s through {', '.join(effects)}")
     return apply_audio_effects(track, effects, settings), ", ".join(effects) or "as recorded"
 
 
@@ -162,6 +168,7 @@ def cmd_process(args) -> int:
         out = check_output(args.output, kind)
         if kind == "video":
             output_format(out, encoding)  # a bad name or --lossless without .mkv fails before any work
+            _audio_chain(args)
         elif args.lossless and out.suffix.lower() in (".jpg", ".jpeg", ".webp"):
             raise InputError(f"{out}: --lossless needs a lossless image format (.png, .bmp, .tif)")
         chain = _chain_from_args(args)
