@@ -118,20 +118,50 @@ def test_eye_contact_filter_changes_only_the_eyes(client):
     remove_ours(client, source)
 
 
+# what an effect visibly changes on the clip: (level of a pixel's change, pixels at the least); restore only
+# sharpens the face, eye contact moves only the eyes
+EFFECT_SEEN = {"avatar": (40, 50000), "background": (20, 3000), "gaze": (40, 30), "landmarks": (40, 300),
+               "restore": (12, 200)}
+
+
+def off_clip(img: np.ndarray, frames: list[np.ndarray], level: int) -> int:
+    """Pixels of a screenshot further than `level` (any channel) from the nearest frame of the decoded clip."""
+    return min(int((np.abs(img.astype(np.int16) - f).max(axis=2) > level).sum()) for f in frames)
+
+
 @pytest.mark.parametrize("effect", sorted(VIDEO_KINDS))
 @pytest.mark.parametrize("source", ["Clip", "Portrait"])  # a media source playing the face clip; an image
-def test_every_video_filter_works_on_both_kinds_of_source(obs_env, client, effect, source):
+def test_every_video_filter_works_on_both_kinds_of_source(obs_env, client, clip_frames, effect, source):
     remove_ours(client, source)
     refs = references(client, source, n=6) if source == "Portrait" else None
+    if refs is None:  # how far OBS's own rendering of the clip lies from the nearest decoded frame
+        level, least = EFFECT_SEEN[effect]
+        plain = []
+        for _ in range(6):
+            plain.append(off_clip(shot(client, source), clip_frames, level))
+            time.sleep(0.1)
+        floor = np.median(plain) + least  # (the median: a frame re-rendered on a loop restart differs more)
     settings = {"gaze": ["gaze.smoothing_ms=0"], "restore": ["restore.mode=enhance"],
                 "avatar": [f"avatar.source={sample(AVATAR)}"]}.get(effect, [])
+    if refs is None:  # frames are held long enough for the slowest effect on a busy 2-core CI
+        settings = [*settings, "filter.latency_frames=8"]
     rc.add(client, source, effect, settings)
     if refs is not None:  # a still image: the effect must change it
         img = settle(client, source, lambda im: changed(closest(refs, im), im).sum() > 50)
         assert changed(closest(refs, img), img).sum() > 50, f"{effect} did nothing on {source}"
-    else:  # a playing clip: frames keep coming and the filter keeps up without errors
-        time.sleep(2.0)
-        assert shot(client, source).shape[:2] == (360, 640)
+    else:  # a playing clip: frames keep coming through the filter, and the filter changes them
+        seen = lambda im: off_clip(im, clip_frames, level) > floor  # noqa: E731
+        assert seen(settle(client, source, seen, timeout=30)), f"{effect}: never visible on the clip"
+        shots = []
+        for _ in range(8):
+            shots.append(shot(client, source))
+            time.sleep(0.15)
+        assert all(img.shape[:2] == (360, 640) for img in shots)
+        moving = sum(changed(a, b).mean() > 0.01 for a, b in zip(shots, shots[1:]))
+        assert moving >= 5, f"{effect}: the clip stopped moving through the filter ({moving} of 7 pairs changed)"
+        # late frames pass through unfiltered on a loaded machine; on a quiet one nearly all show the effect
+        off = [off_clip(img, clip_frames, level) for img in shots]
+        assert sum(n > floor for n in off) >= 2, (effect, plain, off)
     remove_ours(client, source)
     log = obs_env.log_text()
     assert f"{effect}: processing failed" not in log and f"{effect}: the effect could not start" not in log
@@ -387,13 +417,29 @@ def test_noise_suppression_lowers_the_room_noise_in_obs(obs_env, client, tmp_pat
     assert np.percentile(clean, 90) > 0.5 * np.percentile(plain, 90), "speech must stay"
 
 
+def virtualcam_available() -> bool:
+    """OBS on Linux offers its virtual camera only with the v4l2loopback module loaded (docs/obs.md)."""
+    return Path("/sys/module/v4l2loopback").exists()
+
+
 def test_virtual_camera_answers_or_explains(client):
-    try:
-        state = rc.virtualcam(client, "start")
-        assert state["outputActive"] is True
-        rc.virtualcam(client, "stop")
-    except ObsError as exc:  # no v4l2loopback on this machine: the message says how to get it
-        assert "v4l2loopback" in str(exc)
+    if virtualcam_available():  # started, reported active, stopped, reported inactive
+        assert rc.virtualcam(client, "start")["outputActive"] is True
+        assert rc.virtualcam(client, "status")["outputActive"] is True
+        assert rc.virtualcam(client, "stop")["outputActive"] is False
+        return
+    # no v4l2loopback: OBS refuses StartVirtualCam, and we replace its reply with how to get the module
+    with pytest.raises(ObsError) as raw:
+        client.request("StartVirtualCam")
+    assert "not available" in str(raw.value).lower()
+    with pytest.raises(ObsError) as ours:
+        rc.virtualcam(client, "start")
+    assert str(ours.value) == rc.VIRTUALCAM_HELP
+    assert "sudo apt-get install v4l2loopback-dkms" in str(ours.value)
+    assert "modprobe v4l2loopback exclusive_caps=1" in str(ours.value)
+    with pytest.raises(ObsError) as status:  # asking for its state explains the same way
+        rc.virtualcam(client, "status")
+    assert str(status.value) == rc.VIRTUALCAM_HELP
 
 
 def deepzoom(obs_env, *args, password=PASSWORD):
@@ -436,8 +482,9 @@ def test_remote_command_line(obs_env, client, tmp_path):
                         (("remote", "add", "Portrait", "sparkles"), "unknown effect 'sparkles'"),
                         (("remote", "virtualcam", "start"), "v4l2loopback")):
         r = deepzoom(obs_env, *args)
-        if args[-1] == "start" and r.returncode == 0:
-            deepzoom(obs_env, "remote", "virtualcam", "stop")
+        if args[-1] == "start" and virtualcam_available():  # the module is there: it starts
+            assert r.returncode == 0, r.stderr
+            assert deepzoom(obs_env, "remote", "virtualcam", "stop").returncode == 0
             continue
         assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
     r = deepzoom(obs_env, "remote", "status", password="wrong")
