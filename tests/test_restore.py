@@ -2,7 +2,6 @@
 
 import cv2
 import numpy as np
-import pytest
 
 from obs_deepzoom.engine.chain import Chain
 from obs_deepzoom.engine.video.restore import face_box
@@ -26,21 +25,23 @@ def test_manifest_has_dynamic_fsrcnn():
         assert entry.licence == "MIT" and entry.inputs[0].shape == [1, -1, -1, 1]
 
 
-@pytest.mark.parametrize("name", ["grace_hopper.jpg", "astronaut.png"])
-def test_restore_beats_bicubic_on_the_face(name):
-    from obs_deepzoom.engine.models import FaceDetector
+# the claim of docs/restore.md (validation faces, JPEG q40, mean PSNR gain over bicubic on the face boxes):
+# +1.01 dB at x2, +0.84 dB at x4 (bf16; f32 measured +1.027 at x2); the guard sits a little below each
+CLAIMED_GAIN_DB = {2: 1.01, 4: 0.84}
+GUARD_MARGIN_DB = 0.06
 
-    hr = read_image(sample(name))
-    h, w = (s // 4 * 4 for s in hr.shape[:2])
-    hr = hr[:h, :w]
-    (x0, y0, x1, y1), *_ = face_boxes(hr, FaceDetector("short"))
-    lr = degrade(hr, 4)
-    chain = _chain(mode="upscale", output_height=h)
-    ours, ctx = chain.process(lr, 0.0)
-    bicubic = cv2.resize(lr, (w, h), interpolation=cv2.INTER_CUBIC)
-    assert ours.shape == hr.shape and ctx.faces
-    gain = psnr(ours[y0:y1, x0:x1], hr[y0:y1, x0:x1]) - psnr(bicubic[y0:y1, x0:x1], hr[y0:y1, x0:x1])
-    assert gain > 0.2, gain
+
+def test_restore_gains_what_the_docs_claim_on_jpeg_faces():
+    from obs_deepzoom.engine.models import FaceDetector
+    from obs_deepzoom.evaluate import restore as ev
+
+    res = ev._measure(ev.validation_items(FaceDetector(ev.DETECTOR)), (2, 4), {"": {}}, False,
+                      lambda *_: None, None, "")
+    assert res["n"] >= 6 and res["faces_restored_pct"] >= 75  # (a small face of the group photo is missed at x4)
+    for scale, claimed in CLAIMED_GAIN_DB.items():
+        gain = res[f"psnr_gain_vs_bicubic_x{scale}"]
+        assert gain > claimed - GUARD_MARGIN_DB, (scale, gain, claimed)
+        assert res[f"psnr_gain_vs_lanczos_x{scale}"] > gain  # Lanczos is the lower bar on these faces
 
 
 def test_upscale_240p_to_720p_and_enhance_keeps_the_size(clip_frames):
