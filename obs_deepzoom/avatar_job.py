@@ -109,7 +109,7 @@ def animate(settings, output: Path, driver: Path | None = None, camera: int | No
     if n == 0:
         raise InputError("no frames could be read from the driver")
     return {"output": str(output), "frames": n, "fps": round(fps, 2), "driven_by": dict(modes),
-            "video": encoding.describe(), "sound_track": sound is not None,
+            "video": encoding.describe(output), "sound_track": sound is not None,
             "audio_effects": list(audio_effects or []) if sound is not None else [],
             "ms_median": round(float(np.median(ms)), 2),
             "ms_p95": round(float(np.percentile(ms, 95)), 2)}

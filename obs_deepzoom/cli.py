@@ -160,7 +160,7 @@ def cmd_process(args) -> int:
         chain = _chain_from_args(args)
         source = VideoSource.open_camera(args.camera)
         summary = _process_video(chain, source, out, args.max_frames or 0, encoding=encoding)
-        summary.update({"video": encoding.describe(), "audio": "none (cameras have no sound here)"})
+        summary.update({"video": encoding.describe(out) if out else "none", "audio": "none (cameras have no sound)"})
     else:
         if args.input is None:
             raise InputError("give an input file or --camera N")
@@ -185,7 +185,7 @@ def cmd_process(args) -> int:
             seconds = max_frames / source.fps if max_frames else None
             audio, sound = _soundtrack(args, args.input, chain.settings, seconds)
             summary = _process_video(chain, source, out, max_frames, encoding=encoding, audio=audio)
-            summary.update({"video": encoding.describe(), "audio": sound})
+            summary.update({"video": encoding.describe(out), "audio": sound})
             if chain.tracker is not None and summary["frames_with_face"] == 0:
                 _progress(f"warning: no face found in {args.input}; frames were passed through")
     _progress(f"wrote {out}" if out else "done")
@@ -216,7 +216,7 @@ def cmd_demo(args) -> int:
     png = out_dir / "demo_side_by_side.png"
     summary = _process_video(chain, source, video, 0, side_by_side=png, encoding=encoding, audio=cleaned)
     summary.update({"preset": args.preset, "effects": chain.names, "audio_effects": effects,
-                    "input": str(sample(DEMO_CLIP)), "video": encoding.describe(), **about,
+                    "input": str(sample(DEMO_CLIP)), "video": encoding.describe(video), **about,
                     "wall_s": round(time.perf_counter() - t, 2)})
     timing = out_dir / "demo_timing.json"
     timing.write_text(json.dumps(summary, indent=1))
