@@ -186,3 +186,31 @@ def test_bad_video_options_are_one_line(tmp_path, args, words):
     r = deepzoom("process", CLIP, "--effects", "gaze", *[a.format(tmp=tmp_path) for a in args])
     one_line_error(r, *words)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_late_soundtrack_stays_late(tmp_path):
+    """An input whose sound starts 0.5 s after its first frame: read back with that offset, and kept."""
+    import av
+
+    path = tmp_path / "late.mp4"
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = 64, 64, "yuv420p"
+        a = c.add_stream("aac", rate=48000, layout="mono")
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 8 * i, np.uint8), format="bgr24")
+            frame.pts = i
+            c.mux(v.encode(frame))
+        c.mux(v.encode(None))
+        x = np.zeros((1, 24000), np.float32)
+        x[0, 4800] = 0.9  # 0.1 s into the sound: 0.6 s into the video
+        sound = av.AudioFrame.from_ndarray(x, format="fltp", layout="mono")
+        sound.sample_rate, sound.pts = 48000, 24000
+        c.mux(a.encode(sound))
+        c.mux(a.encode(None))
+    track = read_soundtrack(path)
+    assert np.argmax(np.abs(track.samples[0])) / 48000 == pytest.approx(0.6, abs=0.003)
+    r = deepzoom("process", path, "-o", tmp_path / "out.mp4", "--effects", "background", "--audio-effects", "none")
+    assert r.returncode == 0, r.stderr
+    out = read_soundtrack(tmp_path / "out.mp4")
+    assert np.argmax(np.abs(out.samples[0])) / 48000 == pytest.approx(0.6, abs=0.003)
