@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from .errors import InputError
+from .video_io import tmp_for as _tmp_for
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 VIDEO_EXT = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
@@ -94,8 +95,6 @@ def check_output(path: Path, kind: str) -> Path:
     return path
 
 
-def _tmp_for(path: Path) -> Path:
-    return path.with_name(f".{path.stem}.partial{path.suffix}")
 
 
 def write_image(path: Path, image: np.ndarray) -> Path:

@@ -206,9 +206,11 @@ def tmp_for(path: Path) -> Path:
 class _VideoFile:
     """One open output: video frames encoded as they come, the soundtrack muxed alongside up to each frame's end."""
 
-    def __init__(self, path: Path, fps: float, size: tuple[int, int], encoding: Encoding, audio: Audio | None):
+    def __init__(self, path: Path, name: Path, fps: float, size: tuple[int, int], encoding: Encoding,
+                 audio: Audio | None):
         av = self.av = _av()
-        self.fmt = output_format(path, encoding)
+        self.name = name  # the file's final name, for messages
+        self.fmt = output_format(name, encoding)
         self.size = size
         self.rate = Fraction(fps).limit_denominator(1001)
         self.frames = 0
@@ -217,7 +219,7 @@ class _VideoFile:
         try:
             self.container = av.open(str(path), "w", container_options=self.fmt.container_options)
         except (av.FFmpegError, OSError) as exc:
-            raise InputError(f"{path}: cannot write the video ({_first_line(exc)})") from exc
+            raise InputError(f"{name}: cannot write the video ({_first_line(exc)})") from exc
         try:
             v = self.video = self.container.add_stream(self.fmt.video, rate=self.rate, options=self.fmt.video_options)
             v.width, v.height = size[0] + size[0] % 2, size[1] + size[1] % 2  # 4:2:0 needs even sides
@@ -237,6 +239,12 @@ class _VideoFile:
             raise
 
     def write(self, frame: np.ndarray) -> None:
+        try:
+            self._write(frame)
+        except (self.av.FFmpegError, OSError) as exc:  # e.g. a full disk
+            raise DeepZoomError(f"{self.name}: could not write the video ({_first_line(exc)})") from exc
+
+    def _write(self, frame: np.ndarray) -> None:
         import cv2
 
         if (frame.shape[1], frame.shape[0]) != self.size:
@@ -293,11 +301,11 @@ def video_writer(path: Path, fps: float, size: tuple[int, int], encoding: Encodi
     tmp = tmp_for(path)
     out = None
     try:
-        out = _VideoFile(tmp, fps, size, encoding, audio)
+        out = _VideoFile(tmp, path, fps, size, encoding, audio)
         yield out.write
         try:
             out.finish()
-        except out.av.FFmpegError as exc:
+        except (out.av.FFmpegError, OSError) as exc:
             raise DeepZoomError(f"{path}: could not finish the video ({_first_line(exc)})") from exc
         os.replace(tmp, path)
     finally:

@@ -214,3 +214,13 @@ def test_a_late_soundtrack_stays_late(tmp_path):
     assert r.returncode == 0, r.stderr
     out = read_soundtrack(tmp_path / "out.mp4")
     assert np.argmax(np.abs(out.samples[0])) / 48000 == pytest.approx(0.6, abs=0.003)
+
+
+def test_a_failed_run_leaves_no_file(tmp_path):
+    out = tmp_path / "broken.mp4"
+    sound = Audio(np.zeros((1, 48000), np.float32), 48000)
+    with pytest.raises(RuntimeError), video_writer(out, 30, (64, 64), audio=sound) as write:
+        for i in range(10):
+            write(np.full((64, 64, 3), i, np.uint8))
+        raise RuntimeError("an effect failed")
+    assert not list(tmp_path.iterdir())
