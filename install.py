@@ -153,7 +153,7 @@ def deepzoom(*args: str) -> None:
 def setup(action: str) -> None:
     if sys.version_info < (3, 10):  # noqa: UP036 (install.py runs under any python3)
         raise SetupError(f"Python 3.10 or newer is needed (this is {sys.version.split()[0]})")
-    steps = 5 if action == "test" else 3
+    steps = 4 if action == "test" else 3
     say(f"[1/{steps}] system packages")
     if not ensure_system_packages(action):
         say("system packages: nothing to install")
@@ -164,9 +164,8 @@ def setup(action: str) -> None:
     deepzoom("models", "build")
     deepzoom("samples", "fetch")
     if action == "test":
-        say(f"[4/{steps}] the test-only references: MediaPipe, libobs 32.2.2")
-        deepzoom("reference", "install")
-        say(f"[5/{steps}] the test and evaluation data, and OBS's Python dependencies")
+        say(f"[4/{steps}] the test and evaluation data, the test-only references (MediaPipe, libobs 32.2.2) and "
+            "OBS's Python dependencies")
         deepzoom("data", "fetch")
 
 
