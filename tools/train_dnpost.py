@@ -87,7 +87,7 @@ def _ps_file(name: str) -> np.ndarray:
     from obs_deepzoom import audio_data as ad
     from obs_deepzoom.modelstore.packages import download
 
-    arc = download("pocketsphinx==5.1.1", "sdist")
+    arc = download("pocketsphinx==5.1.1", "sdist", ad.PS_SDIST_SHA256)
     dest = ad.cache_dir() / "train" / name.replace("/", "_")
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
