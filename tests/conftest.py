@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+
 import cv2
 import numpy as np
 import pytest
 
+from obs_deepzoom import netguard
 from obs_deepzoom.media import VideoSource, read_image
 from obs_deepzoom.samples import sample
+
+_connect = socket.socket.connect
+
+
+def _loopback_only(sock: socket.socket, address) -> None:
+    """socket.connect for an offline run: local sockets and loopback (OBS's websocket) only."""
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = host == "localhost"
+        if not local:
+            raise OSError(f"offline test run ({netguard.OFFLINE_ENV}=1): no connection to {host}")
+    return _connect(sock, address)
+
+
+if netguard.offline():  # install.py runs the suite so: beyond our own guard, no test process reaches the network
+    socket.socket.connect = _loopback_only
 
 
 @pytest.fixture(scope="session")

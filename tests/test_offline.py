@@ -123,3 +123,20 @@ def test_manifest_pins_every_archive():
         assert all(pf.archive_sha256 == audio_data.PS_SDIST_SHA256 for pf in files)
     with pytest.raises(ValueError):
         PackageFile(package="a==1", file="f", sha256="0" * 64, archive_sha256="not-a-hash")
+
+
+def test_offline_suite_reaches_only_loopback():
+    """With DEEPZOOM_OFFLINE=1 (how install.py runs the suite) conftest makes every socket refuse outside hosts."""
+    import socket
+
+    from conftest import _loopback_only
+
+    with socket.socket() as s, pytest.raises(OSError, match="offline test run"):
+        _loopback_only(s, ("93.184.216.34", 80))
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        with socket.socket() as c:
+            _loopback_only(c, server.getsockname())
+    if netguard.offline():
+        assert socket.socket.connect is _loopback_only
