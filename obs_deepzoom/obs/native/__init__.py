@@ -85,7 +85,8 @@ def library_path() -> Path:
     return paths.data_dir() / "native" / f"deepzoom_native-{digest}{_suffix()}"
 
 
-def _compilers() -> list[list[str]]:
+def compilers() -> list[list[str]]:
+    """The C compilers to try, best first: the ziglang wheel's `python -m ziglang cc`, then $CC, cc, gcc, clang."""
     out = []
     try:
         import ziglang  # noqa: F401
@@ -99,29 +100,39 @@ def _compilers() -> list[list[str]]:
     return out
 
 
-def build(progress=print, force: bool = False) -> Path:
-    """Compile the shim unless this source version is already built; returns the library's path."""
-    target = library_path()
-    if target.exists() and not force:
-        return target
+def compile_library(target: Path, flags: list[str], inputs: list[str], what: str, missing: str,
+                    progress=print) -> Path:
+    """Run `CC *flags -o TARGET *inputs` with the first compiler of `compilers()` that succeeds, writing to a
+    temporary name and moving it into place; `what` names the library in messages, `missing` is the error when
+    there is no compiler at all."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    compilers = _compilers()
-    if not compilers:
-        raise DeepZoomError("no C compiler for DeepZoom's native OBS callbacks: pip install ziglang (or install cc)")
+    found = compilers()
+    if not found:
+        raise DeepZoomError(missing)
     errors = []
-    for cc in compilers:
+    for cc in found:
         tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        cmd = [*cc, "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-o", str(tmp), str(SOURCE)]
-        if sys.platform != "win32":
-            cmd.insert(-1, "-lpthread")
-        progress(f"building the native OBS callbacks with {' '.join(cc)}")
+        cmd = [*cc, *flags, "-o", str(tmp), *inputs]
+        progress(f"building {what} with {' '.join(cc)}")
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if r.returncode == 0 and tmp.exists():
             os.replace(tmp, target)
             return target
         tmp.unlink(missing_ok=True)
         errors.append(f"{' '.join(cc)}: {(r.stderr or r.stdout).strip()[-400:]}")
-    raise DeepZoomError("could not build the native OBS callbacks: " + " | ".join(errors))
+    raise DeepZoomError(f"could not build {what}: " + " | ".join(errors))
+
+
+def build(progress=print, force: bool = False) -> Path:
+    """Compile the shim unless this source version is already built; returns the library's path."""
+    target = library_path()
+    if target.exists() and not force:
+        return target
+    inputs = [str(SOURCE)] if sys.platform == "win32" else ["-lpthread", str(SOURCE)]
+    return compile_library(target, ["-O2", "-shared", "-fPIC", "-fvisibility=hidden"], inputs,
+                           "the native OBS callbacks",
+                           "no C compiler for DeepZoom's native OBS callbacks: pip install ziglang (or install cc)",
+                           progress)
 
 
 def find() -> Path | None:
