@@ -17,7 +17,7 @@ _spec = importlib.util.spec_from_file_location("deepzoom_install", paths.REPO_RO
 install = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(install)
 
-TOOLS = {"obs", "Xvfb", "ffmpeg", "gcc"}
+TOOLS = {"obs", "Xvfb", "ffmpeg"}
 
 
 class Machine:
