@@ -13,6 +13,10 @@ from .errors import SettingsError
 
 Device = Literal["AUTO", "CPU", "GPU", "NPU"]
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff)"
+# where a field shows on an OBS property page (fields without a group: the effect's own at the top; face
+# tracking, device and OBS runtime settings have groups of their own); labels are in obs/locale/*.ini
+ADVANCED = {"group": "advanced"}
+PERFORMANCE = {"group": "performance"}
 MEDIA_FILTER = ("Images and videos (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff *.mp4 *.avi *.mov *.mkv *.webm "
                 "*.m4v)")
 
@@ -72,25 +76,33 @@ class GazeSettings(_Settings):
     enabled: bool = Field(True, description="Correct the gaze")
     strength: float = Field(1.0, ge=0, le=1.5, description="Fraction of the geometric correction applied")
     target: Literal["camera", "custom"] = Field(
-        "camera", description="Redirect the gaze to the camera, or to a custom point given relative to the camera")
+        "camera", description="Redirect the gaze to the camera, or to a custom point given relative to the camera",
+        json_schema_extra=ADVANCED)
     camera_above_cm: float = Field(12.0, ge=0, le=60,
                                    description="How far the camera is above the point you look at (the remote face "
                                                "on screen), in cm; laptop ~12, external monitor ~20")
     camera_right_cm: float = Field(0.0, ge=-60, le=60,
                                    description="How far the camera is to your right of the point you look at, in cm")
-    custom_down_cm: float = Field(0.0, ge=0, le=60, description="Custom target: cm below the camera")
-    custom_right_cm: float = Field(0.0, ge=-60, le=60, description="Custom target: cm to your right of the camera")
+    custom_down_cm: float = Field(0.0, ge=0, le=60, description="Custom target: cm below the camera",
+                                  json_schema_extra=ADVANCED)
+    custom_right_cm: float = Field(0.0, ge=-60, le=60, description="Custom target: cm to your right of the camera",
+                                   json_schema_extra=ADVANCED)
     max_correction_deg: float = Field(
-        10.0, ge=1, le=25, description="Never rotate the eyes more than this (larger turns look startled)")
+        10.0, ge=1, le=25, description="Never rotate the eyes more than this (larger turns look startled)",
+        json_schema_extra=ADVANCED)
     lookaway_cone_deg: float = Field(15.0, ge=3, le=45,
                                      description="Switch off (with a fade) when you look farther than this from the "
-                                                 "screen point")
-    min_iris_px: float = Field(6.0, ge=2, le=40, description="Switch off when the iris is smaller than this (far away)")
+                                                 "screen point", json_schema_extra=ADVANCED)
+    min_iris_px: float = Field(6.0, ge=2, le=40, description="Switch off when the iris is smaller than this (far away)",
+                               json_schema_extra=ADVANCED)
     smoothing_ms: float = Field(150.0, ge=0, le=2000,
-                                description="Time to fade the correction in/out; also steadies it (no flicker)")
+                                description="Time to fade the correction in/out; also steadies it (no flicker)",
+                                json_schema_extra=ADVANCED)
     lid_follow: float = Field(1.0, ge=0, le=1, description="How much the upper lid follows a vertical correction "
-                                                           "(1: as far as the iris, as real lids do)")
-    debug: bool = Field(False, description="Draw the estimated (red) and corrected (green) gaze")
+                                                           "(1: as far as the iris, as real lids do)",
+                              json_schema_extra=ADVANCED)
+    debug: bool = Field(False, description="Draw the estimated (red) and corrected (green) gaze",
+                        json_schema_extra=ADVANCED)
 
 
 class BackgroundSettings(_Settings):
@@ -103,7 +115,8 @@ class BackgroundSettings(_Settings):
                             "paint it with `color`; 'foreground': keep only the person on a hard-edged key "
                             "colour (`color`) for a chroma key")
     model: Literal["landscape", "general"] = Field(
-        "landscape", description="Segmentation model: 'landscape' (256x144, for 16:9) or 'general' (256x256)")
+        "landscape", description="Segmentation model: 'landscape' (256x144, for 16:9) or 'general' (256x256)",
+        json_schema_extra=ADVANCED)
     device: Device = Field("AUTO", description="OpenVINO device for the segmentation model (falls back to CPU)")
     blur: float = Field(12.0, ge=1, le=60,
                         description="Background blur radius (Gaussian sigma) in pixels of a 720p frame")
@@ -112,22 +125,26 @@ class BackgroundSettings(_Settings):
                        json_schema_extra={"file_filter": MEDIA_FILTER})
     color: tuple[int, int, int] = Field((0, 255, 0), description="Backdrop / key colour as B, G, R (0-255)")
     threshold: float = Field(0.5, ge=0.05, le=0.95,
-                             description="Person probability at the edge: higher = tighter cut-out")
+                             description="Person probability at the edge: higher = tighter cut-out",
+                             json_schema_extra=ADVANCED)
     feather: float = Field(0.25, ge=0.0, le=0.5,
                            description="Edge softness: alpha ramps from threshold-feather to threshold+feather "
-                                       "(0 = hard edge)")
+                                       "(0 = hard edge)", json_schema_extra=ADVANCED)
     refine: bool = Field(True, description="Refine the edge at full resolution with the frame as guide "
-                                           "(keeps hair, no halo)")
+                                           "(keeps hair, no halo)", json_schema_extra=ADVANCED)
     refine_radius: float = Field(8.0, ge=2, le=32,
-                                 description="Edge refinement window radius in pixels of a 720p frame")
+                                 description="Edge refinement window radius in pixels of a 720p frame",
+                                 json_schema_extra=ADVANCED)
     smoothing: float = Field(0.6, ge=0.0, le=0.95,
                              description="Temporal smoothing of the mask where the picture is still "
-                                         "(0 = off); moving areas follow at once, so no ghosting")
-    every: int = Field(1, ge=1, le=10, description="Compute the mask every N frames (reuse it in between)")
+                                         "(0 = off); moving areas follow at once, so no ghosting",
+                             json_schema_extra=ADVANCED)
+    every: int = Field(1, ge=1, le=10, description="Compute the mask every N frames (reuse it in between)",
+                       json_schema_extra=PERFORMANCE)
     static_skip: float = Field(0.0, ge=0.0, le=10.0,
                                description="Reuse the mask while the picture changes less than this (mean grey "
                                            "levels vs the last computed frame; 0 = off); recomputed at least "
-                                           "once a second")
+                                           "once a second", json_schema_extra=PERFORMANCE)
 
     @model_validator(mode="after")
     def _color_range(self):
@@ -147,27 +164,30 @@ class RestoreSettings(_Settings):
     scale: int = Field(2, ge=2, le=4, description="enhance: how much the picture was enlarged; the face is "
                                                   "reduced by this and rebuilt")
     output_height: int = Field(720, ge=144, le=2160,
-                               description="upscale: output height in pixels (width keeps the aspect ratio)")
+                               description="upscale: output height in pixels (width keeps the aspect ratio)",
+                               json_schema_extra=ADVANCED)
     device: Device = Field("AUTO", description="OpenVINO device for the super-resolution model")
     model: Literal["auto", "x4", "x2"] = Field(
         "auto", description="FSRCNN model: 'x4' (its result reduced to the factor needed, with the deblocker: "
                             "for compressed video), 'x2' (clean input; larger factors finish with bicubic), "
-                            "'auto': x2 for clean faces enlarged up to 2.5x, else x4")
-    margin: float = Field(1.3, ge=1.0, le=3.0, description="Restored region around the face, x the face size")
+                            "'auto': x2 for clean faces enlarged up to 2.5x, else x4", json_schema_extra=ADVANCED)
+    margin: float = Field(1.3, ge=1.0, le=3.0, description="Restored region around the face, x the face size",
+                          json_schema_extra=ADVANCED)
     max_margin: float = Field(
         1.7, ge=1.0, le=3.0, description="Small faces: the region grows up to this x the face size while it stays "
                                          "within `region_px` input pixels across (more hair and neck restored at "
-                                         "no more cost than a large face)")
+                                         "no more cost than a large face)", json_schema_extra=ADVANCED)
     region_px: int = Field(160, ge=0, le=1024, description="Input pixels across up to which a small face's region "
-                                                           "grows towards `max_margin` (0: always `margin`)")
+                                                           "grows towards `max_margin` (0: always `margin`)",
+                           json_schema_extra=ADVANCED)
     deblock: bool = Field(True, description="Remove JPEG/video compression blocks from the face around "
                                             "super-resolution (a small CNN, only as much as the face is blocky: "
                                             "clean faces are left alone; ~3-5 ms at 240p when it runs)")
     deblock_strength: float = Field(1.0, ge=0.0, le=1.0,
                                     description="Scales the deblocking correction: lower keeps more grain and "
-                                                "skin texture (and more compression noise)")
+                                                "skin texture (and more compression noise)", json_schema_extra=ADVANCED)
     interpolation: Literal["bicubic", "lanczos"] = Field(
-        "bicubic", description="How the rest of the frame is upscaled")
+        "bicubic", description="How the rest of the frame is upscaled", json_schema_extra=ADVANCED)
 
 
 class AvatarSettings(_Settings):
@@ -183,23 +203,32 @@ class AvatarSettings(_Settings):
         "own", description="Behind the moving person: the portrait's own background, a colour, or a blur of it")
     color: tuple[int, int, int] = Field((48, 40, 36), description="Background colour as B, G, R (color mode)")
     blur: float = Field(16.0, ge=1, le=60, description="Background blur strength, px at 720p (blur mode)")
-    expression: float = Field(1.0, ge=0, le=2, description="How strongly your expressions are transferred")
-    head_motion: float = Field(1.0, ge=0, le=2, description="How strongly your head motion is transferred")
+    expression: float = Field(1.0, ge=0, le=2, description="How strongly your expressions are transferred",
+                              json_schema_extra=ADVANCED)
+    head_motion: float = Field(1.0, ge=0, le=2, description="How strongly your head motion is transferred",
+                               json_schema_extra=ADVANCED)
     max_yaw_deg: float = Field(25.0, ge=0, le=45, description="Head turn (left/right) eases into this limit "
-                                                              "(a photo cannot show the far side of a face)")
-    max_pitch_deg: float = Field(20.0, ge=0, le=45, description="Head nod (up/down) eases into this limit")
-    max_roll_deg: float = Field(30.0, ge=0, le=45, description="Head tilt eases into this limit")
-    eyes: bool = Field(True, description="Blinks and iris direction follow yours")
-    mouth: bool = Field(True, description="Paint the inside of the mouth when it opens wider than the portrait's")
-    teeth: bool = Field(True, description="Hint of teeth in the painted mouth")
+                                                              "(a photo cannot show the far side of a face)",
+                               json_schema_extra=ADVANCED)
+    max_pitch_deg: float = Field(20.0, ge=0, le=45, description="Head nod (up/down) eases into this limit",
+                                 json_schema_extra=ADVANCED)
+    max_roll_deg: float = Field(30.0, ge=0, le=45, description="Head tilt eases into this limit",
+                                json_schema_extra=ADVANCED)
+    eyes: bool = Field(True, description="Blinks and iris direction follow yours", json_schema_extra=ADVANCED)
+    mouth: bool = Field(True, description="Paint the inside of the mouth when it opens wider than the portrait's",
+                        json_schema_extra=ADVANCED)
+    teeth: bool = Field(True, description="Hint of teeth in the painted mouth", json_schema_extra=ADVANCED)
     audio_drive: bool = Field(True, description="With no face in view, move the mouth with your voice "
-                                                "(when audio reaches the avatar)")
+                                                "(when audio reaches the avatar)", json_schema_extra=ADVANCED)
     audio_source: str = Field("", description="OBS only: the audio source (e.g. Mic/Aux) whose sound moves the "
                                               "mouth when no face is in view")
-    idle: bool = Field(True, description="With no face in view, keep blinking and swaying slightly")
+    idle: bool = Field(True, description="With no face in view, keep blinking and swaying slightly",
+                       json_schema_extra=ADVANCED)
     color_match: float = Field(0.0, ge=0, le=1, description="Move the portrait's colours and contrast towards "
-                                                            "your face's (0 = the photo's own light, 1 = yours)")
-    grid: int = Field(4, ge=1, le=8, description="Warp map resolution in px (1 = exact per pixel, slower)")
+                                                            "your face's (0 = the photo's own light, 1 = yours)",
+                               json_schema_extra=ADVANCED)
+    grid: int = Field(4, ge=1, le=8, description="Warp map resolution in px (1 = exact per pixel, slower)",
+                      json_schema_extra=PERFORMANCE)
 
     @model_validator(mode="after")
     def _color_range(self):
@@ -216,14 +245,18 @@ class AutoMuteSettings(_Settings):
                                          "it closes 0.15 lower")
     onset_threshold: float = Field(0.2, ge=0.05, le=0.95,
                                    description="Lower probability that opens the gate only while it lasts: lets a "
-                                               "soft first syllable through before the VAD is sure (>= threshold: off)")
+                                               "soft first syllable through before the VAD is sure (>= threshold: off)",
+                                   json_schema_extra=ADVANCED)
     hangover_ms: float = Field(300.0, ge=0, le=3000,
                                description="Keep the gate open this long after speech stops (no cut word ends)")
-    attack_ms: float = Field(5.0, ge=0.5, le=30, description="Fade-in time when speech starts")
-    release_ms: float = Field(80.0, ge=5, le=1000, description="Fade-out time once the hangover has passed")
+    attack_ms: float = Field(5.0, ge=0.5, le=30, description="Fade-in time when speech starts",
+                             json_schema_extra=ADVANCED)
+    release_ms: float = Field(80.0, ge=5, le=1000, description="Fade-out time once the hangover has passed",
+                              json_schema_extra=ADVANCED)
     lookahead_ms: float = Field(34.0, ge=0, le=60,
                                 description="Audio delay that lets the gate open before a word's first sound "
-                                            "(>= 33 ms: no clipped onsets); this is the added latency")
+                                            "(>= 33 ms: no clipped onsets); this is the added latency",
+                                json_schema_extra=ADVANCED)
     mode: Literal["mute", "duck"] = Field("mute", description="Silence the audio, or lower it by duck_db")
     duck_db: float = Field(20.0, ge=3, le=60, description="Attenuation while nobody talks, in duck mode")
 
@@ -243,7 +276,8 @@ class DenoiseSettings(_Settings):
     mix: float = Field(1.0, ge=0, le=1, description="Wet/dry mix: 1 = only the denoised voice, 0 = the original")
     stereo: Literal["mono_mix", "per_channel"] = Field(
         "mono_mix", description="'mono_mix': denoise the mix of all channels and write it to every channel "
-                                "(a microphone is mono); 'per_channel': denoise each channel (CPU x channels)")
+                                "(a microphone is mono); 'per_channel': denoise each channel (CPU x channels)",
+                                                       json_schema_extra=ADVANCED)
 
 
 class FilterSettings(_Settings):

@@ -35,6 +35,7 @@ COMBO_TYPE_LIST, COMBO_FORMAT_STRING = 2, 3
 TEXT_DEFAULT, TEXT_INFO = 0, 3  # enum obs_text_type
 TEXT_INFO_NORMAL, TEXT_INFO_WARNING, TEXT_INFO_ERROR = 0, 1, 2  # enum obs_text_info_type
 PATH_FILE = 0  # enum obs_path_type
+GROUP_NORMAL, GROUP_CHECKABLE = 1, 2  # enum obs_group_type
 LOG_ERROR, LOG_WARNING, LOG_INFO = 100, 200, 300
 MAX_AV_PLANES = 8
 VIDEO_FORMAT = {1: "I420", 2: "NV12", 3: "YVYU", 4: "YUY2", 5: "UYVY", 6: "RGBA", 7: "BGRA", 8: "BGRX",
@@ -157,6 +158,8 @@ SIGNATURES: dict[str, tuple[str, object, list]] = {
     "obs_properties_add_text": ("properties_add_text", P, [P, c_char_p, c_char_p, c_int]),
     "obs_properties_add_color": ("properties_add_color", P, [P, c_char_p, c_char_p]),
     "obs_properties_add_path": ("properties_add_path", P, [P, c_char_p, c_char_p, c_int, c_char_p, c_char_p]),
+    "obs_properties_add_group": ("properties_add_group", P, [P, c_char_p, c_char_p, c_int, P]),
+    "obs_properties_destroy": ("properties_destroy", None, [P]),
     "obs_properties_add_button": ("properties_add_button", P, [P, c_char_p, c_char_p, ButtonClicked]),
     "obs_property_list_add_string": ("property_list_add_string", c_size_t, [P, c_char_p, c_char_p]),
     "obs_property_set_long_description": ("property_set_long_description", None, [P, c_char_p]),
@@ -169,6 +172,7 @@ SIGNATURES: dict[str, tuple[str, object, list]] = {
     "obs_data_set_default_double": ("data_set_default_double", None, [P, c_char_p, c_double]),
     "obs_data_set_default_bool": ("data_set_default_bool", None, [P, c_char_p, c_bool]),
     "obs_data_set_default_string": ("data_set_default_string", None, [P, c_char_p, c_char_p]),
+    "obs_get_locale": ("get_locale", c_char_p, []),  # OBS's UI language, e.g. "en-US"
     "obs_get_audio": ("get_audio", P, []),
     "audio_output_get_channels": ("audio_output_get_channels", c_size_t, [P]),
     "audio_output_get_sample_rate": ("audio_output_get_sample_rate", c_uint32, [P]),

@@ -28,7 +28,17 @@ from .audio_tap import AudioTap
 from .frames import plane_shapes, to_bgr, write_back
 from .kinds import AUDIO_KINDS, BUTTONS, sections
 from .native import VIDEO_STATS, Job
-from .properties import PropSpec, from_obs_values, specs_for, to_obs_value
+from .properties import (
+    DEFAULT_LOCALE,
+    GROUP_KEYS,
+    PropSpec,
+    from_obs_values,
+    page_layout,
+    specs_for,
+    status_line,
+    text,
+    to_obs_value,
+)
 
 log = logging.getLogger("obs_deepzoom.obs")
 
@@ -80,48 +90,81 @@ def set_defaults(effect: str, data) -> None:
             obs.data_set_default_string(data, key, str(value).encode())
 
 
-def build_properties(effect: str, keep: list, buttons: dict | None = None, status: str | None = None):
-    """obs_properties_t for an effect; `keep` holds the byte strings libobs may still point at; `buttons` maps
-    a button's key to its (persistent) ctypes click callback; `status` is shown first (an error, in red)."""
+def obs_locale() -> str:
+    """OBS's UI language (obs_get_locale), e.g. "en-US"; the page's strings come from locale/<it>.ini."""
+    try:
+        return (obs.get_locale() or b"").decode() or DEFAULT_LOCALE
+    except Exception:
+        return DEFAULT_LOCALE
+
+
+def _add_group(props, keep_bytes, group: str, lang: str):
+    """An empty group added to `props`; its content is filled afterwards (libobs checks names across groups).
+    None if libobs refuses it (then the settings go on the page itself)."""
+    content = obs.properties_create()
+    p = obs.properties_add_group(props, keep_bytes(f"deepzoom.group.{group}"),
+                                 keep_bytes(text(GROUP_KEYS[group], lang)), obs.GROUP_NORMAL, content)
+    if not p:
+        obs.properties_destroy(content)
+        return None
+    return content
+
+
+def build_properties(effect: str, keep: list, buttons: dict | None = None, status=None, lang: str | None = None):
+    """obs_properties_t for an effect: the status line, the settings people change first, then the groups
+    (Face tracking, Performance, Advanced), labels in OBS's language. `keep` holds the byte strings libobs may
+    still point at; `buttons` maps a button's key to its (persistent) ctypes click callback; `status` is
+    (text, is_error) or an error text (in red)."""
     from ..engine.runtime import available_devices
 
-    def b(text: str) -> bytes:
-        out = text.encode("utf-8", "replace")
+    lang = lang or obs_locale()
+
+    def b(value: str) -> bytes:
+        out = value.encode("utf-8", "replace")
         keep.append(out)
         return out
 
     props = obs.properties_create()
-    if status:
-        p = obs.properties_add_text(props, b(STATUS_KEY), b(status), obs.TEXT_INFO)
-        obs.property_text_set_info_type(p, obs.TEXT_INFO_ERROR)
-    for spec in specs_for(sections(effect)):
-        key, label = b(spec.key), b(f"{spec.key.split('.')[0]}: {spec.label}")
-        if spec.kind == "bool":
-            p = obs.properties_add_bool(props, key, label)
-        elif spec.kind == "int":
-            p = obs.properties_add_int_slider(props, key, label, int(spec.minimum), int(spec.maximum), 1)
-        elif spec.kind == "float":
-            p = obs.properties_add_float_slider(props, key, label, spec.minimum, spec.maximum, spec.step)
-        elif spec.kind == "list":
-            p = obs.properties_add_list(props, key, label, obs.COMBO_TYPE_LIST, obs.COMBO_FORMAT_STRING)
-            choices = spec.choices
-            if spec.key.endswith(".device"):  # only devices OpenVINO has here (AUTO always)
-                have = {d.split(".")[0] for d in available_devices()}
-                choices = [c for c in spec.choices if c == "AUTO" or c in have]
-            for c in choices:
-                obs.property_list_add_string(p, b(c), b(c))
-        elif spec.kind == "color":
-            p = obs.properties_add_color(props, key, label)
-        elif spec.kind == "path":
-            p = obs.properties_add_path(props, key, label, obs.PATH_FILE, b(spec.choices[0]), None)
-        else:
-            p = obs.properties_add_text(props, key, label, obs.TEXT_DEFAULT)
-        if spec.tooltip and p:
-            obs.property_set_long_description(p, b(spec.tooltip))
-    for key, label, _ in BUTTONS.get(effect, []):
-        if buttons and key in buttons:
-            obs.properties_add_button(props, b(key), b(label), buttons[key])
+    if isinstance(status, str):
+        status = (status, True)
+    if status and status[0]:
+        p = obs.properties_add_text(props, b(STATUS_KEY), b(status[0]), obs.TEXT_INFO)
+        obs.property_text_set_info_type(p, obs.TEXT_INFO_ERROR if status[1] else obs.TEXT_INFO_NORMAL)
+    for group, specs in page_layout(specs_for(sections(effect), lang)):
+        target = _add_group(props, b, group, lang) if group else props
+        for spec in specs:
+            _add_property(target or props, spec, b, available_devices)
+        if not group:
+            for key, label, _ in BUTTONS.get(effect, []):
+                if buttons and key in buttons:
+                    obs.properties_add_button(props, b(key), b(text(key, lang, label)), buttons[key])
     return props
+
+
+def _add_property(props, spec: PropSpec, b, available_devices):
+    key, label = b(spec.key), b(spec.label)
+    if spec.kind == "bool":
+        p = obs.properties_add_bool(props, key, label)
+    elif spec.kind == "int":
+        p = obs.properties_add_int_slider(props, key, label, int(spec.minimum), int(spec.maximum), 1)
+    elif spec.kind == "float":
+        p = obs.properties_add_float_slider(props, key, label, spec.minimum, spec.maximum, spec.step)
+    elif spec.kind == "list":
+        p = obs.properties_add_list(props, key, label, obs.COMBO_TYPE_LIST, obs.COMBO_FORMAT_STRING)
+        items = list(zip(spec.choices, spec.choice_labels or spec.choices))
+        if spec.key.endswith(".device"):  # only devices OpenVINO has here (AUTO always)
+            have = {d.split(".")[0] for d in available_devices()}
+            items = [(c, name) for c, name in items if c == "AUTO" or c in have]
+        for value, name in items:
+            obs.property_list_add_string(p, b(name), b(value))
+    elif spec.kind == "color":
+        p = obs.properties_add_color(props, key, label)
+    elif spec.kind == "path":
+        p = obs.properties_add_path(props, key, label, obs.PATH_FILE, b(spec.choices[0]), None)
+    else:
+        p = obs.properties_add_text(props, key, label, obs.TEXT_DEFAULT)
+    if spec.tooltip and p:
+        obs.property_set_long_description(p, b(spec.tooltip))
 
 
 class ErrorLog:
@@ -224,8 +267,18 @@ class _Filter:
             stats = {**self.stats(), "gil_waits_on_obs_threads": GIL_WAITS["count"], "t": round(now, 3)}
             obs.blog(obs.LOG_INFO, f"{self.effect} stats: {json.dumps(stats)}")
 
-    def status(self) -> str | None:
-        return self.error
+    def status(self) -> tuple[str, bool]:
+        """The line at the top of the property page (UI thread): model, device, ms per frame, how many frames
+        (or how much audio) got the effect; the worker's error instead, in red."""
+        error = self.error
+        try:
+            settings = getattr(self, "settings", None)
+            if settings is None:
+                settings = ChainSettings().model_copy(update=getattr(self, "_values", None) or {})
+            return status_line(self.effect, {s: getattr(settings, s) for s in self.sections}, self.stats(), error,
+                               obs_locale())
+        except Exception as exc:  # never fail the page for its status line
+            return (error or f"status unavailable: {exc}"), bool(error)
 
 
 class VideoFilter(_Filter):

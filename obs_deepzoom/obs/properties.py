@@ -2,13 +2,22 @@
 
 A filter shows the settings of its effect and of face tracking (when the effect uses faces). Keys are
 `section.field` (e.g. `landmarks.mesh`, `face.max_faces`): the same names `--set` and presets use, and the
-keys to send in obs-websocket's SetSourceFilterSettings."""
+keys to send in obs-websocket's SetSourceFilterSettings.
+
+Labels come from locale files in OBS's format (`locale/en-US.ini`, `Key="Text"`), keyed by the same names:
+`section.field` is a setting's label, `section.field.VALUE` (or `Value.VALUE` for values shared by many
+settings, such as devices) a list value's display name, `section.field.Tooltip` an optional translated
+tooltip (else the field's description), `Group.NAME` a group's title. Each field's `group` (settings.py)
+places it: the effect's own fields at the top unless `advanced`; face tracking, devices and OBS runtime
+settings in their groups."""
 
 from __future__ import annotations
 
+import functools
 import math
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
@@ -26,13 +35,75 @@ class PropSpec:
     maximum: float | None = None
     step: float | None = None
     choices: list[str] = field(default_factory=list)
+    choice_labels: list[str] = field(default_factory=list)
+    group: str = ""  # "" (top of the page) | face | performance | advanced
+
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DEFAULT_LOCALE = "en-US"
+GROUPS = ["face", "performance", "advanced"]  # in page order, after the top-level settings
+GROUP_KEYS = {"face": "Group.FaceTracking", "performance": "Group.Performance", "advanced": "Group.Advanced"}
+RUNTIME_SECTIONS = ("filter", "audio_filter")  # OBS runtime settings: always under Performance
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value.replace("\\n", "\n").replace('\\"', '"')
+
+
+def parse_ini(text: str) -> dict[str, str]:
+    """OBS's locale format: `Key="Text"` per line; `;` / `#` comments and `[sections]` are ignored."""
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in ";#[" or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        out[key.strip()] = _unquote(value)
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def locale(name: str = DEFAULT_LOCALE) -> dict[str, str]:
+    """The strings of a locale (e.g. "de-DE", as obs_get_locale() names it) over en-US's: a key missing in a
+    translation falls back to English. An unknown locale is English."""
+    out = parse_ini((LOCALE_DIR / f"{DEFAULT_LOCALE}.ini").read_text(encoding="utf-8"))
+    path = LOCALE_DIR / f"{name}.ini"
+    if name != DEFAULT_LOCALE and name.replace("-", "").isalnum() and path.is_file():
+        out.update(parse_ini(path.read_text(encoding="utf-8")))
+    return out
+
+
+def text(key: str, lang: str = DEFAULT_LOCALE, default: str | None = None) -> str:
+    return locale(lang).get(key, key if default is None else default)
+
+
+def label_key(section: str, name: str) -> str:
+    return f"{section}.{name}"
+
+
+def choice_label(section: str, name: str, value: str, lang: str = DEFAULT_LOCALE) -> str:
+    strings = locale(lang)
+    return strings.get(f"{section}.{name}.{value}", strings.get(f"Value.{value}", value))
+
+
+def group_of(section: str, name: str, extra: dict) -> str:
+    if section in RUNTIME_SECTIONS or name == "device":
+        return "performance"
+    if section == "face":
+        return "face"
+    return extra.get("group", "")
 
 
 def _step(lo: float, hi: float) -> float:
     return 10 ** math.floor(math.log10(max(hi - lo, 1e-6) / 100))
 
 
-def specs_for(sections: dict[str, type[BaseModel]]) -> list[PropSpec]:
+def specs_for(sections: dict[str, type[BaseModel]], lang: str = DEFAULT_LOCALE) -> list[PropSpec]:
+    """Every setting of these sections in settings order, with its label, tooltip and group in `lang`."""
+    strings = locale(lang)
     out = []
     for section, model in sections.items():
         for name, f in model.model_fields.items():
@@ -46,15 +117,18 @@ def specs_for(sections: dict[str, type[BaseModel]]) -> list[PropSpec]:
                     hi, hi_open = m.lt, True
                 lo = getattr(m, "ge", None) if lo is None else lo
                 hi = getattr(m, "le", None) if hi is None else hi
-            spec = PropSpec(f"{section}.{name}", "text", name.replace("_", " ").capitalize(),
-                            f.description or "", f.default, lo, hi)
+            extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+            key = label_key(section, name)
+            spec = PropSpec(key, "text", strings.get(key, name.replace("_", " ").capitalize()),
+                            strings.get(f"{key}.Tooltip", f.description or ""), f.default, lo, hi,
+                            group=group_of(section, name, extra))
             if ann is bool:
                 spec.kind = "bool"
             elif ann is int:
                 spec.kind, spec.step = "int", 1
             elif ann is float:
                 spec.kind = "float"
-                spec.step = (f.json_schema_extra or {}).get("step") if isinstance(f.json_schema_extra, dict) else None
+                spec.step = extra.get("step")
                 spec.step = spec.step or _step(lo if lo is not None else 0, hi if hi is not None else 1)
             if spec.step and lo_open:  # a slider's ends must be valid values
                 spec.minimum = lo + spec.step
@@ -62,13 +136,58 @@ def specs_for(sections: dict[str, type[BaseModel]]) -> list[PropSpec]:
                 spec.maximum = hi - spec.step
             elif typing.get_origin(ann) is typing.Literal:
                 spec.kind, spec.choices = "list", [str(c) for c in typing.get_args(ann)]
+                spec.choice_labels = [choice_label(section, name, c, lang) for c in spec.choices]
             elif ann == tuple[int, int, int]:
                 spec.kind = "color"
-            extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
             if ann is str and "file_filter" in extra:
                 spec.kind, spec.choices = "path", [extra["file_filter"]]
             out.append(spec)
     return out
+
+
+def page_layout(specs: list[PropSpec]) -> list[tuple[str, list[PropSpec]]]:
+    """The page's sections in order: ("", the settings at the top), then each non-empty group."""
+    out = [("", [s for s in specs if not s.group])]
+    out += [(g, [s for s in specs if s.group == g]) for g in GROUPS]
+    return [(g, items) for g, items in out if items or not g]
+
+
+def status_line(effect: str, settings: dict, stats: dict, error: str | None,
+                lang: str = DEFAULT_LOCALE) -> tuple[str, bool]:
+    """The line at the top of a filter's page: (text, is_error). `settings` are the filter's validated
+    sections; `stats` its counters (VideoFilter/AudioFilter.stats())."""
+    if error:
+        return text("Status.Error", lang, "Error: %1").replace("%1", error), True
+    own = settings.get(effect)
+    model = {"background": "model", "restore": "model", "denoise": "mode"}.get(effect)
+    parts = [text(f"Status.Model.{effect}", lang, effect)]
+    if model and own is not None:
+        value = str(getattr(own, model))
+        parts[0] += f" ({choice_label(effect, model, value, lang)})"
+    device = getattr(own, "device", None) or getattr(settings.get("face"), "device", None)
+    if device:
+        parts.append(text("Status.Device", lang, "device %1").replace("%1", choice_label(effect, "device",
+                                                                                           device, lang)))
+    if "effect_ms_median" in stats:
+        parts.append(text("Status.Ms", lang, "%1 ms per frame").replace("%1", f"{stats['effect_ms_median']:.1f}"))
+    if "applied" in stats:
+        seen = stats["applied"] + stats.get("passed", 0) + stats.get("dropped", 0)
+        if seen:
+            parts.append(text("Status.Applied", lang, "effect on %1 % of frames")
+                         .replace("%1", f"{100 * stats['applied'] / seen:.0f}"))
+        else:
+            parts.append(text("Status.NoFrames", lang, "no frames yet"))
+    if "processed" in stats:
+        total = stats["processed"] + stats.get("raw", 0)
+        if total:
+            parts.append(text("Status.AudioApplied", lang, "%1 % of the audio processed")
+                         .replace("%1", f"{100 * stats['processed'] / total:.0f}"))
+        else:
+            parts.append(text("Status.NoAudio", lang, "no audio yet"))
+        if "latency_ms" in stats:
+            parts.append(text("Status.Latency", lang, "%1 ms added latency")
+                         .replace("%1", f"{stats['latency_ms']:.0f}"))
+    return " · ".join(parts), False
 
 
 def bgr_to_obs_color(bgr: tuple[int, int, int]) -> int:
