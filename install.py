@@ -81,23 +81,37 @@ def apt_prefix(which: Callable[[str], str | None] = shutil.which, euid: int | No
     return None
 
 
+def apt_lists_empty() -> bool:
+    """True when apt has no package lists yet (a fresh image): `apt-get download` of the test data needs them."""
+    lists = Path("/var/lib/apt/lists")
+    return lists.is_dir() and not any(lists.glob("*_Packages*"))
+
+
 def ensure_system_packages(action: str, which: Callable[[str], str | None] = shutil.which,
-                           euid: int | None = None, runner: Callable[[list], None] = run) -> list[str]:
+                           euid: int | None = None, runner: Callable[[list], None] = run,
+                           lists_empty: Callable[[], bool] = apt_lists_empty) -> list[str]:
     """Install the missing system packages with apt when we may; otherwise stop with the exact command.
-    Returns the packages installed."""
+    For `test`, also fetch apt's package lists when there are none. Returns the packages installed."""
     missing = missing_packages(action, which)
-    if not missing:
+    update = bool(missing) or (action == "test" and which("apt-get") is not None and lists_empty())
+    if not update:
         return []
     line = f"apt-get install -y --no-install-recommends {' '.join(missing)}"
     prefix = apt_prefix(which, euid)
     if prefix is None:
-        hint = f"sudo {line}" if which("apt-get") else f"install {', '.join(missing)} with your system's packages"
-        raise SetupError(f"missing system packages: {' '.join(missing)}. Run: {hint}")
+        if not which("apt-get"):
+            raise SetupError(f"missing system packages: {', '.join(missing)}; install them with your system's "
+                             "package manager")
+        what = f"missing system packages: {' '.join(missing)}" if missing else "apt has no package lists"
+        hint = "sudo apt-get update" + (f" && sudo {line}" if missing else "")
+        raise SetupError(f"{what}. Run: {hint}")
+    # sudo resets the environment, so the variable goes through env(1)
+    apt = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
     note = " (OBS Studio and its libraries: about 850 MB installed)" if "obs-studio" in missing else ""
-    say(f"installing system packages with apt-get: {' '.join(missing)}{note}")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    runner([*prefix, "apt-get", "update", "-q"], env=env)
-    runner([*prefix, *line.split()], env=env)
+    say(f"apt-get update{'; installing ' + ' '.join(missing) if missing else ''}{note}")
+    runner([*apt, "update", "-q"])
+    if missing:
+        runner([*apt, *line.split()[1:]])
     still = missing_packages(action, which)
     if still:
         raise SetupError(f"apt-get ran but these are still missing: {' '.join(still)}")
@@ -117,13 +131,7 @@ def make_venv() -> None:
                          "Run: sudo apt-get install python3-venv") from exc
 
 
-def portaudio_available() -> bool:
-    return any(Path(p).exists() for p in ("/usr/include/portaudio.h", "/usr/local/include/portaudio.h"))
-
-
 def install_package(extras: list[str]) -> None:
-    if portaudio_available():
-        extras = extras + ["audio"]
     spec = f".[{','.join(extras)}]" if extras else "."
     key = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + CONSTRAINTS.read_bytes()
                          + spec.encode()).hexdigest()
@@ -135,9 +143,6 @@ def install_package(extras: list[str]) -> None:
     run([PY, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "on",
          "-c", CONSTRAINTS, "-e", spec])
     STAMP.write_text(key)
-    if not portaudio_available():
-        say("note: PortAudio headers not found, skipping the optional pyaudio extra "
-            "(live audio devices); install portaudio19-dev and re-run to get it")
 
 
 def deepzoom(*args: str) -> None:
@@ -186,7 +191,8 @@ def main(argv: list[str]) -> int:
         return 2
     say("done. Next: . .venv/bin/activate; deepzoom --help"
         + ("" if action == "demo" else "; python3 install.py demo")
-        + "; OBS: deepzoom obs setup (docs/obs.md)")
+        + "; OBS: deepzoom obs setup (docs/obs.md). Live microphones (deepzoom denoise --live) need PyAudio, "
+        "which pip compiles: apt-get install portaudio19-dev; .venv/bin/pip install -e '.[audio]'")
     return 0
 
 

@@ -36,13 +36,23 @@ class Machine:
             self.tools |= TOOLS
 
 
+APT = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
+
+
 def test_as_root_the_missing_packages_are_installed_with_apt():
     m = Machine()
     got = install.ensure_system_packages("test", which=m.which, euid=0, runner=m.run)
     assert set(got) >= {"obs-studio", "xvfb", "ffmpeg"}
-    assert m.commands[0] == ["apt-get", "update", "-q"]
-    assert m.commands[1][:4] == ["apt-get", "install", "-y", "--no-install-recommends"]
-    assert {"obs-studio", "xvfb", "ffmpeg"} <= set(m.commands[1][4:])
+    assert m.commands[0] == [*APT, "update", "-q"]
+    assert m.commands[1][:6] == [*APT, "install", "-y", "--no-install-recommends"]
+    assert {"obs-studio", "xvfb", "ffmpeg"} <= set(m.commands[1][6:])
+
+
+def test_with_passwordless_sudo_apt_runs_through_sudo_keeping_noninteractive(monkeypatch):
+    m = Machine()
+    monkeypatch.setattr(install.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0))  # sudo -n: ok
+    install.ensure_system_packages("test", which=m.which, euid=1000, runner=m.run)
+    assert [c[:5] for c in m.commands] == [["sudo", "-n", *APT]] * 2
 
 
 def test_without_root_or_sudo_it_stops_with_the_exact_command(monkeypatch):
@@ -53,8 +63,21 @@ def test_without_root_or_sudo_it_stops_with_the_exact_command(monkeypatch):
     msg = str(e.value)
     assert "\n" not in msg and not m.commands
     cmd = msg.split("Run: ", 1)[1]
-    assert cmd.startswith("sudo apt-get install -y --no-install-recommends ")
-    assert {"obs-studio", "xvfb", "ffmpeg"} <= set(cmd.split()[5:])
+    assert cmd.startswith("sudo apt-get update && sudo apt-get install -y --no-install-recommends ")
+    assert {"obs-studio", "xvfb", "ffmpeg"} <= set(cmd.split()[9:])
+
+
+def test_empty_package_lists_are_fetched_for_the_test_data():
+    """apt-get download (the evaluation speech and noise) needs package lists, which fresh images lack."""
+    m = Machine()
+    m.tools |= TOOLS
+    assert install.ensure_system_packages("test", which=m.which, euid=0, runner=m.run,
+                                          lists_empty=lambda: True) == []
+    assert m.commands == [[*APT, "update", "-q"]]
+    m.commands.clear()
+    install.ensure_system_packages("test", which=m.which, euid=0, runner=m.run, lists_empty=lambda: False)
+    install.ensure_system_packages("demo", which=m.which, euid=0, runner=m.run, lists_empty=lambda: True)
+    assert m.commands == []
 
 
 def test_apt_that_leaves_packages_missing_is_an_error():
