@@ -166,7 +166,10 @@ def to_rate(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
         return np.asarray(x, np.float32)
     from math import gcd
 
-    from scipy.signal import resample_poly
+    try:
+        from scipy.signal import resample_poly
+    except ImportError as exc:
+        raise DeepZoomError("the evaluation data needs the test extra (scipy): pip install -e '.[test]'") from exc
 
     g = gcd(rate_in, rate_out)
     return resample_poly(x, rate_out // g, rate_in // g, axis=-1).astype(np.float32)

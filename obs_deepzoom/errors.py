@@ -19,3 +19,9 @@ class ModelError(DeepZoomError):
 
 class SettingsError(DeepZoomError):
     """Invalid settings or preset; the message names the field."""
+
+
+def last_line(result) -> str:
+    """The last line a failed subprocess printed (its own error message), so our error stays one line."""
+    lines = (result.stderr or result.stdout or "").strip().splitlines()
+    return lines[-1].strip()[-300:] if lines else f"exit status {result.returncode}"

