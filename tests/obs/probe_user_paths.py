@@ -64,6 +64,9 @@ class Obs:
         self.properties_destroy = f("obs_properties_destroy", None, P)
         self.property_name = f("obs_property_name", c_char_p, P)
         self.property_type = f("obs_property_get_type", c_int, P)
+        self.property_description = f("obs_property_description", c_char_p, P)
+        self.group_content = f("obs_property_group_content", P, P)
+        self.list_name = f("obs_property_list_item_name", c_char_p, P, c_size_t)
         self.list_format = f("obs_property_list_format", c_int, P)
         self.list_count = f("obs_property_list_item_count", c_size_t, P)
         self.list_string = f("obs_property_list_item_string", c_char_p, P, c_size_t)
@@ -175,6 +178,24 @@ def values_for(obs: Obs, prop, kind: str, record: dict) -> list:
     return []
 
 
+def walk(obs: Obs, props, found: list, page: list, group) -> None:
+    """Every property of a page as OBS's properties view sees it, groups' contents included (in order); `page`
+    gets what a person reads: name, type, label, the group it is in, list items' display names."""
+    p = P(obs.properties_first(props))
+    while p.value:
+        kind = PROP_TYPES.get(obs.property_type(p), "?")
+        pname = (obs.property_name(p) or b"").decode()
+        found.append({"name": pname, "type": kind, "ptr": p.value})
+        item = {"name": pname, "type": kind, "label": (obs.property_description(p) or b"").decode(), "group": group}
+        if kind == "list":
+            item["names"] = [(obs.list_name(p, i) or b"").decode() for i in range(obs.list_count(p))]
+        page.append(item)
+        if kind == "group":
+            walk(obs, P(obs.group_content(p)), found, page, pname)
+        if not obs.property_next(ctypes.byref(p)):
+            break
+
+
 def property_page(obs: Obs, run: dict, filt, name: str, rec: dict) -> None:
     """Open the page (obs_source_properties), read every property, set every value, press the buttons, close it."""
     settle = float(PLAN.get("settle_s", 0.15))
@@ -183,18 +204,15 @@ def property_page(obs: Obs, run: dict, filt, name: str, rec: dict) -> None:
     if not props:
         raise RuntimeError("obs_source_properties returned NULL")
     try:
-        found, p = [], P(obs.properties_first(props))
-        while p.value:
-            kind = PROP_TYPES.get(obs.property_type(p), "?")
-            found.append({"name": (obs.property_name(p) or b"").decode(), "type": kind, "ptr": p.value})
-            if not obs.property_next(ctypes.byref(p)):
-                break
+        found, page = [], []
+        walk(obs, props, found, page, None)
+        rec["page"] = page
         say(f"{name}: properties read ({len(found)})")
         rec["properties"] = []
         settings = obs.source_get_settings(filt)
         try:
             originals = {f["name"]: original_value(obs, settings, f["name"].encode(), f["type"]) for f in found
-                         if f["type"] != "button"}
+                         if f["type"] not in ("button", "group")}
         finally:
             obs.data_release(settings)
         rec["steps"]["properties"] = len(found)
@@ -203,6 +221,8 @@ def property_page(obs: Obs, run: dict, filt, name: str, rec: dict) -> None:
             prop, pname, kind = P(f["ptr"]), f["name"], f["type"]
             record = {"name": pname, "type": kind}
             rec["properties"].append(record)
+            if kind == "group" or pname == "deepzoom.status":  # a frame and a read-only line: nothing to set
+                continue
             if kind == "button":
                 say(f"{name}: press {pname}")
                 record["clicked"] = bool(obs.button_clicked(prop, filt))

@@ -13,7 +13,8 @@ import json
 import os
 import time
 
-from obs_deepzoom.obs.kinds import AUDIO_KINDS, BUTTONS, VIDEO_KINDS
+from obs_deepzoom.obs.kinds import AUDIO_KINDS, BUTTONS, VIDEO_KINDS, sections
+from obs_deepzoom.obs.properties import specs_for
 from obs_deepzoom.remote.client import ObsClient
 from obs_deepzoom.samples import sample
 
@@ -53,6 +54,28 @@ def plan(home) -> dict:
             "text_values": ["Speech", "No Such Source", ""]}
 
 
+def check_page(effect: str, page: list[dict]) -> None:
+    """The page as OBS's properties view reads it: the status line first, then the settings people change
+    first, then the groups (Face tracking for face effects, Performance always), human labels, lists with
+    display names, every setting of the filter on it once."""
+    name = f"{effect} page"
+    assert page[0]["name"] == "deepzoom.status" and page[0]["label"], (name, page[0])
+    groups = [p["name"] for p in page if p["type"] == "group"]
+    assert "deepzoom.group.performance" in groups and groups[-1] in ("deepzoom.group.performance",
+                                                                     "deepzoom.group.advanced"), (name, groups)
+    assert ("deepzoom.group.face" in groups) == ("face" in sections(effect)), (name, groups)
+    top = [p for p in page if p["group"] is None and p["type"] != "group"]
+    assert 2 <= len(top) <= 9, (name, [p["name"] for p in top])
+    settings = [p for p in page if p["type"] not in ("group", "button") and p["name"] != "deepzoom.status"]
+    assert sorted(p["name"] for p in settings) == sorted(s.key for s in specs_for(sections(effect))), name
+    for p in settings:
+        assert p["label"] and "_" not in p["label"] and not p["label"].startswith(f"{p['name'].split('.')[0]}:"), p
+        if p["type"] == "list":
+            assert p["names"] and all(p["names"]), p
+    device = [p for p in settings if p["name"].endswith(".device")]
+    assert all(p["group"] == "deepzoom.group.performance" and p["names"][0] == "Automatic" for p in device), device
+
+
 def test_every_filter_through_the_user_paths(tmp_path):
     home = tmp_path / "obs-home"
     home.mkdir()
@@ -90,6 +113,7 @@ def test_every_filter_through_the_user_paths(tmp_path):
         assert steps.get("buttons") == len(BUTTONS.get(run["effect"], [])), (name, steps)
         assert steps["render"]["frames"] > 20, (name, steps["render"])  # OBS kept rendering with the filter on
         assert steps.get("reload") and steps.get("remove"), (name, steps)
+        check_page(run["effect"], rec["page"])
         if run.get("resize"):
             assert rec["sizes_seen"] == [list(s) for s in SIZES], (name, rec["sizes_seen"])
     assert stats["renderTotalFrames"] > 0
