@@ -188,6 +188,8 @@ SIGNATURES = {
     "obs_property_float_max": (c_double, P),
     "obs_property_list_item_count": (c_size_t, P),
     "obs_property_list_item_string": (c_char_p, P, c_size_t),
+    "obs_property_list_item_name": (c_char_p, P, c_size_t),
+    "obs_property_group_content": (P, P),
     "obs_property_button_clicked": (c_bool, P, P),
     "obs_properties_destroy": (None, P),
     "obs_data_create": (P,),
@@ -306,12 +308,17 @@ class Host:
         out = []
         if not props:
             return out
+        self._walk(props, source, click_buttons, out, None)
+        self.obs_properties_destroy(props)
+        return out
+
+    def _walk(self, props, source: int, click_buttons: bool, out: list, group) -> None:
         p = P(self.obs_properties_first(props))
         while p.value:
             kind = PROPERTY_TYPES.get(self.obs_property_get_type(p), "?")
             item = {"name": (self.obs_property_name(p) or b"").decode(), "type": kind,
                     "label": (self.obs_property_description(p) or b"").decode(),
-                    "tooltip": bool(self.obs_property_long_description(p))}
+                    "tooltip": bool(self.obs_property_long_description(p)), "group": group}
             if kind == "int":
                 item["range"] = [self.obs_property_int_min(p), self.obs_property_int_max(p)]
             elif kind == "float":
@@ -319,13 +326,15 @@ class Host:
             elif kind == "list":
                 item["items"] = [self.obs_property_list_item_string(p, i).decode()
                                  for i in range(self.obs_property_list_item_count(p))]
+                item["names"] = [self.obs_property_list_item_name(p, i).decode()
+                                 for i in range(self.obs_property_list_item_count(p))]
             elif kind == "button" and click_buttons:
                 item["clicked"] = bool(self.obs_property_button_clicked(p, source))
             out.append(item)
+            if kind == "group":  # its settings follow it, as OBS's properties view shows them inside it
+                self._walk(P(self.obs_property_group_content(p)), source, click_buttons, out, item["name"])
             if not self.obs_property_next(ctypes.byref(p)):
                 break
-        self.obs_properties_destroy(props)
-        return out
 
     def register_test_source(self) -> str:
         """A test-only async video + audio input we push frames and audio blocks into (OBS 32's full struct)."""

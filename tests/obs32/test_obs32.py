@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from obs_deepzoom.obs.kinds import ALL_KINDS, AUDIO_KINDS, BUTTONS, VIDEO_KINDS, sections
-from obs_deepzoom.obs.properties import specs_for
+from obs_deepzoom.obs.properties import page_layout, specs_for
 from obs_deepzoom.reference import OBS32_VERSION
 
 FORMATS = ("I420", "NV12", "YUY2", "BGRA")
@@ -75,18 +75,28 @@ def test_kind_runs_every_step_without_errors(user_run, effect):
 @pytest.mark.parametrize("effect", list(ALL_KINDS))
 def test_property_page(user_run, effect):
     """What OBS's properties dialog reads: every setting with its type, label, tooltip and range."""
-    props = {p["name"]: p for p in user_run.step(f"{effect}:properties")["properties"]}
+    page = user_run.step(f"{effect}:properties")["properties"]
+    props = {p["name"]: p for p in page}
     specs = specs_for(sections(effect))
     buttons = [key for key, _, _ in BUTTONS.get(effect, [])]
-    assert list(props) == [s.key for s in specs] + buttons
+    layout = page_layout(specs)
+    # the status line, the settings people change first, buttons, then each group with its settings inside
+    expected = ["deepzoom.status"] + [s.key for s in layout[0][1]] + buttons
+    for group, items in layout[1:]:
+        expected += [f"deepzoom.group.{group}"] + [s.key for s in items]
+    assert [p["name"] for p in page] == expected
+    for group, items in layout[1:]:
+        assert props[f"deepzoom.group.{group}"]["type"] == "group"
+        assert all(props[s.key]["group"] == f"deepzoom.group.{group}" for s in items)
     for spec in specs:
         p = props[spec.key]
         assert p["type"] == spec.kind, (spec.key, p)
-        assert p["label"] and p["tooltip"] == bool(spec.tooltip)
+        assert p["label"] == spec.label and p["tooltip"] == bool(spec.tooltip)
         if spec.kind in ("int", "float"):
             assert p["range"] == pytest.approx([spec.minimum, spec.maximum]), (spec.key, p)
         if spec.kind == "list":
             assert set(p["items"]) <= set(spec.choices) and p["items"], (spec.key, p)
+            assert p["names"] == [spec.choice_labels[spec.choices.index(v)] for v in p["items"]], (spec.key, p)
     for key in buttons:
         assert props[key]["type"] == "button" and "clicked" in props[key]
 
