@@ -9,7 +9,10 @@ def test_avatar_quality_does_not_regress():
     res = avatar.run(progress=lambda m: None, limit=36, still_frames=30)
     assert res["judge"].startswith("mediapipe-reference")
     assert res["tracked_output_pct"] == 100 and res["tracked_cross_pct"] == 100, res
-    assert res["nme_pct"] <= 2.6 and res["psnr_gain_db"] >= 4.5, res
-    assert res["expression_corr"] >= 0.8 and res["corr_mouth_open"] >= 0.95, res
-    assert res["pose_corr"] >= 0.45, res
-    assert res["jitter_px"] <= 0.1, res
+    # this reduced run measured: NME 2.01 %, +5.32 dB, expression 0.92, mouth 0.98, pose 0.58, jitter of the
+    # warp's control points 0.024 px, the judge's landmarks on the still output 0.79 px (its own noise included)
+    assert res["nme_pct"] <= 2.2 and res["psnr_gain_db"] >= 5.0, res
+    assert res["expression_corr"] >= 0.85 and res["corr_mouth_open"] >= 0.96, res
+    assert res["pose_corr"] >= 0.5, res
+    assert res["jitter_px"] <= 0.05, res
+    assert res["jitter_px_retracked"] <= 0.9, res
