@@ -115,6 +115,17 @@ def test_a_translation_overrides_english_and_falls_back_per_key(tmp_path, monkey
         properties.locale.cache_clear()
 
 
+def test_without_the_locale_file_labels_fall_back_to_field_names(tmp_path, monkeypatch):
+    monkeypatch.setattr(properties, "LOCALE_DIR", tmp_path)
+    properties.locale.cache_clear()
+    try:
+        specs = {s.key: s for s in specs_for(sections("denoise"))}
+        assert specs["denoise.atten_limit_db"].label == "Atten limit db"
+        assert specs["denoise.stereo"].choice_labels == ["mono_mix", "per_channel"]
+    finally:
+        properties.locale.cache_clear()
+
+
 def test_status_line():
     settings = {s: getattr(ChainSettings(), s) for s in sections("background")}
     line, error = status_line("background", settings, {"applied": 90, "passed": 5, "dropped": 5,

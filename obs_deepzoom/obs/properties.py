@@ -69,7 +69,9 @@ def parse_ini(text: str) -> dict[str, str]:
 def locale(name: str = DEFAULT_LOCALE) -> dict[str, str]:
     """The strings of a locale (e.g. "de-DE", as obs_get_locale() names it) over en-US's: a key missing in a
     translation falls back to English. An unknown locale is English."""
-    out = parse_ini((LOCALE_DIR / f"{DEFAULT_LOCALE}.ini").read_text(encoding="utf-8"))
+    english = LOCALE_DIR / f"{DEFAULT_LOCALE}.ini"
+    # without it (an install that left package data out) labels fall back to the field names, values still work
+    out = parse_ini(english.read_text(encoding="utf-8")) if english.is_file() else {}
     path = LOCALE_DIR / f"{name}.ini"
     if name != DEFAULT_LOCALE and name.replace("-", "").isalnum() and path.is_file():
         out.update(parse_ini(path.read_text(encoding="utf-8")))
