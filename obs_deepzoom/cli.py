@@ -89,7 +89,8 @@ def _soundtrack(args, path: Path, settings, seconds: float | None):
 
 
 def _process_video(chain, source, out: Path | None, max_frames: int, side_by_side: Path | None = None,
-                   show_progress: bool = True, encoding=None, audio=None) -> dict:
+                   show_progress: bool = True, encoding=None, audio=None, opencv_video: bool | None = None) -> dict:
+    """`opencv_video`: the frames are a video decoded by OpenCV (default: what the source says)."""
     from tqdm import tqdm
 
     from .media import video_writer, write_image
@@ -99,6 +100,8 @@ def _process_video(chain, source, out: Path | None, max_frames: int, side_by_sid
     bar = tqdm(total=total or None, unit="frame", desc=Path(source.name).name, disable=not show_progress,
                file=sys.stderr)
     sbs_frame = None
+    if opencv_video is None:
+        opencv_video = getattr(source, "opencv_video", False)
 
     def loop(write):
         nonlocal n, faces_seen, sbs_frame
@@ -126,7 +129,7 @@ def _process_video(chain, source, out: Path | None, max_frames: int, side_by_sid
                 nonlocal writer
                 if writer is None:
                     size = (frame.shape[1], frame.shape[0])
-                    writer = stack.enter_context(video_writer(out, source.fps, size, encoding, audio))
+                    writer = stack.enter_context(video_writer(out, source.fps, size, encoding, audio, opencv_video))
                 writer(frame)
 
             loop(write if out is not None else None)
@@ -208,18 +211,27 @@ def cmd_demo(args) -> int:
     t = time.perf_counter()
     source = VideoSource.open_file(sample(DEMO_CLIP))
     source, audio, about = demo_input(source, sample(DEMO_CLIP))
-    before = out_dir / "demo_sound_before.wav"
-    write_audio(before, audio)
     effects = _audio_chain(args)
     cleaned = apply_audio_effects(audio, effects, chain.settings)
     video = out_dir / ("demo.mkv" if encoding.lossless else "demo.mp4")
     png = out_dir / "demo_side_by_side.png"
-    summary = _process_video(chain, source, video, 0, side_by_side=png, encoding=encoding, audio=cleaned)
+    # the demo clip's frames, decoded by OpenCV (played back and forth)
+    summary = _process_video(chain, source, video, 0, side_by_side=png, encoding=encoding, audio=cleaned,
+                             opencv_video=True)
+    # only once the video is written (a failed demo leaves nothing), under a temporary name renamed at the end
+    try:
+        before = write_audio(out_dir / "demo_sound_before.wav", audio)
+    except BaseException:
+        for done in (video, png):
+            done.unlink(missing_ok=True)
+        raise
     summary.update({"preset": args.preset, "effects": chain.names, "audio_effects": effects,
                     "input": str(sample(DEMO_CLIP)), "video": encoding.describe(video), **about,
                     "wall_s": round(time.perf_counter() - t, 2)})
     timing = out_dir / "demo_timing.json"
-    timing.write_text(json.dumps(summary, indent=1))
+    tmp = timing.with_name(f".{timing.stem}.partial{timing.suffix}")
+    tmp.write_text(json.dumps(summary, indent=1))
+    os.replace(tmp, timing)
     print(f"demo video:        {video}")
     print(f"sound before:      {before}")
     print(f"side-by-side PNG:  {png}")

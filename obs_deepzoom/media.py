@@ -47,6 +47,7 @@ class VideoSource:
     fps: float
     frame_count: int
     size: tuple[int, int]
+    opencv_video: bool = False  # frames decoded from a file by OpenCV's FFmpeg reader (see video_io.bgr_to_yuv420)
 
     @classmethod
     def open_file(cls, path: Path) -> VideoSource:
@@ -61,7 +62,7 @@ class VideoSource:
         cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
         fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
         return cls(cap, str(path), fps if 1 <= fps <= 240 else 30.0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)),
-                   (first.shape[1], first.shape[0]))
+                   (first.shape[1], first.shape[0]), opencv_video=True)
 
     @classmethod
     def open_camera(cls, index: int) -> VideoSource:
@@ -107,10 +108,11 @@ def write_image(path: Path, image: np.ndarray) -> Path:
     return path
 
 
-def video_writer(path: Path, fps: float, size: tuple[int, int], encoding=None, audio=None):
+def video_writer(path: Path, fps: float, size: tuple[int, int], encoding=None, audio=None, opencv_video=False):
     """Context manager yielding write(frame): H.264 (CRF 18 unless `encoding` says otherwise, see
     video_io.Encoding) with the soundtrack `audio` (audio_io.Audio, sample 0 at the first frame) muxed in; the
-    file appears only if the block completes."""
+    file appears only if the block completes. `opencv_video`: the frames were read from a video file with
+    cv2.VideoCapture (VideoSource.opencv_video), whose darker luma the writer then undoes."""
     from .video_io import video_writer as _writer
 
-    return _writer(path, fps, size, encoding, audio)
+    return _writer(path, fps, size, encoding, audio, opencv_video)

@@ -23,6 +23,9 @@ AUDIO_RATE = 48000  # every soundtrack is written at 48 kHz (AAC, Opus, FLAC and
 DEFAULT_CRF = 18
 CRF_RANGE = (0, 51)
 X264_PRESET = "medium"  # speed/size trade-off of x264; the CRF alone sets the quality
+# how far a decoded audio frame's timestamp may sit from the end of the sound before it (containers round them,
+# Matroska to 1 ms) and still continue it seamlessly; beyond it, a gap is filled with silence or an overlap cut
+TIMING_SLACK = 0.010
 
 
 @dataclass(frozen=True)
@@ -128,30 +131,43 @@ def read_soundtrack(path: Path, seconds: float | None = None) -> Audio | None:
         rate = stream.rate or AUDIO_RATE
         # format and layout only, at the stream's own rate (no filter delay); soxr changes the rate below
         resampler = av.AudioResampler(format="fltp", layout="mono" if channels == 1 else "stereo", rate=rate)
-        chunks: list[np.ndarray] = []
-        start, have, bad = None, 0, 0
+        placed: list[tuple[int, np.ndarray]] = []  # (first sample, samples) of each decoded frame
+        start, have, nxt, bad = None, 0, 0, 0  # have: the sound's length so far; nxt: the last frame's end
+        slack = max(round(TIMING_SLACK * rate), 1)
         limit = None if seconds is None else int(np.ceil((seconds + 0.5) * rate))
         for packet in container.demux(stream):
             try:
                 frames = packet.decode()
             except av.FFmpegError:
-                bad += 1  # a damaged packet: its samples are lost, the rest keeps its timing
+                bad += 1  # a damaged packet: its samples are lost and left as silence (the timestamps say where)
                 continue
             for frame in frames:
                 if start is None:
                     start = frame.time if frame.time is not None else v0
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
-                    have += chunks[-1].shape[1]
+                x = [out.to_ndarray() for out in resampler.resample(frame)]  # same rate: no delay, no buffering
+                if not x:
+                    continue
+                x = np.concatenate(x, axis=1)
+                # each frame goes where its timestamp puts it; timestamps within the slack of the sound so far
+                # (a container's rounding, e.g. Matroska's 1 ms) continue it without a seam
+                at = nxt if frame.time is None else round((frame.time - start) * rate)
+                if abs(at - nxt) <= slack:
+                    at = nxt
+                if at < 0:
+                    x, at = x[:, -at:], 0
+                nxt = at + x.shape[1]
+                placed.append((at, x))
+                have = max(have, nxt)
             if limit is not None and have >= limit:
                 break
-        chunks.extend(out.to_ndarray() for out in resampler.resample(None))
-    if not chunks:
+    if not placed:
         if bad:
             raise InputError(f"{path}: the sound track could not be decoded ({bad} damaged packets); "
                              "--no-audio leaves it out")
         return None
-    samples = np.concatenate(chunks, axis=1).astype(np.float32)
+    samples = np.zeros((channels, have), np.float32)  # gaps (missing or damaged packets) stay silent
+    for at, x in placed:  # in decoding order: where frames overlap, the later one wins
+        samples[:, at:at + x.shape[1]] = x
     shift = round(((start or 0.0) - v0) * rate)  # > 0: the sound starts after the first frame
     if shift > 0:
         samples = np.concatenate([np.zeros((channels, shift), np.float32), samples], axis=1)
@@ -183,18 +199,21 @@ def apply_audio_effects(audio: Audio, effects: Sequence[str], settings) -> Audio
 
 
 # ---- writing ------------------------------------------------------------------------------------------------
-def bgr_to_yuv420(frame: np.ndarray) -> np.ndarray:
-    """BGR (even sides) -> planar YUV 4:2:0, BT.601 limited range, as one (h * 3 / 2, w) uint8 array.
+def bgr_to_yuv420(frame: np.ndarray, opencv_video: bool = False) -> np.ndarray:
+    """BGR (even sides) -> planar YUV 4:2:0, BT.601 limited range, as one (h * 3 / 2, w) uint8 array: the exact
+    BT.601 formula (OpenCV's, chroma averaged over 2x2).
 
-    The inverse of the reader's conversion: FFmpeg's default YUV -> BGR (what cv2.VideoCapture applies) renders
-    luma about 1.1 levels darker than the exact BT.601 formula, so the exact forward formula (OpenCV's, chroma
-    averaged over 2x2) is followed by +1 on Y. Read with cv2 and written back, a frame then keeps its YUV values
-    (lossless round trip of the sample clip: 55 dB instead of 45 dB)."""
+    `opencv_video`: the frames were decoded from a video by cv2.VideoCapture, whose conversion (FFmpeg's default
+    YUV -> BGR) renders luma about 1.1 levels darker than the exact formula; +1 on Y then undoes it, so a frame
+    read with cv2 and written back keeps its YUV values (lossless round trip of the sample clip: 55 dB instead of
+    45 dB). Frames from anywhere else (images, a rendered avatar, a camera) take the exact formula alone: with the
+    +1 they would come out one level brighter."""
     import cv2
 
     h = frame.shape[0]
     yuv = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
-    cv2.add(yuv[:h], 1, dst=yuv[:h])
+    if opencv_video:
+        cv2.add(yuv[:h], 1, dst=yuv[:h])
     return yuv
 
 
@@ -207,8 +226,9 @@ class _VideoFile:
     """One open output: video frames encoded as they come, the soundtrack muxed alongside up to each frame's end."""
 
     def __init__(self, path: Path, name: Path, fps: float, size: tuple[int, int], encoding: Encoding,
-                 audio: Audio | None):
+                 audio: Audio | None, opencv_video: bool = False):
         av = self.av = _av()
+        self.opencv_video = opencv_video
         self.name = name  # the file's final name, for messages
         self.fmt = output_format(name, encoding)
         self.size = size
@@ -254,7 +274,7 @@ class _VideoFile:
             frame = np.pad(frame, ((0, h - frame.shape[0]), (0, w - frame.shape[1]), (0, 0)), mode="edge")
         frame = np.ascontiguousarray(frame)
         if self.fmt.pix_fmt == "yuv420p":
-            vf = self.av.VideoFrame.from_ndarray(bgr_to_yuv420(frame), format="yuv420p")
+            vf = self.av.VideoFrame.from_ndarray(bgr_to_yuv420(frame, self.opencv_video), format="yuv420p")
         else:
             vf = self.av.VideoFrame.from_ndarray(frame, format="bgr24").reformat(format=self.fmt.pix_fmt)
         vf.pts = self.frames
@@ -291,17 +311,18 @@ class _VideoFile:
 
 @contextlib.contextmanager
 def video_writer(path: Path, fps: float, size: tuple[int, int], encoding: Encoding | None = None,
-                 audio: Audio | None = None) -> Iterator[Callable[[np.ndarray], None]]:
+                 audio: Audio | None = None, opencv_video: bool = False) -> Iterator[Callable[[np.ndarray], None]]:
     """Yields write(frame) for BGR frames of `size` (others are resized to it). The soundtrack `audio`, sample 0
-    at the first frame, is cut or padded with silence to the video's length. The file appears only if the
-    block completes."""
+    at the first frame, is cut or padded with silence to the video's length. `opencv_video`: the frames come
+    from a video file read with cv2.VideoCapture (see bgr_to_yuv420). The file appears only if the block
+    completes."""
     path = Path(path)
     encoding = encoding or Encoding()
     output_format(path, encoding)  # an unusable name fails before anything is created
     tmp = tmp_for(path)
     out = None
     try:
-        out = _VideoFile(tmp, path, fps, size, encoding, audio)
+        out = _VideoFile(tmp, path, fps, size, encoding, audio, opencv_video)
         yield out.write
         try:
             out.finish()

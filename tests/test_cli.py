@@ -123,6 +123,22 @@ def test_demo_writes_its_outputs(tmp_path):
     assert abs(info.audio_seconds - info.video_seconds) < 0.05
 
 
+def test_a_failed_demo_leaves_no_file(tmp_path, monkeypatch, capsys):
+    """An effect failing mid-video: no video, no side-by-side, no timing and no sound file (the 'before' sound is
+    written only once the video is done)."""
+    from obs_deepzoom import cli
+    from obs_deepzoom.engine.chain import Chain
+
+    def broken(self, frame, t):
+        raise RuntimeError("an effect failed")
+
+    monkeypatch.setattr(Chain, "process", broken)
+    monkeypatch.delenv("DEEPZOOM_DEBUG", raising=False)
+    assert cli.main(["demo", "--out-dir", str(tmp_path / "demo")]) == 3
+    assert "an effect failed" in capsys.readouterr().err
+    assert not list((tmp_path / "demo").iterdir())
+
+
 def test_install_script_uses_only_the_standard_library():
     import ast
 

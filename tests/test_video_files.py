@@ -10,9 +10,8 @@ from test_cli import deepzoom, one_line_error
 
 from obs_deepzoom.audio_io import Audio, read_audio
 from obs_deepzoom.demo_clip import noisy_voice
-from obs_deepzoom.engine.chain import Chain
-from obs_deepzoom.engine.video.gaze import APERTURE
-from obs_deepzoom.presets import load
+from obs_deepzoom.evaluate.gaze import MASK_MARGIN
+from obs_deepzoom.evaluate.metrics import ReferenceJudge, eye_mask
 from obs_deepzoom.samples import sample
 from obs_deepzoom.video_io import Encoding, probe, read_soundtrack, video_writer
 
@@ -30,29 +29,31 @@ def read_frames(path) -> list[np.ndarray]:
 
 
 def eye_masks(frames: list[np.ndarray]) -> list[np.ndarray]:
-    """Per frame, the boxes around both eyes of every face the gaze effect's tracker finds, grown generously:
-    an eye's width to the sides and below, one and a half above (the upper lid moves with the gaze)."""
-    chain = Chain(["gaze"], load("default").settings)
-    masks = []
-    for i, frame in enumerate(frames):
-        _, ctx = chain.process(frame, i / 30)
-        mask = np.zeros(frame.shape[:2], np.uint8)
-        for face in ctx.faces:
-            for eye in (0, 1):
-                pts = face.landmarks[APERTURE[eye], :2]
-                (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
-                pad = x1 - x0
-                cv2.rectangle(mask, (int(x0 - pad), int(y0 - 1.5 * pad)), (int(x1 + pad), int(y1 + pad)), 1, -1)
-        masks.append(mask.astype(bool))
-    return masks
+    """Per input frame, both eyes as the independent judge sees them (MediaPipe's reference mesh, not the
+    tracker the effect runs): its eye rings grown by MASK_MARGIN eye widths, the mask of `deepzoom eval gaze`."""
+    judge = ReferenceJudge()
+    try:
+        masks = []
+        for i, frame in enumerate(frames):
+            lm = judge.landmarks(frame)
+            assert lm is not None, f"the judge finds no face in clip frame {i}"
+            masks.append(eye_mask(lm, frame.shape, MASK_MARGIN))
+        return masks
+    finally:
+        judge.close()
 
 
 def psnr_outside(got: list[np.ndarray], ref: list[np.ndarray], masks: list[np.ndarray]) -> float:
+    """PSNR (dB, all three channels) outside the masks, pooled over the frames."""
     se = n = 0
     for a, b, m in zip(got, ref, masks, strict=True):
         d = (a.astype(np.float64) - b)[~m]
         se, n = se + float((d**2).sum()), n + d.size
     return float("inf") if se == 0 else 10 * np.log10(255**2 * n / se)
+
+
+def psnr_outside_per_frame(got, ref, masks) -> list[float]:
+    return [psnr_outside([a], [b], [m]) for a, b, m in zip(got, ref, masks, strict=True)]
 
 
 def level_db(x: np.ndarray) -> float:
@@ -82,7 +83,11 @@ def test_h264_keeps_the_picture_outside_the_eyes(gaze_runs, clip_frames, masks):
     assert (info.video_codec, info.pix_fmt, info.frames) == ("h264", "yuv420p", 72)
     assert summary["video"] == "h264 crf 18" and summary["frames_with_face"] == 72
     got = read_frames(path)
-    assert psnr_outside(got, clip_frames, masks) >= 44.0
+    pooled = psnr_outside(got, clip_frames, masks)
+    worst = min(psnr_outside_per_frame(got, clip_frames, masks))
+    print(f"H.264 CRF 18 outside the judge's eye masks: {pooled:.2f} dB pooled, {worst:.2f} dB worst frame")
+    assert pooled >= 44.0  # the criterion: pooled over the clip
+    assert worst >= 43.0  # and no frame far below it (measured: 43.7 dB)
     assert 0.01 < np.mean(masks) < 0.2  # the eyes, not the frame
 
 
@@ -224,3 +229,72 @@ def test_a_failed_run_leaves_no_file(tmp_path):
             write(np.full((64, 64, 3), i, np.uint8))
         raise RuntimeError("an effect failed")
     assert not list(tmp_path.iterdir())
+
+
+def test_a_gap_in_the_sound_keeps_the_rest_in_time(tmp_path):
+    """An input whose audio packets skip 0.49 s of timestamps (a dropped stretch): the gap is read as silence and
+    a click after it stays at its time, in the soundtrack read back and in `deepzoom process`'s output."""
+    import av
+
+    path = tmp_path / "gap.mkv"
+    t = np.arange(72000) / 48000
+    x = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)  # a quiet tone: any seam shows as zeros
+    x[4800] = x[57600] = 0.9  # clicks at 0.1 s and 1.2 s
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = 64, 64, "yuv420p"
+        a = c.add_stream("pcm_s16le", rate=48000, layout="mono")
+        for i in range(45):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 5 * i, np.uint8), format="bgr24")
+            frame.pts = i
+            c.mux(v.encode(frame))
+        c.mux(v.encode(None))
+        for s0 in [*range(0, 24576, 1024), *range(48000, 72000, 1024)]:  # 0 .. 0.512 s, then 1.0 .. 1.5 s
+            sound = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[None, s0:s0 + 1024]), format="fltp",
+                                               layout="mono")
+            sound.sample_rate, sound.pts = 48000, s0
+            c.mux(a.encode(sound))
+        c.mux(a.encode(None))
+
+    def clicks(track):
+        loud = np.flatnonzero(np.abs(track.samples[0]) > 0.5)
+        return [s / 48000 for j, s in enumerate(loud) if j == 0 or s - loud[j - 1] > 4800]
+
+    track = read_soundtrack(path)
+    assert track.samples.shape[1] / 48000 == pytest.approx(1.5, abs=0.003)
+    assert clicks(track) == pytest.approx([0.1, 1.2], abs=0.003)  # joined back to back it was at 0.71 s
+    y = track.samples[0]
+    assert np.abs(y[round(0.52 * 48000):round(0.99 * 48000)]).max() < 1e-4  # the gap is silence
+    tone = np.r_[0:24000, 48500:71500]
+    runs = np.diff(np.flatnonzero(np.diff(np.r_[0, (y[tone] == 0).astype(np.int8), 0])))[::2]
+    assert runs.max(initial=0) <= 2  # and the sound on either side has no seams (silent runs)
+    r = deepzoom("process", path, "-o", tmp_path / "out.mp4", "--effects", "background", "--audio-effects", "none")
+    assert r.returncode == 0, r.stderr
+    assert clicks(read_soundtrack(tmp_path / "out.mp4")) == pytest.approx([0.1, 1.2], abs=0.003)
+
+
+def test_frames_not_from_an_opencv_video_are_written_without_the_reader_offset(tmp_path):
+    """The writer's +1 on Y undoes OpenCV's darker video read; a frame from an image (decoded exactly) must not
+    get it: written losslessly and decoded with the exact BT.601 inverse, its luma comes back unbiased."""
+    import av
+
+    img = cv2.imread(str(sample("grace_hopper.jpg")))
+    img = np.ascontiguousarray(img[:img.shape[0] // 2 * 2, :img.shape[1] // 2 * 2])
+    h = img.shape[0]
+
+    def luma(bgr):
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)[:h].astype(np.float64)
+
+    def round_trip(name, **flag) -> np.ndarray:
+        out = tmp_path / name
+        with video_writer(out, 30, img.shape[1::-1], Encoding(crf=0), **flag) as write:  # x264 lossless
+            write(img)
+        with av.open(str(out)) as c:
+            yuv = next(c.decode(video=0)).to_ndarray(format="yuv420p")
+        return cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)
+
+    error = luma(round_trip("image.mp4")) - luma(img)
+    print(f"image frame round trip: mean luma error {error.mean():+.3f}")
+    assert abs(error.mean()) < 0.1  # was +1.0 with the offset on every frame
+    # the offset stays for frames cv2 decoded from a video (where it cancels the reader's darker luma)
+    assert (luma(round_trip("video.mp4", opencv_video=True)) - luma(img)).mean() == pytest.approx(1.0, abs=0.1)
