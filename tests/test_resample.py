@@ -1,4 +1,5 @@
-"""The streaming resampler (engine/audio/resample.py): spurs, block-size independence, constant delay."""
+"""The streaming resampler (engine/audio/resample.py): spurs, aliases and images, block-size independence,
+constant delay."""
 
 import numpy as np
 import pytest
@@ -10,6 +11,10 @@ RATES = (16000, 44100, 48000)
 PAIRS = [(a, b) for a in RATES for b in RATES if a != b]
 ANALYSIS = 1 << 14  # samples analysed, at the end of the output
 TONES = (0.05, 0.123, 0.25, 0.33, 0.4, 0.45)  # fractions of min(rate_in, rate_out)
+# converting down: fractions of the band between the output's Nyquist and the input's (all must vanish)
+ABOVE = (0.002, 0.01, 0.03, 0.1, 0.3, 0.6, 0.9, 0.99)
+REPORTED = {(48000, 16000): (8200, 8500), (44100, 16000): (8200,), (48000, 44100): (22500,)}  # the review's
+EDGE = (0.46, 0.48, 0.49, 0.499)  # fractions of rate_in: the transition band, whose images lie just above it
 
 
 def tone(rate: int, f: float, seconds: float) -> np.ndarray:
@@ -36,6 +41,48 @@ def worst_spur_db(y: np.ndarray, rate: int, f: float) -> float:
     return float(20 * np.log10(spec[~lobe].max() / spec[lobe].max()))
 
 
+def worst_db_against_input(y: np.ndarray, rate: int, above: float, exclude: float | None = None) -> float:
+    """Strongest component above `above` Hz (outside the main lobe at `exclude` Hz, if given), dB relative
+    to the input tone's level (amplitude 0.5: a peak of 0.25 * the window's sum), same analysis as above."""
+    n = ANALYSIS
+    win = kaiser(n, 20.0)
+    spec = np.abs(np.fft.rfft(y[len(y) - n:].astype(np.float64) * win, 4 * n))
+    freqs = np.fft.rfftfreq(4 * n, 1 / rate)
+    keep = freqs > above
+    if exclude is not None:
+        keep &= np.abs(freqs - exclude) > 8 * rate / n
+    return float(20 * np.log10(spec[keep].max() / (0.25 * win.sum())))
+
+
+def resampled(rate_in: int, rate_out: int, f: float) -> np.ndarray:
+    y = stream(StreamResampler(rate_in, rate_out), tone(rate_in, f, 1.5), [rate_in // 100] * 150)
+    assert len(y) >= ANALYSIS + rate_out * 0.45
+    return y
+
+
+@pytest.mark.parametrize("rate_in,rate_out", [(a, b) for a, b in PAIRS if a > b])
+def test_tones_above_the_output_nyquist_do_not_fold_back(rate_in, rate_out):
+    """Converting down, a tone between the output's Nyquist and the input's must be filtered out, not
+    aliased into the output: everything left is <= -90 dB against the tone's level."""
+    tones = [rate_out / 2 + d * (rate_in - rate_out) / 2 for d in ABOVE] + list(REPORTED.get((rate_in, rate_out), ()))
+    worst = {round(f): worst_db_against_input(resampled(rate_in, rate_out, f), rate_out, 0) for f in tones}
+    assert max(worst.values()) <= -90, {f: round(db, 1) for f, db in worst.items()}
+
+
+@pytest.mark.parametrize("rate_in,rate_out", PAIRS)
+def test_transition_band_leaves_no_alias_or_image(rate_in, rate_out):
+    """Tones in the transition band (0.45..0.5 of the lower rate): converting up, their images above the
+    input's Nyquist are <= -90 dB against the tone's level; converting down, so is anything but the tone."""
+    low = min(rate_in, rate_out)
+    worst = {}
+    for frac in EDGE:
+        f = frac * low
+        y = resampled(rate_in, rate_out, f)
+        worst[frac] = (worst_db_against_input(y, rate_out, rate_in / 2) if rate_out > rate_in
+                       else worst_db_against_input(y, rate_out, 0, exclude=f))
+    assert max(worst.values()) <= -90, {f: round(db, 1) for f, db in worst.items()}
+
+
 @pytest.mark.parametrize("rate_in,rate_out", PAIRS)
 def test_tones_leave_no_spur_above_minus_90_db(rate_in, rate_out):
     low = min(rate_in, rate_out)
@@ -59,9 +106,9 @@ def test_output_does_not_depend_on_block_sizes(rate_in, rate_out):
     parts = stream(StreamResampler(rate_in, rate_out), x, sizes)
     n = min(len(whole), len(parts))
     assert n > 0.9 * len(whole)
-    np.testing.assert_allclose(parts[:n], whole[:n], rtol=0, atol=1e-6)
+    assert np.array_equal(parts[:n], whole[:n])  # bit for bit
     ones = stream(StreamResampler(rate_in, rate_out), x[:3000], [1] * 3000)  # sample by sample too
-    np.testing.assert_allclose(ones, whole[: len(ones)], rtol=0, atol=1e-6)
+    assert np.array_equal(ones, whole[: len(ones)])
 
 
 @pytest.mark.parametrize("rate_in,rate_out", PAIRS)
