@@ -45,8 +45,9 @@ def test_latency_is_fixed_reported_and_within_budget():
     for rate in (16000, 44100, 48000):
         for mode in ("best", "light"):
             fx = Denoise(DenoiseSettings(mode=mode), rate, 2)
-            # budget 40 ms at OBS's 48 kHz; other rates add the conversion to the network's rate (best: 48 kHz)
-            assert 30 <= fx.latency_ms <= (40 if rate == 48000 else 45), (rate, mode, fx.latency_ms)
+            # budget 40 ms at OBS's 48 kHz; other rates add the conversion to the network's rate and back (best:
+            # 48 kHz), ~3.3 ms each way with an anti-alias filter of >= 100 dB over 0.45-0.5 of the lower rate
+            assert 30 <= fx.latency_ms <= (40 if rate == 48000 else 48), (rate, mode, fx.latency_ms)
             out = fx.process(np.zeros((2, 1000), np.float32))
             assert out.shape == (2, 1000)
 

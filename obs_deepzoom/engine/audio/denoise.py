@@ -20,7 +20,7 @@ from .resample import StreamResampler
 
 log = logging.getLogger(__name__)
 
-DOWN_TAPS_PER_RATIO = 64  # anti-alias filter length per unit of rate ratio (48 kHz -> 16 kHz: 191 taps)
+DOWN_TAPS_PER_RATIO = 64  # minimum anti-alias filter length per unit of rate ratio (the resampler designs longer)
 NETS = {  # mode -> factory(device, threads)
     "best": lambda device, threads: DeepFilterNet(device, threads, refine=True),
     "light": lambda device, threads: Dtln(False, device, threads),
