@@ -193,20 +193,27 @@ def test_bad_video_options_are_one_line(tmp_path, args, words):
     assert not list(tmp_path.iterdir())
 
 
+def _mux_grey_frames(container, n: int, step: int) -> None:
+    """n 64x64 H.264 frames at 30 fps, frame i grey level step * i, muxed into an open PyAV container."""
+    import av
+
+    v = container.add_stream("libx264", rate=30)
+    v.width, v.height, v.pix_fmt = 64, 64, "yuv420p"
+    for i in range(n):
+        frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), step * i, np.uint8), format="bgr24")
+        frame.pts = i
+        container.mux(v.encode(frame))
+    container.mux(v.encode(None))
+
+
 def test_a_late_soundtrack_stays_late(tmp_path):
     """An input whose sound starts 0.5 s after its first frame: read back with that offset, and kept."""
     import av
 
     path = tmp_path / "late.mp4"
     with av.open(str(path), "w") as c:
-        v = c.add_stream("libx264", rate=30)
-        v.width, v.height, v.pix_fmt = 64, 64, "yuv420p"
         a = c.add_stream("aac", rate=48000, layout="mono")
-        for i in range(30):
-            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 8 * i, np.uint8), format="bgr24")
-            frame.pts = i
-            c.mux(v.encode(frame))
-        c.mux(v.encode(None))
+        _mux_grey_frames(c, 30, 8)
         x = np.zeros((1, 24000), np.float32)
         x[0, 4800] = 0.9  # 0.1 s into the sound: 0.6 s into the video
         sound = av.AudioFrame.from_ndarray(x, format="fltp", layout="mono")
@@ -241,14 +248,8 @@ def test_a_gap_in_the_sound_keeps_the_rest_in_time(tmp_path):
     x = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)  # a quiet tone: any seam shows as zeros
     x[4800] = x[57600] = 0.9  # clicks at 0.1 s and 1.2 s
     with av.open(str(path), "w") as c:
-        v = c.add_stream("libx264", rate=30)
-        v.width, v.height, v.pix_fmt = 64, 64, "yuv420p"
         a = c.add_stream("pcm_s16le", rate=48000, layout="mono")
-        for i in range(45):
-            frame = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 5 * i, np.uint8), format="bgr24")
-            frame.pts = i
-            c.mux(v.encode(frame))
-        c.mux(v.encode(None))
+        _mux_grey_frames(c, 45, 5)
         for s0 in [*range(0, 24576, 1024), *range(48000, 72000, 1024)]:  # 0 .. 0.512 s, then 1.0 .. 1.5 s
             sound = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[None, s0:s0 + 1024]), format="fltp",
                                                layout="mono")
