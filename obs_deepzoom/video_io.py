@@ -8,6 +8,7 @@ effect left alone keep the input's YUV values (see bgr_to_yuv420)."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,13 +20,17 @@ import numpy as np
 from .audio_io import Audio
 from .errors import DeepZoomError, InputError
 
+log = logging.getLogger(__name__)
+
 AUDIO_RATE = 48000  # every soundtrack is written at 48 kHz (AAC, Opus, FLAC and PCM all take it)
 DEFAULT_CRF = 18
 CRF_RANGE = (0, 51)
 X264_PRESET = "medium"  # speed/size trade-off of x264; the CRF alone sets the quality
 # how far a decoded audio frame's timestamp may sit from the end of the sound before it (containers round them,
-# Matroska to 1 ms) and still continue it seamlessly; beyond it, a gap is filled with silence or an overlap cut
+# Matroska to 1 ms) and still continue it seamlessly; beyond it, a gap up to MAX_GAP_S is filled with silence, and
+# a step back (a timestamp reset) or a longer jump is a discontinuity: the sound goes on in decoding order
 TIMING_SLACK = 0.010
+MAX_GAP_S = 10.0  # a longer jump in the sound's timestamps is a discontinuity, not a stretch of silence
 
 
 @dataclass(frozen=True)
@@ -132,8 +137,9 @@ def read_soundtrack(path: Path, seconds: float | None = None) -> Audio | None:
         # format and layout only, at the stream's own rate (no filter delay); soxr changes the rate below
         resampler = av.AudioResampler(format="fltp", layout="mono" if channels == 1 else "stereo", rate=rate)
         placed: list[tuple[int, np.ndarray]] = []  # (first sample, samples) of each decoded frame
-        start, have, nxt, bad = None, 0, 0, 0  # have: the sound's length so far; nxt: the last frame's end
+        start, have, nxt, bad, jumps, offset = None, 0, 0, 0, 0, 0  # have: length so far; nxt: last frame's end
         slack = max(round(TIMING_SLACK * rate), 1)
+        max_gap = round(MAX_GAP_S * rate)
         limit = None if seconds is None else int(np.ceil((seconds + 0.5) * rate))
         for packet in container.demux(stream):
             try:
@@ -150,23 +156,30 @@ def read_soundtrack(path: Path, seconds: float | None = None) -> Audio | None:
                 x = np.concatenate(x, axis=1)
                 # each frame goes where its timestamp puts it; timestamps within the slack of the sound so far
                 # (a container's rounding, e.g. Matroska's 1 ms) continue it without a seam
-                at = nxt if frame.time is None else round((frame.time - start) * rate)
+                at = nxt if frame.time is None else round((frame.time - start) * rate) + offset
                 if abs(at - nxt) <= slack:
                     at = nxt
-                if at < 0:
-                    x, at = x[:, -at:], 0
+                elif at < nxt - slack or at > nxt + max_gap:
+                    # a timestamp reset or a jump far ahead (joined streams, corrupt pts): a discontinuity, not a
+                    # place in time; the sound goes on where it was (nothing overwritten or allocated) and later
+                    # timestamps count from here
+                    offset, at, jumps = offset + nxt - at, nxt, jumps + 1
+                if limit is not None:
+                    x = x[:, :max(limit - at, 0)]
                 nxt = at + x.shape[1]
                 placed.append((at, x))
                 have = max(have, nxt)
             if limit is not None and have >= limit:
                 break
+    if jumps:
+        log.warning("%s: the sound's timestamps jump %d time(s); kept in order from there", path, jumps)
     if not placed:
         if bad:
             raise InputError(f"{path}: the sound track could not be decoded ({bad} damaged packets); "
                              "--no-audio leaves it out")
         return None
     samples = np.zeros((channels, have), np.float32)  # gaps (missing or damaged packets) stay silent
-    for at, x in placed:  # in decoding order: where frames overlap, the later one wins
+    for at, x in placed:  # in decoding order: where frames overlap (within the slack), the later one wins
         samples[:, at:at + x.shape[1]] = x
     shift = round(((start or 0.0) - v0) * rate)  # > 0: the sound starts after the first frame
     if shift > 0:

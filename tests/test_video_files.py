@@ -299,3 +299,35 @@ def test_frames_not_from_an_opencv_video_are_written_without_the_reader_offset(t
     assert abs(error.mean()) < 0.1  # was +1.0 with the offset on every frame
     # the offset stays for frames cv2 decoded from a video (where it cancels the reader's darker luma)
     assert (luma(round_trip("video.mp4", opencv_video=True)) - luma(img)).mean() == pytest.approx(1.0, abs=0.1)
+
+
+def _ts_with_a_click(path, click_s: float, level: float) -> None:
+    """1.2 s of MPEG-TS (video + MP2 sound) whose sound is silent but for one click."""
+    import av
+
+    x = np.zeros((1, 57600), np.float32)
+    x[0, round(click_s * 48000)] = level
+    with av.open(str(path), "w", format="mpegts") as c:
+        a = c.add_stream("mp2", rate=48000, layout="mono")
+        _mux_grey_frames(c, 36, 6)
+        for s0 in range(0, 57600, 1152):
+            sound = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, s0:s0 + 1152]), format="fltp",
+                                               layout="mono")
+            sound.sample_rate, sound.pts = 48000, s0
+            c.mux(a.encode(sound))
+        c.mux(a.encode(None))
+
+
+def test_joined_streams_whose_timestamps_restart_keep_both_sounds(tmp_path):
+    """Two transport streams joined byte for byte (a capture's usual way): the second's timestamps start again at
+    zero. Its sound must follow the first's, not overwrite it."""
+    first, second, joined = tmp_path / "a.ts", tmp_path / "b.ts", tmp_path / "joined.ts"
+    _ts_with_a_click(first, 0.2, 0.25)
+    _ts_with_a_click(second, 0.3, 0.5)
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    track = read_soundtrack(joined)
+    x = np.abs(track.samples[0])
+    assert track.samples.shape[1] / 48000 == pytest.approx(2.4, abs=0.1)
+    peaks = sorted(np.argsort(x)[-2:] / 48000)
+    assert peaks[0] == pytest.approx(0.2, abs=0.05) and peaks[1] == pytest.approx(1.5, abs=0.1), peaks
+    assert x[48000:].max() > 1.5 * x[:48000].max()  # the second, louder click is the second stream's
