@@ -31,7 +31,9 @@ from .native import VIDEO_STATS, Job
 from .properties import (
     DEFAULT_LOCALE,
     GROUP_KEYS,
+    GROUP_TITLES,
     PropSpec,
+    as_label_text,
     from_obs_values,
     page_layout,
     specs_for,
@@ -103,7 +105,8 @@ def _add_group(props, keep_bytes, group: str, lang: str):
     None if libobs refuses it (then the settings go on the page itself)."""
     content = obs.properties_create()
     p = obs.properties_add_group(props, keep_bytes(f"deepzoom.group.{group}"),
-                                 keep_bytes(text(GROUP_KEYS[group], lang)), obs.GROUP_NORMAL, content)
+                                 keep_bytes(text(GROUP_KEYS[group], lang, GROUP_TITLES[group])), obs.GROUP_NORMAL,
+                                 content)
     if not p:
         obs.properties_destroy(content)
         return None
@@ -119,16 +122,14 @@ def build_properties(effect: str, keep: list, buttons: dict | None = None, statu
 
     lang = lang or obs_locale()
 
-    def b(value: str) -> bytes:
-        out = value.encode("utf-8", "replace")
-        keep.append(out)
-        return out
+    def b(value: str) -> bytes:  # libobs copies each string it is given (bstrdup), so none is kept here
+        return value.encode("utf-8", "replace")
 
     props = obs.properties_create()
     if isinstance(status, str):
         status = (status, True)
     if status and status[0]:
-        p = obs.properties_add_text(props, b(STATUS_KEY), b(status[0]), obs.TEXT_INFO)
+        p = obs.properties_add_text(props, b(STATUS_KEY), b(as_label_text(status[0])), obs.TEXT_INFO)
         obs.property_text_set_info_type(p, obs.TEXT_INFO_ERROR if status[1] else obs.TEXT_INFO_NORMAL)
     for group, specs in page_layout(specs_for(sections(effect), lang)):
         target = _add_group(props, b, group, lang) if group else props
@@ -194,7 +195,8 @@ class _Filter:
         self.specs = specs_for(self.sections)
         self._lock = threading.Lock()
         self._pending: dict | None = None
-        self.error: str | None = None
+        self.error: str | None = None  # the worker's: the effect could not start or run (retried)
+        self.settings_error: str | None = None  # the last update's: an invalid value (cleared by a valid one)
         self.errors = ErrorLog(effect)
         self._retry_at = 0.0
         self.handle = None
@@ -205,9 +207,10 @@ class _Filter:
         try:
             values = from_obs_values(self.specs, _read(data), self.sections)
         except DeepZoomError as exc:
-            self.error = f"invalid setting {exc}"
-            obs.blog(obs.LOG_WARNING, f"{self.effect}: ignored {self.error}")
+            self.settings_error = f"invalid setting {exc}"
+            obs.blog(obs.LOG_WARNING, f"{self.effect}: ignored {self.settings_error}")
             return
+        self.settings_error = None
         with self._lock:
             self._pending = values
         self._updated(values)
@@ -270,7 +273,7 @@ class _Filter:
     def status(self) -> tuple[str, bool]:
         """The line at the top of the property page (UI thread): model, device, ms per frame, how many frames
         (or how much audio) got the effect; the worker's error instead, in red."""
-        error = self.error
+        error = self.error or self.settings_error
         try:
             settings = getattr(self, "settings", None)
             if settings is None:

@@ -43,6 +43,7 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LOCALE = "en-US"
 GROUPS = ["face", "performance", "advanced"]  # in page order, after the top-level settings
 GROUP_KEYS = {"face": "Group.FaceTracking", "performance": "Group.Performance", "advanced": "Group.Advanced"}
+GROUP_TITLES = {"face": "Face tracking", "performance": "Performance", "advanced": "Advanced"}  # without a locale
 RUNTIME_SECTIONS = ("filter", "audio_filter")  # OBS runtime settings: always under Performance
 
 
@@ -65,17 +66,33 @@ def parse_ini(text: str) -> dict[str, str]:
     return out
 
 
+def _read_ini(path: Path) -> dict[str, str]:
+    """A locale file's strings; {} when it is missing or unreadable (a BOM is fine, bad bytes are replaced)."""
+    try:
+        return parse_ini(path.read_text(encoding="utf-8-sig", errors="replace"))
+    except OSError:
+        return {}
+
+
 @functools.lru_cache(maxsize=8)
 def locale(name: str = DEFAULT_LOCALE) -> dict[str, str]:
     """The strings of a locale (e.g. "de-DE", as obs_get_locale() names it) over en-US's: a key missing in a
-    translation falls back to English. An unknown locale is English."""
-    english = LOCALE_DIR / f"{DEFAULT_LOCALE}.ini"
-    # without it (an install that left package data out) labels fall back to the field names, values still work
-    out = parse_ini(english.read_text(encoding="utf-8")) if english.is_file() else {}
-    path = LOCALE_DIR / f"{name}.ini"
-    if name != DEFAULT_LOCALE and name.replace("-", "").isalnum() and path.is_file():
-        out.update(parse_ini(path.read_text(encoding="utf-8")))
+    translation falls back to English. An unknown locale is English; without en-US.ini (an install that left
+    package data out) labels fall back to the field names, values still work."""
+    out = _read_ini(LOCALE_DIR / f"{DEFAULT_LOCALE}.ini")
+    if name != DEFAULT_LOCALE and name.replace("-", "").isalnum():
+        out.update(_read_ini(LOCALE_DIR / f"{name}.ini"))
     return out
+
+
+def as_label_text(message: str) -> str:
+    """Text for an OBS info label, which Qt shows as rich text when it looks like markup: such text (an error
+    naming `<class ...>`, say) is escaped inside <html> so it reads as written."""
+    if "<" in message or "&" in message:
+        import html
+
+        return "<html>" + html.escape(message).replace("\n", "<br>") + "</html>"
+    return message
 
 
 def text(key: str, lang: str = DEFAULT_LOCALE, default: str | None = None) -> str:
