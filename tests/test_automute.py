@@ -29,11 +29,15 @@ def test_targets_on_the_machines_and_music_mixtures(music):
     assert result["onset_delay_ms"] <= 30.0, result
 
 
-def test_onset_threshold_opens_the_gate_for_soft_onsets(music):
-    """Without the onset threshold (>= threshold: off) the first word under music is clipped by > 60 ms."""
-    off = ev.judge(music, AutoMuteSettings(onset_threshold=0.95))
-    on = ev.judge(music, AutoMuteSettings(onset_threshold=0.15))
-    assert off["onsets_ms"][0] > 60 and on["onsets_ms"][0] <= 30, (off["onsets_ms"], on["onsets_ms"])
+def test_onset_threshold_opens_the_gate_for_soft_onsets():
+    """The onset threshold opens the gate for windows the VAD is still unsure of: against the gate without it
+    (0.95: off), no onset of the issue's mixtures opens later, some open earlier, none is late by > 30 ms."""
+    mixtures = audio_data.automute_set()
+    off, on = ([o for m in mixtures for o in ev.judge(m, AutoMuteSettings(onset_threshold=t))["onsets_ms"]]
+               for t in (0.95, 0.15))
+    assert len(on) == len(off) >= 6
+    assert all(a <= b for a, b in zip(on, off)), (on, off)
+    assert sum(off) - sum(on) >= 30 and max(on) <= 30, (on, off)
 
 
 def test_block_size_does_not_change_the_output(music):

@@ -19,6 +19,7 @@ from ..models import SileroVad
 from .resample import StreamResampler
 
 HYSTERESIS = 0.15
+VAD_ATTEN_DB = 60.0  # stopband of the resampler that feeds the voice detector
 HOP = SileroVad.CHUNK // 2  # 16 ms at 16 kHz: a decision every half window
 
 
@@ -34,7 +35,10 @@ class AutoMute:
 
     def reset(self) -> None:
         self.vad.reset()
-        self.resampler = StreamResampler(self.rate, SileroVad.RATE)
+        # the resampled sound only feeds the voice detector (the output is the input, delayed and gated): 60 dB
+        # of stopband is plenty there, and its shorter filter keeps the gate's timing independent of OBS's
+        # 1024-frame blocks at the default lookahead
+        self.resampler = StreamResampler(self.rate, SileroVad.RATE, atten_db=VAD_ATTEN_DB)
         self.lookahead = int(round(self.settings.lookahead_ms * self.rate / 1000))
         self._tail = np.zeros((self.channels, self.lookahead), np.float32)
         self._pending = np.zeros(0, np.float32)  # 16 kHz samples from the next window's start on

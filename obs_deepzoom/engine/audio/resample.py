@@ -117,9 +117,11 @@ class StreamResampler:
     """rate_in -> rate_out, any block sizes. `taps`: minimum filter length in samples of the higher rate
     (None: just what the stopband needs). `advance` (in samples of rate_f = rate_in * L, rounded to a whole
     one) makes the output that much earlier, i.e. the delay shorter: use it to make a chain's total delay a
-    whole number of output samples."""
+    whole number of output samples. `atten_db`: the stopband (a consumer that only analyses the signal, like a
+    voice detector, can take less, and with it less delay)."""
 
-    def __init__(self, rate_in: int, rate_out: int, taps: int | None = None, advance: float = 0.0):
+    def __init__(self, rate_in: int, rate_out: int, taps: int | None = None, advance: float = 0.0,
+                 atten_db: float = ATTEN_DB):
         self.rate_in, self.rate_out = int(rate_in), int(rate_out)
         if self.rate_in <= 0 or self.rate_out <= 0:
             raise ValueError(f"rates must be positive, got {rate_in} -> {rate_out}")
@@ -129,7 +131,7 @@ class StreamResampler:
             self.rate_f = self.rate_in
             self.advance = 0
             return
-        self.up, self.down, self.taps = design(self.rate_in, self.rate_out, taps)
+        self.up, self.down, self.taps = design(self.rate_in, self.rate_out, taps, atten_db)
         self.rate_f = self.rate_in * self.up
         self.advance = int(round(advance))
         self._centre = (len(self.taps) - 1) // 2
