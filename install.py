@@ -107,7 +107,7 @@ def ensure_system_packages(action: str, which: Callable[[str], str | None] = shu
         raise SetupError(f"{what}. Run: {hint}")
     # sudo resets the environment, so the variable goes through env(1)
     apt = [*prefix, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get"]
-    note = " (OBS Studio and its libraries: about 160 MB to download, 560 MB installed)" if "obs-studio" in missing else ""
+    note = " (OBS Studio and its libraries: 160 MB to download, 560 MB installed)" if "obs-studio" in missing else ""
     say(f"apt-get update{'; installing ' + ' '.join(missing) if missing else ''}{note}")
     runner([*apt, "update", "-q"])
     if missing:

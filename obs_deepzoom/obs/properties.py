@@ -189,20 +189,18 @@ def status_line(effect: str, settings: dict, stats: dict, error: str | None,
                                                                                            device, lang)))
     if "effect_ms_median" in stats:
         parts.append(text("Status.Ms", lang, "%1 ms per frame").replace("%1", f"{stats['effect_ms_median']:.1f}"))
+    def share(done: int, total: int, key: str, default: str, none_key: str, none_default: str) -> str:
+        if not total:
+            return text(none_key, lang, none_default)
+        return text(key, lang, default).replace("%1", f"{100 * done / total:.0f}")
+
     if "applied" in stats:
         seen = stats["applied"] + stats.get("passed", 0) + stats.get("dropped", 0)
-        if seen:
-            parts.append(text("Status.Applied", lang, "effect on %1 % of frames")
-                         .replace("%1", f"{100 * stats['applied'] / seen:.0f}"))
-        else:
-            parts.append(text("Status.NoFrames", lang, "no frames yet"))
+        parts.append(share(stats["applied"], seen, "Status.Applied", "effect on %1 % of frames",
+                           "Status.NoFrames", "no frames yet"))
     if "processed" in stats:
-        total = stats["processed"] + stats.get("raw", 0)
-        if total:
-            parts.append(text("Status.AudioApplied", lang, "%1 % of the audio processed")
-                         .replace("%1", f"{100 * stats['processed'] / total:.0f}"))
-        else:
-            parts.append(text("Status.NoAudio", lang, "no audio yet"))
+        parts.append(share(stats["processed"], stats["processed"] + stats.get("raw", 0), "Status.AudioApplied",
+                           "%1 % of the audio processed", "Status.NoAudio", "no audio yet"))
         if "latency_ms" in stats:
             parts.append(text("Status.Latency", lang, "%1 ms added latency")
                          .replace("%1", f"{stats['latency_ms']:.0f}"))
