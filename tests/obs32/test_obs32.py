@@ -165,12 +165,16 @@ def test_audio_matches_the_engine(user_run, effect):
     assert p["latency_ms"] == pytest.approx(300 + p["engine_latency_ms"], abs=0.05), p
     tol = p["tolerance"]
     assert tol == 1e-4
-    # a sample that is not the delayed input must be the engine's
-    assert p["not_raw_matching_engine"] == p["not_raw"], p
-    assert p["max_abs_err_not_raw"] <= tol, p
+    # a sample that is not the delayed input must be the engine's, up to the first block the worker let pass raw
+    # (after it, a recurrent model's state differs from the engine's, which saw every block); with no raw block
+    # that is every sample
+    assert p["matching_before_first_raw"] == p["not_raw_before_first_raw"] > 0, p
     c = p["counters"]
     assert c["processed"] + c["raw"] == c["frames"] == audio["frames_in"], p
-    assert p["matching_engine_after_queue"] >= c["processed"], p  # every processed sample matches
+    if p["first_raw_sample"] == p["samples"]:
+        assert p["not_raw_matching_engine"] == p["not_raw"], p
+        assert p["max_abs_err_not_raw"] <= tol, p
+        assert p["matching_engine_after_queue"] >= c["processed"], p  # every processed sample matches
     share = c["processed"] / (c["frames"] - p["queue_samples"])
     assert share >= 0.9, f"{effect}: only {100 * share:.1f} % processed in time with a 300 ms queue: {p}"
 
