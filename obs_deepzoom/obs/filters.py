@@ -113,10 +113,10 @@ def _add_group(props, keep_bytes, group: str, lang: str):
     return content
 
 
-def build_properties(effect: str, keep: list, buttons: dict | None = None, status=None, lang: str | None = None):
+def build_properties(effect: str, buttons: dict | None = None, status=None, lang: str | None = None):
     """obs_properties_t for an effect: the status line, the settings people change first, then the groups
-    (Face tracking, Performance, Advanced), labels in OBS's language. `keep` holds the byte strings libobs may
-    still point at; `buttons` maps a button's key to its (persistent) ctypes click callback; `status` is
+    (Face tracking, Performance, Advanced), labels in OBS's language (libobs copies every string it is given);
+    `buttons` maps a button's key to its (persistent) ctypes click callback; `status` is
     (text, is_error) or an error text (in red)."""
     from ..engine.runtime import available_devices
 

@@ -79,7 +79,7 @@ class Dispatch:
         self._note_thread()
         inst = self.state["instances"].get(key)
         try:
-            return build_properties(effect, self.state["keep"], self.state.get("buttons", {}).get(effect),
+            return build_properties(effect, self.state.get("buttons", {}).get(effect),
                                     inst.status() if inst is not None else None)
         except Exception as exc:
             log.error("building %s properties failed: %s", effect, exc)
