@@ -78,6 +78,7 @@ def test_audio_is_processed_with_a_fixed_latency_and_never_waits(shim):
     stats = stream.stats()
     assert stats["calls"] == len(range(0, signal.shape[1], 1024))
     assert stats["p99_us"] < 5000, "the audio callback only copies (wall time, so a loaded machine adds some)"
+    assert stream.spans == [[0, stream.done]], "one stretch, from the first sample, seen without a gap"
     stream.close()
     stream.free()
 
@@ -97,6 +98,10 @@ def test_audio_passes_through_delayed_while_the_worker_is_stuck(shim):
     total = stream.queue + 100
     assert (out[:total] == 0).all() and np.array_equal(out[total:], x[:-total])
     assert per_call_ms < 20
+    assert stream.spans == [[0, 0]]
+    for _ in range(30):  # 20480 + 30720 samples waiting: more than the half ring (48000)
+        call_filter_audio(shim, stream.handle, [np.zeros(1024, np.float32)])
+    assert stream.step(0) and stream.spans == [[0, 0], [51200, 51200]], "fell far behind: skipped ahead"
     stream.close()
     stream.free()
 

@@ -25,12 +25,16 @@ def _floats(ptr, n: int) -> np.ndarray:
 
 class AudioStream:
     RING_S = 2.0  # holds four times the longest queue (500 ms)
+    MAX_SPANS = 64
 
     def __init__(self, native, name: str, channels: int, rate: int, make: Callable[[object], object]):
         self.native, self.name, self.channels, self.rate, self.make = native, name, channels, rate, make
         self.queue = round(0.064 * rate)
         self.cap = int(self.RING_S * rate)
         self.processor = None
+        # [start, end) stretches of the stream the current processor saw without a gap (a restart skips ahead
+        # and keeps its state; a new processor starts afresh): what a replay needs to reproduce its output
+        self.spans: list[list[int]] = []
         self.handle = native.dz_audio_new(channels, self.cap, self.queue)
         if not self.handle:
             raise DeepZoomError(f"could not set up audio rings for {channels} channels")
@@ -58,6 +62,7 @@ class AudioStream:
                 self._restart()
             return
         self.processor = self.make(settings)
+        self.spans.clear()
         self._restart()
         log.info("%s: %s ch at %d Hz, latency %.1f ms (queue %.1f + model %.1f)", self.name, self.channels, self.rate,
                  self.latency_ms(), 1000 * self.queue / self.rate, self.processor.latency_ms)
@@ -65,6 +70,7 @@ class AudioStream:
     def _restart(self) -> None:
         """Process from the newest sample on; the shim is told the processor's delay."""
         self.done = self.native.dz_audio_written(self.handle)
+        self.spans = [*self.spans[-self.MAX_SPANS + 1:], [self.done, self.done]]
         self.native.dz_audio_restart(self.handle, self.done, round(self.processor.latency_ms * self.rate / 1000))
 
     def step(self, timeout_ms: int) -> bool:
@@ -93,7 +99,7 @@ class AudioStream:
         for c, (_, ring_out) in enumerate(self.rings):
             ring_out[idx] = out[c]
         self.native.dz_audio_commit(self.handle, end)
-        self.done = end
+        self.done = self.spans[-1][1] = end
 
     def stats(self) -> dict:
         raw = (ctypes.c_uint64 * len(AUDIO_STATS))()
