@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from .audio_io import Audio, read_audio
-from .engine.chain import Chain, FrameContext
+from .engine.chain import Chain
+from .engine.contract import FrameContext
+from .engine.effects import apply_audio_effects
 from .errors import InputError
 from .media import VideoSource, check_output, video_writer
-from .video_io import Encoding, apply_audio_effects, output_format, read_soundtrack, to_rate
+from .video_io import Encoding, output_format, read_soundtrack, to_rate
 
 AUDIO_ONLY_FPS = 30.0
 

@@ -62,20 +62,23 @@ def _encoding(args):
 
 def _audio_chain(args) -> list[str]:
     """The audio effects the soundtrack goes through: --audio-effects, else the preset's."""
+    from .engine.effects import AUDIO_EFFECTS
     from .presets import load
 
     if getattr(args, "audio_effects", None) is None:
         return list(load(args.preset).audio)
     effects = [e.strip() for e in args.audio_effects.split(",") if e.strip() and e.strip() != "none"]
-    unknown = [e for e in effects if e not in ("denoise", "automute")]
+    unknown = [e for e in effects if e not in AUDIO_EFFECTS]
     if unknown:
-        raise InputError(f"--audio-effects: unknown {', '.join(unknown)} (available: denoise, automute, none)")
+        raise InputError(f"--audio-effects: unknown {', '.join(unknown)} (available: {', '.join(AUDIO_EFFECTS)}, "
+                         "none)")
     return effects
 
 
 def _soundtrack(args, path: Path, settings, seconds: float | None):
     """The input's soundtrack through the audio chain, or None (no sound, or --no-audio)."""
-    from .video_io import apply_audio_effects, read_soundtrack
+    from .engine.effects import apply_audio_effects
+    from .video_io import read_soundtrack
 
     if getattr(args, "no_audio", False):
         return None, "none (--no-audio)"
@@ -199,9 +202,9 @@ def cmd_process(args) -> int:
 def cmd_demo(args) -> int:
     from .audio_io import write_audio
     from .demo_clip import demo_input
+    from .engine.effects import apply_audio_effects
     from .media import VideoSource
     from .samples import DEMO_CLIP, sample
-    from .video_io import apply_audio_effects
 
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -271,10 +274,9 @@ def _audio_settings(args, effect: str):
 
 
 def _audio_effect(effect: str, settings):
-    from .engine.audio.automute import AutoMute
-    from .engine.audio.denoise import Denoise
+    from .engine.effects import audio_effect
 
-    return lambda rate, channels: {"denoise": Denoise, "automute": AutoMute}[effect](settings, rate, channels)
+    return lambda rate, channels: audio_effect(effect, settings, rate, channels)
 
 
 def _audio_file(args, effect: str) -> int:

@@ -4,7 +4,6 @@ OBS property pages and websocket payloads. Each field carries its range, default
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -21,7 +20,7 @@ MEDIA_FILTER = ("Images and videos (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff
                 "*.m4v)")
 
 
-class _Settings(BaseModel):
+class SettingsModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
@@ -30,7 +29,7 @@ def _check_bgr(color: tuple[int, int, int], name: str) -> None:
         raise ValueError(f"{name}: each of B, G, R must be in 0..255")
 
 
-class FaceTrackingSettings(_Settings):
+class FaceTrackingSettings(SettingsModel):
     """Face tracking shared by every face effect: detection, 468-point mesh, iris, smoothing, pose."""
 
     device: Device = Field("AUTO", description="OpenVINO device for the face models (falls back to CPU)")
@@ -53,7 +52,7 @@ class FaceTrackingSettings(_Settings):
                                    description="Eye aperture (lid gap / eye width) below which an eye is closed")
 
 
-class LandmarksSettings(_Settings):
+class LandmarksSettings(SettingsModel):
     """Debug overlay: draws what the face tracker sees."""
 
     enabled: bool = Field(True, description="Draw the overlay")
@@ -70,7 +69,7 @@ class LandmarksSettings(_Settings):
         return self
 
 
-class GazeSettings(_Settings):
+class GazeSettings(SettingsModel):
     """Eye contact: moves the irises (and a little of the upper lids) so you look into the camera."""
 
     enabled: bool = Field(True, description="Correct the gaze")
@@ -105,7 +104,7 @@ class GazeSettings(_Settings):
                         json_schema_extra=ADVANCED)
 
 
-class BackgroundSettings(_Settings):
+class BackgroundSettings(SettingsModel):
     """Background blur / replacement: person segmentation (MediaPipe selfie segmentation), edges refined at
     full resolution, smoothed over time."""
 
@@ -152,7 +151,7 @@ class BackgroundSettings(_Settings):
         return self
 
 
-class RestoreSettings(_Settings):
+class RestoreSettings(SettingsModel):
     """Face super-resolution for low-resolution or heavily compressed video: FSRCNN on the tracked face,
     blended into a standard upscale of the rest."""
 
@@ -190,7 +189,7 @@ class RestoreSettings(_Settings):
         "bicubic", description="How the rest of the frame is upscaled", json_schema_extra=ADVANCED)
 
 
-class AvatarSettings(_Settings):
+class AvatarSettings(SettingsModel):
     """Photo avatar: a still portrait animated by your head motion, expressions, blinks and gaze (or by your
     voice when the camera sees no face), composited over the portrait's own background, a colour or a blur."""
 
@@ -236,7 +235,7 @@ class AvatarSettings(_Settings):
         return self
 
 
-class AutoMuteSettings(_Settings):
+class AutoMuteSettings(SettingsModel):
     """Voice-activity auto-mute: silences (or ducks) the microphone while nobody talks."""
 
     enabled: bool = Field(True, description="Gate the audio")
@@ -261,7 +260,7 @@ class AutoMuteSettings(_Settings):
     duck_db: float = Field(20.0, ge=3, le=60, description="Attenuation while nobody talks, in duck mode")
 
 
-class DenoiseSettings(_Settings):
+class DenoiseSettings(SettingsModel):
     """Speech noise suppression: removes keyboard, fans, music and other noise around the voice."""
 
     enabled: bool = Field(True, description="Suppress noise (off: the audio passes through, still delayed)")
@@ -280,7 +279,7 @@ class DenoiseSettings(_Settings):
                                                        json_schema_extra=ADVANCED)
 
 
-class FilterSettings(_Settings):
+class FilterSettings(SettingsModel):
     """How an OBS filter runs its effect (OBS only)."""
 
     budget_ms: float = Field(
@@ -299,7 +298,7 @@ class FilterSettings(_Settings):
                             "or passed through without the effect")
 
 
-class AudioFilterSettings(_Settings):
+class AudioFilterSettings(SettingsModel):
     """How an OBS audio filter runs its effect (OBS only)."""
 
     queue_ms: float = Field(
@@ -309,13 +308,7 @@ class AudioFilterSettings(_Settings):
                     "it on a busy computer")
 
 
-VIDEO_EFFECTS: dict[str, type[_Settings]] = {"landmarks": LandmarksSettings, "gaze": GazeSettings,
-                                              "background": BackgroundSettings, "restore": RestoreSettings,
-                                              "avatar": AvatarSettings}
-AUDIO_EFFECTS: dict[str, type[_Settings]] = {"denoise": DenoiseSettings, "automute": AutoMuteSettings}
-
-
-class ChainSettings(_Settings):
+class ChainSettings(SettingsModel):
     """Settings of every stage, by effect name; stages not in the chain keep their defaults."""
 
     face: FaceTrackingSettings = FaceTrackingSettings()
@@ -330,36 +323,12 @@ class ChainSettings(_Settings):
     automute: AutoMuteSettings = AutoMuteSettings()
 
 
-class Preset(_Settings):
-    """A named, ordered filter chain and its settings, stored as presets/NAME.json."""
-
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="File-name-safe preset name")
-    description: str = ""
-    video: list[Literal["landmarks", "gaze", "background", "restore", "avatar"]] = Field(
-        default_factory=list, description="Video effects, in order")
-    audio: list[Literal["denoise", "automute"]] = Field(default_factory=list, description="Audio effects, in order")
-    settings: ChainSettings = ChainSettings()
-
-
-def _format(exc: ValidationError, prefix: str = "") -> str:
+def format_errors(exc: ValidationError, prefix: str = "") -> str:
     parts = []
     for e in exc.errors():
         loc = ".".join(str(p) for p in e["loc"])
         parts.append(f"{prefix}{loc}: {e['msg']}" if loc else f"{prefix}{e['msg']}")
     return "; ".join(parts)
-
-
-def load_preset(path: Path) -> Preset:
-    try:
-        data = json.loads(Path(path).read_text())
-    except OSError as exc:
-        raise SettingsError(f"cannot read preset {path}: {exc.strerror}") from exc
-    except ValueError as exc:
-        raise SettingsError(f"preset {path} is not valid JSON: {exc}") from exc
-    try:
-        return Preset.model_validate(data)
-    except ValidationError as exc:
-        raise SettingsError(f"invalid preset {Path(path).name}: {_format(exc)}") from exc
 
 
 def apply_overrides(settings: ChainSettings, overrides: list[str]) -> ChainSettings:
@@ -383,4 +352,4 @@ def apply_overrides(settings: ChainSettings, overrides: list[str]) -> ChainSetti
     try:
         return ChainSettings.model_validate(data)
     except ValidationError as exc:
-        raise SettingsError(f"invalid setting: {_format(exc)}") from exc
+        raise SettingsError(f"invalid setting: {format_errors(exc)}") from exc

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -190,25 +190,6 @@ def read_soundtrack(path: Path, seconds: float | None = None) -> Audio | None:
     if seconds is not None:
         audio = Audio(audio.samples[:, :round(seconds * AUDIO_RATE)], AUDIO_RATE)
     return audio
-
-
-def apply_audio_effects(audio: Audio, effects: Sequence[str], settings) -> Audio:
-    """Run the audio chain (`denoise`, `automute`, in order) over a whole soundtrack the way OBS would, latency
-    compensated; `settings` is a ChainSettings."""
-    if not effects or audio.samples.shape[1] == 0:
-        return audio
-    from .engine.audio.automute import AutoMute
-    from .engine.audio.denoise import Denoise
-    from .engine.audio.stream import process_signal
-
-    kinds = {"denoise": Denoise, "automute": AutoMute}
-    unknown = [e for e in effects if e not in kinds]
-    if unknown:
-        raise DeepZoomError(f"unknown audio effect(s) {', '.join(unknown)} (available: {', '.join(kinds)})")
-    samples = audio.samples
-    for name in effects:
-        samples = process_signal(kinds[name](getattr(settings, name), audio.rate, audio.channels), samples)
-    return Audio(np.clip(samples, -1.0, 1.0).astype(np.float32), audio.rate, audio.subtype)
 
 
 # ---- writing ------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from obs_deepzoom.engine.avatar.rig import soft_clamp
 from obs_deepzoom.engine.avatar.speech import SpeechDriver, mouth_basis
 from obs_deepzoom.engine.avatar.topology import LIP_CENTRE, LOWER_LID, UPPER_LID, euler, from_euler
 from obs_deepzoom.engine.avatar.warp import MeshWarp
-from obs_deepzoom.engine.chain import FrameContext
+from obs_deepzoom.engine.contract import FrameContext
 from obs_deepzoom.engine.face import FaceTracker
 from obs_deepzoom.engine.video.avatar import PhotoAvatar
 from obs_deepzoom.errors import InputError, SettingsError

@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from obs_deepzoom.engine.chain import Chain, FrameContext
+from obs_deepzoom.engine.chain import Chain
+from obs_deepzoom.engine.contract import FrameContext
 from obs_deepzoom.engine.face import FaceTracker
 from obs_deepzoom.engine.video.gaze import GazeCorrector, correction_deg, eye_frame
 from obs_deepzoom.errors import SettingsError

@@ -10,9 +10,9 @@ import pytest
 
 from obs_deepzoom import presets
 from obs_deepzoom.obs.kinds import ALL_KINDS, effect_of_kind, is_audio
+from obs_deepzoom.presets import Preset
 from obs_deepzoom.remote import commands as rc
 from obs_deepzoom.remote.client import SERIAL_FRAME, SERIAL_REALTIME, ObsError
-from obs_deepzoom.settings import Preset
 
 CC = ("Color Correction", "color_filter_v2")  # a user's own filters
 SHARPEN = ("Sharpen", "sharpness_filter_v2")

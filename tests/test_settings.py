@@ -4,7 +4,8 @@ import pytest
 
 from obs_deepzoom import presets
 from obs_deepzoom.errors import SettingsError
-from obs_deepzoom.settings import ChainSettings, FaceTrackingSettings, apply_overrides, load_preset
+from obs_deepzoom.presets import read_preset
+from obs_deepzoom.settings import ChainSettings, FaceTrackingSettings, apply_overrides
 
 
 def test_defaults_are_valid_and_ranged():
@@ -46,13 +47,13 @@ def test_invalid_preset_file_names_the_field(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"name": "bad", "video": ["landmarks"], "settings": {"face": {"detect_every": 0}}}))
     with pytest.raises(SettingsError, match=r"settings\.face\.detect_every"):
-        load_preset(bad)
+        read_preset(bad)
     bad.write_text("{not json")
     with pytest.raises(SettingsError, match="not valid JSON"):
-        load_preset(bad)
+        read_preset(bad)
     bad.write_text(json.dumps({"name": "bad", "video": ["sparkles"]}))
     with pytest.raises(SettingsError, match=r"video\.0"):
-        load_preset(bad)
+        read_preset(bad)
 
 
 def test_unknown_preset_lists_known_ones():
@@ -67,3 +68,19 @@ def test_settings_reference_doc_is_current():
 
     doc = Path(__file__).parent.parent / "docs" / "settings.md"
     assert doc.read_text().strip() == markdown().strip(), "run: deepzoom settings --markdown > docs/settings.md"
+
+
+def test_every_registered_effect_has_its_settings_section_and_menu_entry():
+    """The registry is the one list: each effect's settings type is its ChainSettings section, presets accept
+    exactly the registered names, and OBS kinds are derived from it."""
+    from obs_deepzoom.engine.effects import AUDIO_EFFECTS, EFFECTS, VIDEO_EFFECTS
+    from obs_deepzoom.obs.kinds import ALL_KINDS
+    from obs_deepzoom.presets import Preset
+
+    for name, cls in EFFECTS.items():
+        assert cls.name == name and cls.kind == ("audio" if name in AUDIO_EFFECTS else "video")
+        assert ChainSettings.model_fields[name].annotation is cls.settings_type
+        assert ALL_KINDS[name] == (f"deepzoom_{name}", cls.obs_title) and cls.obs_title.startswith("DeepZoom ")
+    assert Preset(name="x", video=list(VIDEO_EFFECTS), audio=list(AUDIO_EFFECTS))
+    with pytest.raises(ValueError):
+        Preset(name="x", video=["denoise"])

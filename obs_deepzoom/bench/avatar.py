@@ -6,7 +6,7 @@ on the avatar stage alone (tracking is shared); ms_* include tracking."""
 from __future__ import annotations
 
 from ..engine.avatar.render import NaiveRenderer
-from ..engine.chain import FrameContext
+from ..engine.contract import FrameContext
 from ..engine.face import FaceTracker
 from ..engine.video.avatar import PhotoAvatar
 from ..samples import sample

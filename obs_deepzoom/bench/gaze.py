@@ -4,7 +4,7 @@ with the face tracking it needs (peer_ratio = warp / tracking)."""
 
 from __future__ import annotations
 
-from ..engine.chain import FrameContext
+from ..engine.contract import FrameContext
 from ..engine.face import FaceTracker
 from ..engine.video.gaze import GazeCorrector
 from ..settings import GazeSettings

@@ -21,11 +21,11 @@ import numpy as np
 from ..media import read_image
 from ..obs import setup
 from ..obs.headless import HeadlessObs
+from ..presets import Preset
 from ..presets import load as load_preset
 from ..remote import commands as rc
 from ..remote.client import ObsClient
 from ..samples import sample
-from ..settings import Preset
 
 SOURCE = "Face720"
 CAMERA = "Camera720"

@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import DeepZoomError
 from ..settings import ChainSettings
-from .face import FaceState, FaceTracker
-from .video import VIDEO_EFFECTS, VideoEffect
+from .contract import FrameContext, VideoEffect
+from .effects import VIDEO_EFFECTS
+from .face import FaceTracker
 
 log = logging.getLogger("obs_deepzoom.chain")
-
-
-@dataclass
-class FrameContext:
-    """What effects know about the current frame besides its pixels."""
-
-    index: int
-    timestamp: float
-    faces: list[FaceState] = field(default_factory=list)
-    camera: np.ndarray | None = None  # 3x3 intrinsics used for pose
-    timings: dict[str, float] = field(default_factory=dict)  # ms per stage
 
 
 class Chain:

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from ..engine.chain import Chain
+from ..engine.effects import audio_effect
 from ..errors import DeepZoomError
 from ..settings import ChainSettings, FilterSettings
 from . import libobs as obs
@@ -495,11 +496,7 @@ class AudioFilter(_Filter):
         self._start()
 
     def _make(self, settings):
-        from ..engine.audio.automute import AutoMute
-        from ..engine.audio.denoise import Denoise
-
-        return {"automute": AutoMute, "denoise": Denoise}[self.effect](settings, self.stream.rate,
-                                                                       self.stream.channels)
+        return audio_effect(self.effect, settings, self.stream.rate, self.stream.channels)
 
     def _run(self) -> None:
         while True:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from ..settings import AUDIO_EFFECTS, VIDEO_EFFECTS, AudioFilterSettings, FaceTrackingSettings, FilterSettings
+from ..engine.effects import AUDIO_EFFECTS, EFFECTS, VIDEO_EFFECTS
+from ..settings import AudioFilterSettings, FaceTrackingSettings, FilterSettings
 
 # effect name -> (filter kind id, display name in OBS's Filters menu)
-VIDEO_KINDS = {"landmarks": ("deepzoom_landmarks", "DeepZoom Face Landmarks"),
-               "gaze": ("deepzoom_gaze", "DeepZoom Eye Contact"),
-               "background": ("deepzoom_background", "DeepZoom Background"),
-               "restore": ("deepzoom_restore", "DeepZoom Face Restore"),
-               "avatar": ("deepzoom_avatar", "DeepZoom Photo Avatar")}
-AUDIO_KINDS = {"denoise": ("deepzoom_denoise", "DeepZoom Noise Suppression"),
-               "automute": ("deepzoom_automute", "DeepZoom Auto-Mute")}
+VIDEO_KINDS = {e: (f"deepzoom_{e}", cls.obs_title) for e, cls in VIDEO_EFFECTS.items()}
+AUDIO_KINDS = {e: (f"deepzoom_{e}", cls.obs_title) for e, cls in AUDIO_EFFECTS.items()}
 ALL_KINDS = {**VIDEO_KINDS, **AUDIO_KINDS}
 # effect -> buttons on its property page: (property key, label, method of the effect to call)
 BUTTONS = {"avatar": [("avatar.recalibrate", "Recalibrate: look at the camera with a neutral face, then click",
@@ -25,11 +21,9 @@ def is_audio(effect: str) -> bool:
 def sections(effect: str) -> dict:
     """Settings sections shown by an effect's filter: the effect, face tracking if it uses faces, runtime."""
     if is_audio(effect):
-        return {effect: AUDIO_EFFECTS[effect], "audio_filter": AudioFilterSettings}
-    from ..engine.video import VIDEO_EFFECTS as ENGINE_EFFECTS
-
-    out = {effect: VIDEO_EFFECTS[effect]}
-    if ENGINE_EFFECTS[effect].needs_faces:
+        return {effect: EFFECTS[effect].settings_type, "audio_filter": AudioFilterSettings}
+    out = {effect: EFFECTS[effect].settings_type}
+    if VIDEO_EFFECTS[effect].needs_faces:
         out["face"] = FaceTrackingSettings
     out["filter"] = FilterSettings
     return out

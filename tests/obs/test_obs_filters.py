@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from obs_deepzoom.obs.kinds import ALL_KINDS, VIDEO_KINDS
+from obs_deepzoom.presets import Preset
 from obs_deepzoom.remote import commands as rc
 from obs_deepzoom.remote.client import ObsClient, ObsError
 from obs_deepzoom.samples import sample
-from obs_deepzoom.settings import Preset
 
 from .conftest import PASSWORD
 

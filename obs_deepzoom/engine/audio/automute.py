@@ -25,6 +25,9 @@ HOP = SileroVad.CHUNK // 2  # 16 ms at 16 kHz: a decision every half window
 
 class AutoMute:
     name = "automute"
+    kind = "audio"
+    settings_type = AutoMuteSettings
+    obs_title = "DeepZoom Auto-Mute"
 
     def __init__(self, settings: AutoMuteSettings | None = None, rate: int = 48000, channels: int = 2,
                  device: str = "CPU"):

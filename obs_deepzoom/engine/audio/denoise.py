@@ -74,6 +74,9 @@ class _Stream:
 
 class Denoise:
     name = "denoise"
+    kind = "audio"
+    settings_type = DenoiseSettings
+    obs_title = "DeepZoom Noise Suppression"
 
     def __init__(self, settings: DenoiseSettings | None = None, rate: int = 48000, channels: int = 2,
                  device: str = "CPU", threads: int = 0):

@@ -26,6 +26,9 @@ COLOR_FOLLOW = 0.3  # share of each update's driver statistics taken (slow light
 
 class PhotoAvatar:
     name = "avatar"
+    kind = "video"
+    settings_type = AvatarSettings
+    obs_title = "DeepZoom Photo Avatar"
     needs_faces = True
     needs_iris = True
 

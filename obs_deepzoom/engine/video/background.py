@@ -70,6 +70,9 @@ class Backdrop:
 
 class Background:
     name = "background"
+    kind = "video"
+    settings_type = BackgroundSettings
+    obs_title = "DeepZoom Background"
     needs_faces = False
     needs_iris = False
 

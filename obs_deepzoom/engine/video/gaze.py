@@ -244,6 +244,9 @@ def _lid_maps(face, eye: int, f: EyeFrame, amount: float, origin: tuple[int, int
 
 class GazeCorrector:
     name = "gaze"
+    kind = "video"
+    settings_type = GazeSettings
+    obs_title = "DeepZoom Eye Contact"
     needs_faces = True
     needs_iris = True
 

@@ -12,6 +12,9 @@ _AXIS_MM = 60.0
 
 class LandmarkOverlay:
     name = "landmarks"
+    kind = "video"
+    settings_type = LandmarksSettings
+    obs_title = "DeepZoom Face Landmarks"
     needs_faces = True
     needs_iris = True
 

@@ -59,6 +59,9 @@ def face_box(landmarks: np.ndarray, margin: float, size: tuple[int, int], max_ma
 
 class FaceRestore:
     name = "restore"
+    kind = "video"
+    settings_type = RestoreSettings
+    obs_title = "DeepZoom Face Restore"
     needs_faces = True
     needs_iris = False  # only where the face is
 
