@@ -279,6 +279,45 @@ class DenoiseSettings(SettingsModel):
                                                        json_schema_extra=ADVANCED)
 
 
+class FramingSettings(SettingsModel):
+    """Auto framing: a virtual camera operator that crops the picture around the face(s) and scales the crop
+    back to the full size, moving calmly (dead zone, critically damped motion, hold when the face is lost)."""
+
+    enabled: bool = Field(True, description="Frame the picture automatically")
+    group: Literal["all", "largest"] = Field(
+        "all", description="With several faces: frame everyone in view, or only the largest face (more than one "
+                           "face needs face.max_faces > 1)")
+    face_height: float = Field(0.3, ge=0.1, le=0.8,
+                               description="Face height (forehead to chin) as a share of the picture height")
+    max_zoom: float = Field(2.0, ge=1.0, le=4.0,
+                            description="Never enlarge the picture more than this (the crop is never smaller "
+                                        "than 1/max_zoom of the frame: keeps it sharp)")
+    settle_s: float = Field(1.0, ge=0.1, le=5.0,
+                            description="Seconds the camera takes to settle on a new position (critically damped: "
+                                        "no overshoot)")
+    dead_zone: float = Field(0.06, ge=0.0, le=0.3,
+                             description="The face may move this share of the picture before the camera follows")
+    zoom_dead_zone: float = Field(0.12, ge=0.0, le=0.5,
+                                  description="The face size may change by this fraction before the zoom follows",
+                                  json_schema_extra=ADVANCED)
+    eye_line: float = Field(0.36, ge=0.2, le=0.6,
+                            description="Height of the eyes from the top of the picture, as a share of it "
+                                        "(1/3: the rule of thirds)", json_schema_extra=ADVANCED)
+    head_room: float = Field(0.08, ge=0.0, le=0.3,
+                             description="Least space above the forehead, as a share of the picture height",
+                             json_schema_extra=ADVANCED)
+    look_room: float = Field(0.08, ge=0.0, le=0.25,
+                             description="Shift the face sideways by up to this share of the picture width, "
+                                         "leaving room in the direction the head turns (full at 30 degrees)",
+                             json_schema_extra=ADVANCED)
+    hold_s: float = Field(1.5, ge=0.0, le=10.0,
+                          description="Face lost: keep the frame this many seconds before returning",
+                          json_schema_extra=ADVANCED)
+    return_s: float = Field(2.5, ge=0.2, le=10.0,
+                            description="Face lost: seconds the slow return to the full frame takes",
+                            json_schema_extra=ADVANCED)
+
+
 class FilterSettings(SettingsModel):
     """How an OBS filter runs its effect (OBS only)."""
 
@@ -321,6 +360,7 @@ class ChainSettings(SettingsModel):
     restore: RestoreSettings = RestoreSettings()
     avatar: AvatarSettings = AvatarSettings()
     automute: AutoMuteSettings = AutoMuteSettings()
+    framing: FramingSettings = FramingSettings()
 
 
 def format_errors(exc: ValidationError, prefix: str = "") -> str:
