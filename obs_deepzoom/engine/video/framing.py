@@ -146,6 +146,14 @@ class AutoFrame:
             self._last_ts, self._last_seen, self._returning = None, None, False
         dt = 0.0 if self._last_ts is None else float(np.clip(timestamp - self._last_ts, 0.0, MAX_DT))
         self._last_ts = timestamp
+        # first the time since the last frame, towards the target that held during it; then this frame's faces
+        # set the target for what follows (so the motion does not depend on the frame rate)
+        settle = s.return_s if self._returning else s.settle_s
+        if dt > 0:
+            self._pos, self._vel = damp(self._pos, self._vel, self._target, SETTLE_OMEGA_T / settle, dt)
+        near = (np.abs(self._pos - self._target) < SNAP_PX) & (np.abs(self._vel) < SNAP_PX * SETTLE_OMEGA_T / settle)
+        self._pos = np.where(near, self._target, self._pos)
+        self._vel = np.where(near, 0.0, self._vel)
         wanted = compose(faces, size, s)
         if wanted is not None:
             self._last_seen = timestamp
@@ -159,16 +167,10 @@ class AutoFrame:
                 self._target = np.where(move, want, self._target)
                 # the window must stay inside the frame with the new size: re-clamp the whole target
                 self._target = clamp_window(*self._target, size, s.max_zoom).as_array()
-        elif self._last_seen is None or timestamp - self._last_seen >= s.hold_s:
+        elif self._last_seen is None or timestamp - self._last_seen >= s.hold_s - 1e-9:
             if not np.array_equal(self._target, full):
                 self._returning = True
             self._target = full.copy()
-        settle = s.return_s if self._returning else s.settle_s
-        if dt > 0:
-            self._pos, self._vel = damp(self._pos, self._vel, self._target, SETTLE_OMEGA_T / settle, dt)
-        near = (np.abs(self._pos - self._target) < SNAP_PX) & (np.abs(self._vel) < SNAP_PX * SETTLE_OMEGA_T / settle)
-        self._pos = np.where(near, self._target, self._pos)
-        self._vel = np.where(near, 0.0, self._vel)
         win = clamp_window(*self._pos, size, s.max_zoom)
         self.last = {"window": win, "target": Window(*map(float, self._target)), "faces": len(faces),
                      "returning": self._returning}
