@@ -353,11 +353,13 @@ def cmd_models(args) -> int:
             build(names, force=args.force, progress=_progress)
         if not args.names or CANONICAL in args.names:
             if args.force or not canonical_path().exists():
-                build_canonical_face(_progress)
+                from .samples import PORTRAITS, sample
+
+                build_canonical_face([sample(n) for n in PORTRAITS], _progress)
             else:
                 _progress(f"{CANONICAL}: up to date")
         return 0
-    from .modelstore.verify import verify
+    from .evaluate.verify_models import verify
 
     rows = verify(args.names or None, progress=_progress)
     if args.json:

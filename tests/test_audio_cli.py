@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 from test_cli import deepzoom, one_line_error
 
-from obs_deepzoom import audio_data
+from obs_deepzoom.evaluate import audio_data
 from obs_deepzoom.evaluate import audio_metrics as am
 
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from obs_deepzoom import audio_data
 from obs_deepzoom.engine.audio.automute import AutoMute
 from obs_deepzoom.engine.audio.stream import process_signal
+from obs_deepzoom.evaluate import audio_data
 from obs_deepzoom.evaluate import automute as ev
 from obs_deepzoom.settings import AutoMuteSettings
 

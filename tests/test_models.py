@@ -83,10 +83,10 @@ def test_compile_cache_is_used():
 
 def test_vad_separates_real_speech_from_silence():
     from obs_deepzoom.engine.models import SileroVad
-    from obs_deepzoom.modelstore.verify import _speech_16k
+    from obs_deepzoom.evaluate.verify_models import speech_16k
 
     vad = SileroVad()
-    speech = _speech_16k()
+    speech = speech_16k()
     probs = np.array([vad(speech[i:i + 512]) for i in range(0, len(speech) - 512, 512)])
     assert probs.max() > 0.9 and np.mean(probs > 0.5) > 0.5
     vad.reset()
@@ -98,9 +98,9 @@ def test_vad_separates_real_speech_from_silence():
 def test_vad_streams_keep_their_own_state():
     """Two interleaved streams through one request equal two separate VADs (state and context per stream)."""
     from obs_deepzoom.engine.models import SileroVad
-    from obs_deepzoom.modelstore.verify import _speech_16k
+    from obs_deepzoom.evaluate.verify_models import speech_16k
 
-    speech = _speech_16k()[: 40 * 512]
+    speech = speech_16k()[: 40 * 512]
     shared, a, b = SileroVad(streams=2), SileroVad(), SileroVad()
     for i in range(0, len(speech) - 512, 256):
         chunk = speech[i:i + 512]
@@ -109,7 +109,7 @@ def test_vad_streams_keep_their_own_state():
 
 
 def test_verify_runs_every_model_on_real_data():
-    from obs_deepzoom.modelstore.verify import verify
+    from obs_deepzoom.evaluate.verify_models import verify
 
     rows = verify(progress=lambda *_: None)
     assert all(r["ok"] for r in rows), [r for r in rows if not r["ok"]]
@@ -162,8 +162,8 @@ def test_pinned_archives_are_checked_before_they_are_kept(tmp_path, monkeypatch)
     import subprocess
     import urllib.request
 
+    from obs_deepzoom import downloads as packages
     from obs_deepzoom.errors import DeepZoomError
-    from obs_deepzoom.modelstore import packages
 
     monkeypatch.setenv("DEEPZOOM_HOME", str(tmp_path))
     monkeypatch.delenv("DEEPZOOM_OFFLINE", raising=False)  # the downloads below are served by a fake PyPI

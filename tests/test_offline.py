@@ -10,10 +10,12 @@ import urllib.request
 
 import pytest
 
-from obs_deepzoom import audio_data, datafetch, netguard, reference, samples
+from obs_deepzoom import datafetch, netguard, reference, samples
+from obs_deepzoom import downloads as packages
+from obs_deepzoom.downloads import PackageFile
 from obs_deepzoom.errors import DeepZoomError
-from obs_deepzoom.modelstore import packages
-from obs_deepzoom.modelstore.manifest import PackageFile, load_manifest
+from obs_deepzoom.evaluate import audio_data
+from obs_deepzoom.modelstore.manifest import load_manifest
 from obs_deepzoom.obs import setup
 
 OFFLINE = "offline (DEEPZOOM_OFFLINE=1)"

@@ -6,9 +6,9 @@ import threading
 import numpy as np
 import pytest
 
-from obs_deepzoom import audio_data, datafetch
+from obs_deepzoom import datafetch
 from obs_deepzoom.errors import DeepZoomError
-from obs_deepzoom.evaluate import audio_metrics, pesq_native
+from obs_deepzoom.evaluate import audio_data, audio_metrics, pesq_native
 from obs_deepzoom.evaluate.pesq_native import pesq_wb
 
 GAINS = (1.0, 0.25, 0.05)  # noise left in the degraded signal: clean + g * (noisy - clean)

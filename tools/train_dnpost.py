@@ -64,7 +64,7 @@ PS_VAL = ("vad/leak-test.wav",)
 
 # ---- sources ----------------------------------------------------------------------------------------------
 def _prompts(split: str) -> list[np.ndarray]:
-    from obs_deepzoom import audio_data as ad
+    from obs_deepzoom.evaluate import audio_data as ad
 
     out = []
     for lang in ("en", "it"):
@@ -84,8 +84,8 @@ def _prompts(split: str) -> list[np.ndarray]:
 
 
 def _ps_file(name: str) -> np.ndarray:
-    from obs_deepzoom import audio_data as ad
-    from obs_deepzoom.modelstore.packages import download
+    from obs_deepzoom.downloads import download
+    from obs_deepzoom.evaluate import audio_data as ad
 
     arc = download("pocketsphinx==5.1.1", "sdist", ad.PS_SDIST_SHA256)
     dest = ad.cache_dir() / "train" / name.replace("/", "_")
@@ -98,14 +98,14 @@ def _ps_file(name: str) -> np.ndarray:
 
 
 def _sonic(names) -> list[np.ndarray]:
-    from obs_deepzoom import audio_data as ad
+    from obs_deepzoom.evaluate import audio_data as ad
 
     root = ad.deb_root(ad.DEBS["machines"]) / "usr/share/sonic-pi/samples"
     return [ad._read_file(root / f"{n}.flac") for n in names]
 
 
 def _moh(names) -> list[np.ndarray]:
-    from obs_deepzoom import audio_data as ad
+    from obs_deepzoom.evaluate import audio_data as ad
 
     root = ad.deb_root(ad.DEBS["moh"]) / "usr/share/asterisk/moh"
     return [ad.decode_g722(root / f"{n}.g722") for n in names]
@@ -113,7 +113,7 @@ def _moh(names) -> list[np.ndarray]:
 
 class Sources:
     def __init__(self, split: str):
-        from obs_deepzoom import audio_data as ad
+        from obs_deepzoom.evaluate import audio_data as ad
 
         val = split == "val"
         self.speech = _prompts(split)
@@ -167,7 +167,7 @@ def _clicks(n, clicks, rng):
 
 
 def make_noise(kind, n, src: Sources, rng):
-    from obs_deepzoom.audio_data import _rms
+    from obs_deepzoom.evaluate.audio_data import rms
 
     if kind == "music":
         return _loop(src.music[int(rng.integers(len(src.music)))], n, rng)
@@ -175,11 +175,11 @@ def make_noise(kind, n, src: Sources, rng):
         if rng.random() < 0.35:
             return _coloured(n, rng)
         k = int(rng.integers(1, 3))
-        return sum(_loop(m, n, rng) / _rms(m) * rng.uniform(0.3, 1) for m in
+        return sum(_loop(m, n, rng) / rms(m) * rng.uniform(0.3, 1) for m in
                    (src.machines[int(i)] for i in rng.integers(len(src.machines), size=k)))
     if kind == "typing":
         y = _clicks(n, src.clicks, rng)
-        return y + 0.01 * _coloured(n, rng) * _rms(y)
+        return y + 0.01 * _coloured(n, rng) * rms(y)
     if kind == "babble":
         voices = []
         for _ in range(int(rng.integers(3, 6))):
@@ -188,13 +188,13 @@ def make_noise(kind, n, src: Sources, rng):
             else:
                 v = np.concatenate([src.speech[int(i)] for i in rng.integers(len(src.speech), size=4)])
             v = _speed(v, rng)
-            voices.append(_loop(v, n, rng) / _rms(v))
+            voices.append(_loop(v, n, rng) / rms(v))
         return sum(voices)
     raise ValueError(kind)
 
 
 def make_mixture(src: Sources, rng):
-    from obs_deepzoom import audio_data as ad
+    from obs_deepzoom.evaluate import audio_data as ad
 
     parts, spans, t = [np.zeros(int(rng.uniform(0.2, 0.8) * ad.RATE), np.float32)], [], 0
     t = len(parts[0])
@@ -251,8 +251,8 @@ def stft_low(x48: np.ndarray, frames: int) -> np.ndarray:
 
 
 def prepare(out: str, split: str, count: int, seed: int | None = None):
-    from obs_deepzoom import audio_data as ad
     from obs_deepzoom.engine.audio.dfn import DeepFilterNet
+    from obs_deepzoom.evaluate import audio_data as ad
 
     rng = np.random.default_rng(seed if seed is not None else (1 if split == "train" else 2))
     src = Sources(split)

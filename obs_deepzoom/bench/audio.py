@@ -18,9 +18,9 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from .. import audio_data
 from ..engine.audio.stream import OBS_BLOCK
 from ..errors import DeepZoomError
+from ..evaluate import audio_data
 from ..settings import AutoMuteSettings, DenoiseSettings
 from . import peak_rss_mb, summary
 

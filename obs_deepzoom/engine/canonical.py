@@ -7,6 +7,7 @@ results are averaged. Stored next to the built IR as canonical_face.npy (468x3, 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -45,21 +46,23 @@ def _read(p) -> np.ndarray:
     return pts
 
 
-def build_canonical_face(progress=print) -> np.ndarray:
+def build_canonical_face(portraits: list[Path], progress=print) -> np.ndarray:
+    """The mean face of the given portraits (one face each), in millimetres, saved where the tracker loads it."""
     import cv2
 
-    from ..samples import PORTRAITS, sample
     from .geometry import Roi
     from .headpose import OUTER_EYE_CORNERS_MM, face_frame
     from .models import FaceDetector, FaceMesh
 
     detector, mesh = FaceDetector("full", "CPU"), FaceMesh("CPU")
     faces = []
-    for name in PORTRAITS:
-        img = cv2.imread(str(sample(name)))
+    for path in portraits:
+        img = cv2.imread(str(path))
+        if img is None:
+            raise ModelError(NAME, f"could not be derived: cannot read {path}")
         dets = detector.detect(img)
         if not dets:
-            raise ModelError(NAME, f"could not be derived: no face found in sample {name}")
+            raise ModelError(NAME, f"could not be derived: no face found in {Path(path).name}")
         x, y, w, h = max(dets, key=lambda d: d.score).box
         pts, _ = mesh.run(img, Roi(x + w / 2, y + h / 2, max(w, h) * 1.5))
         for _ in range(2):  # refine the crop from the landmarks themselves, as tracking does

@@ -9,9 +9,8 @@ from functools import lru_cache
 import numpy as np
 
 from .. import paths
+from ..downloads import PackageFile, extract
 from ..errors import DeepZoomError
-from ..modelstore.manifest import PackageFile
-from ..modelstore.packages import extract
 
 RATE = 16000
 DNSMOS_MODEL = PackageFile(package="speechmos==0.0.1.1", file="speechmos/dnsmos_models/sig_bak_ovr.onnx",

@@ -27,10 +27,10 @@ import warnings
 
 import numpy as np
 
-from .. import audio_data
 from ..engine.audio.automute import AutoMute
 from ..engine.audio.stream import process_signal
 from ..settings import AutoMuteSettings
+from . import audio_data
 
 EVAL_RATE = 48000
 PEAK_DB, FLOOR_DB, FLOOR_PCT = -40.0, 15.0, 5
@@ -162,19 +162,19 @@ def split_utterances(part: str) -> list[str]:
 
 def noise_segment(kind: str, part: str) -> tuple[int, int]:
     """Sample range [a, b) of the music track / the machine loop that `part` draws its noise from (the halves)."""
-    n = len(audio_data._music() if kind == "music" else audio_data._machines())
+    n = len(audio_data.music_noise() if kind == "music" else audio_data.machine_noise())
     return (0, n // 2) if part == TUNE else (n // 2, n)
 
 
 def split_keys(part: str) -> list[int]:
     """Indices of the key sounds (bucklespring: one per key) that `part`'s typing uses (every other key)."""
-    press, _ = audio_data._key_sounds()
+    press, _ = audio_data.key_sounds()
     return [k for k in range(len(press)) if (k % 2 == 0) == (part == TUNE)]
 
 
 def _typing(n: int, keys: list[int], rng: np.random.Generator) -> np.ndarray:
     """Key presses and releases of `keys` only: bursts of 5-8 keys/s with pauses of 0.4-0.9 s."""
-    press, release = audio_data._key_sounds()
+    press, release = audio_data.key_sounds()
     out = np.zeros(n + audio_data.RATE, np.float32)
     t = int(rng.integers(audio_data.RATE // 5))
     while t < n:
@@ -193,7 +193,7 @@ def split_noise(kind: str, part: str, n: int, rng: np.random.Generator) -> np.nd
     if kind == "typing":
         return _typing(n, split_keys(part), rng)
     a, b = noise_segment(kind, part)
-    src = (audio_data._music() if kind == "music" else audio_data._machines())[a:b]
+    src = (audio_data.music_noise() if kind == "music" else audio_data.machine_noise())[a:b]
     start = int(rng.integers(len(src)))
     return np.tile(src, (start + n) // len(src) + 1)[start:start + n].astype(np.float32)
 

@@ -11,10 +11,10 @@ import time
 
 import numpy as np
 
-from .. import audio_data
 from ..engine.audio.denoise import Denoise
 from ..engine.audio.stream import process_signal
 from ..settings import DenoiseSettings
+from . import audio_data
 from . import audio_metrics as am
 from .peers import noisereduce_signal, rnnoise_signal
 

@@ -11,9 +11,8 @@ from functools import lru_cache
 import numpy as np
 
 from .. import paths
+from ..downloads import PackageFile, extract
 from ..errors import DeepZoomError
-from ..modelstore.manifest import PackageFile
-from ..modelstore.packages import extract
 
 RNNOISE_LIB = PackageFile(package="pyrnnoise==0.4.5", file="pyrnnoise/librnnoise.so",
                           sha256="de5120abce147a72ba343296744ae7cc0a97298e19307c7d3f01cce8c34b18ff")

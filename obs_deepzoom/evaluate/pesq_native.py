@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
+from ..downloads import PackageFile
 from ..errors import DeepZoomError
-from ..modelstore.manifest import PackageFile
 from ..netguard import require_network
 
 SDIST = "pesq==0.0.4"
@@ -155,7 +155,7 @@ def library_path() -> Path:
 
 def build(progress=print, force: bool = False) -> Path:
     """Fetch the sdist's C files (cached, checked) and compile them unless this version is built; the path."""
-    from ..modelstore.packages import extract
+    from ..downloads import extract
     from ..obs import native
 
     target = library_path()

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 from .. import paths
+from ..downloads import extract, sha256_of
 from ..errors import DeepZoomError, ModelError
 from .manifest import ModelEntry, load_manifest
-from .packages import extract, sha256_of
 from .recurrent import constant_sequence_lengths, expose_recurrent_state, strip_input_time_padding
 from .tflite_rewrite import rewrite_transpose_conv
 

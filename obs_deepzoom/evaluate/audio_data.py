@@ -12,7 +12,6 @@ Everything is 16 kHz mono float32 (speech is recorded wideband at 16 kHz)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -20,23 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paths
-from .errors import DeepZoomError
-from .modelstore.manifest import PackageFile
-from .modelstore.packages import extract, sha256_of
-from .netguard import require_network
+from .. import paths
+from ..downloads import DebPackage, PackageFile, deb_root, extract, run_tool
+from ..engine.audio.resample import to_rate
+from ..errors import DeepZoomError
 
 RATE = 16000
 SNRS = (0.0, 5.0, 10.0)
 NOISES = ("typing", "music", "machines", "babble")
 SEED = 4
-
-
-@dataclass(frozen=True)
-class DebPackage:
-    name: str
-    version: str
-    sha256: str  # of the .deb
 
 
 DEBS = {
@@ -97,55 +88,11 @@ def cache_dir() -> Path:
     return paths.data_dir() / "audio_eval"
 
 
-# ---- fetching ---------------------------------------------------------------------------------------------
-def _run(cmd: list[str], what: str, cwd: Path | None = None) -> bytes:
-    try:
-        r = subprocess.run(cmd, cwd=cwd, capture_output=True, timeout=600)
-    except FileNotFoundError as exc:
-        raise DeepZoomError(f"{what}: '{cmd[0]}' is not installed") from exc
-    if r.returncode != 0:
-        err = (r.stderr or r.stdout).decode(errors="replace").strip().splitlines()
-        raise DeepZoomError(f"{what} failed: {err[-1] if err else r.returncode}")
-    return r.stdout
-
-
-def deb_root(deb: DebPackage) -> Path:
-    """The extracted contents of a pinned Debian package (apt-get download + sha256 + dpkg-deb -x), cached."""
-    root = cache_dir() / "debs" / f"{deb.name}_{deb.version}"
-    if (root / ".ok").exists():
-        return root
-    require_network(f"Debian package {deb.name}={deb.version}")
-    if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
-        raise DeepZoomError(f"the evaluation data comes from Debian packages ({deb.name}); apt-get and dpkg-deb "
-                            "are needed (Debian/Ubuntu)")
-    work = root.with_name(root.name + ".part")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    try:
-        _run(["apt-get", "download", "-q", "-o", "APT::Sandbox::User=root", f"{deb.name}={deb.version}"],
-             f"apt-get download {deb.name}={deb.version} (run 'apt-get update' first; Debian 12 has this version)",
-             cwd=work)
-        files = list(work.glob("*.deb"))
-        if len(files) != 1:
-            raise DeepZoomError(f"apt-get download {deb.name} gave no .deb")
-        got = sha256_of(files[0])
-        if got != deb.sha256:
-            raise DeepZoomError(f"{files[0].name} has sha256 {got[:12]}…, expected {deb.sha256[:12]}…")
-        _run(["dpkg-deb", "-x", str(files[0]), str(work)], f"dpkg-deb -x {files[0].name}")
-        files[0].unlink()
-        shutil.rmtree(root, ignore_errors=True)
-        work.rename(root)
-        (root / ".ok").write_text(deb.sha256)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return root
-
-
 def decode_g722(path: Path) -> np.ndarray:
     """16 kHz mono float32 from a raw G.722 file (Asterisk's .g722), through ffmpeg."""
     if shutil.which("ffmpeg") is None:
         raise DeepZoomError("ffmpeg is needed to decode the G.722 speech prompts: apt-get install ffmpeg")
-    raw = _run(["ffmpeg", "-v", "error", "-f", "g722", "-i", str(path), "-f", "f32le", "-ac", "1", "-ar",
+    raw = run_tool(["ffmpeg", "-v", "error", "-f", "g722", "-i", str(path), "-f", "f32le", "-ac", "1", "-ar",
                 str(RATE), "-"], f"ffmpeg decoding {path.name}")
     return np.frombuffer(raw, np.float32).copy()
 
@@ -158,21 +105,6 @@ def _read_file(path: Path) -> np.ndarray:
 
     data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     return to_rate(data.mean(axis=1), rate, RATE)
-
-
-def to_rate(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Offline high-quality rate change (polyphase) for building and scoring data; not the streaming path."""
-    if rate_in == rate_out:
-        return np.asarray(x, np.float32)
-    from math import gcd
-
-    try:
-        from scipy.signal import resample_poly
-    except ImportError as exc:
-        raise DeepZoomError("the evaluation data needs the test extra (scipy): pip install -e '.[test]'") from exc
-
-    g = gcd(rate_in, rate_out)
-    return resample_poly(x, rate_out // g, rate_in // g, axis=-1).astype(np.float32)
 
 
 def package_file(pf: PackageFile) -> Path:
@@ -215,8 +147,8 @@ def utterances() -> list[str]:
 def _trim(x: np.ndarray, floor_db: float = -50.0) -> np.ndarray:
     """Cut leading/trailing silence (10 ms frames below floor_db of the peak), keep 50 ms margins."""
     frames = len(x) // 160
-    rms = np.sqrt(np.mean(x[: frames * 160].reshape(frames, 160) ** 2, axis=1) + 1e-12)
-    active = np.flatnonzero(20 * np.log10(rms / rms.max()) > floor_db)
+    level = np.sqrt(np.mean(x[: frames * 160].reshape(frames, 160) ** 2, axis=1) + 1e-12)
+    active = np.flatnonzero(20 * np.log10(level / level.max()) > floor_db)
     a, b = max(active[0] - 5, 0) * 160, min(active[-1] + 6, frames) * 160
     return x[a:b].astype(np.float32)
 
@@ -246,7 +178,7 @@ def _loop(x: np.ndarray, n: int, start: int = 0) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def _key_sounds() -> tuple[list[np.ndarray], list[np.ndarray]]:
+def key_sounds() -> tuple[list[np.ndarray], list[np.ndarray]]:
     root = deb_root(DEBS["typing"]) / KEYS_DIR
     press = [_read_file(p) for p in sorted(root.glob("*-0.wav"))]
     release = [_read_file(p) for p in sorted(root.glob("*-1.wav"))]
@@ -255,7 +187,7 @@ def _key_sounds() -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 def _typing(n: int, rng: np.random.Generator) -> np.ndarray:
     """Real key presses and releases at a typing rhythm (bursts of 5-8 keys/s with pauses)."""
-    press, release = _key_sounds()
+    press, release = key_sounds()
     out = np.zeros(n + RATE, np.float32)
     t = int(rng.integers(0, RATE // 5))
     while t < n:
@@ -269,25 +201,25 @@ def _typing(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _music() -> np.ndarray:
+def music_noise() -> np.ndarray:
     return decode_g722(deb_root(DEBS["moh"]) / MOH_TRACK)
 
 
 @lru_cache(maxsize=1)
-def _machines() -> np.ndarray:
+def machine_noise() -> np.ndarray:
     root = deb_root(DEBS["machines"])
     printer, hiss = (_read_file(root / f) for f in MACHINE_FILES)
     hiss = _loop(hiss, len(printer))
-    return printer / _rms(printer) + 0.5 * hiss / _rms(hiss)
+    return printer / rms(printer) + 0.5 * hiss / rms(hiss)
 
 
 @lru_cache(maxsize=1)
-def _talkers() -> list[np.ndarray]:
+def talkers() -> list[np.ndarray]:
     return [np.concatenate([_trim(_pkg_file(pf)) for pf in files]) for files in BABBLE_TALKERS]
 
 
 def _babble(n: int, rng: np.random.Generator) -> np.ndarray:
-    return sum(_loop(t, n, int(rng.integers(len(t)))) / _rms(t) for t in _talkers())
+    return sum(_loop(t, n, int(rng.integers(len(t)))) / rms(t) for t in talkers())
 
 
 def noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -297,7 +229,7 @@ def noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     elif kind == "babble":
         x = _babble(n, rng)
     elif kind in ("music", "machines"):
-        src = _music() if kind == "music" else _machines()
+        src = music_noise() if kind == "music" else machine_noise()
         x = _loop(src, n, int(rng.integers(len(src))))
     else:
         raise DeepZoomError(f"unknown noise '{kind}' (have: {', '.join(NOISES)})")
@@ -305,7 +237,7 @@ def noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 # ---- mixtures ---------------------------------------------------------------------------------------------
-def _rms(x: np.ndarray) -> float:
+def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)) + 1e-20))
 
 
@@ -325,7 +257,7 @@ def mix(clean: np.ndarray, noise_x: np.ndarray, snr_db: float, spans: list[tuple
     """Scale noise to snr_db against the speech (measured over the utterance spans); normalise the peak."""
     speech_part = np.concatenate([clean[a:b] for a, b in spans])
     noise_part = np.concatenate([noise_x[a:b] for a, b in spans])
-    noise_x = noise_x * (_rms(speech_part) / _rms(noise_part) / 10 ** (snr_db / 20))
+    noise_x = noise_x * (rms(speech_part) / rms(noise_part) / 10 ** (snr_db / 20))
     noisy = clean + noise_x
     g = peak / max(np.abs(noisy).max(), 1e-9)
     return (clean * g).astype(np.float32), (noisy * g).astype(np.float32)

@@ -8,11 +8,11 @@ import wave
 import numpy as np
 
 from ..errors import DeepZoomError
-from .build import build_state
-from .manifest import load_manifest
+from ..modelstore.build import build_state
+from ..modelstore.manifest import load_manifest
 
 
-def _speech_16k() -> np.ndarray:
+def speech_16k() -> np.ndarray:
     from ..samples import sample
 
     with wave.open(str(sample("speech_librivox.wav"))) as w:
@@ -27,11 +27,11 @@ def _denoise_check(name: str) -> tuple[str, object]:
 
     from ..engine.audio import nets
     from ..engine.audio.dfn import DeepFilterNet
-    from ..evaluate.audio_metrics import si_sdr
+    from .audio_metrics import si_sdr
 
     factory = {"nsnet2_16k": nets.NsNet2, "gtcrn": nets.Gtcrn}.get(name, lambda d: nets.Dtln(True, d))
     net = DeepFilterNet("CPU") if name.startswith("dfn3_") else factory("CPU")
-    speech = soxr.resample(_speech_16k()[:48000], 16000, net.RATE, quality="VHQ").astype(np.float32)
+    speech = soxr.resample(speech_16k()[:48000], 16000, net.RATE, quality="VHQ").astype(np.float32)
     noise = np.random.default_rng(0).standard_normal(len(speech)).astype(np.float32)
     noisy = speech + noise * np.float32(np.std(speech) / np.std(noise) / 10 ** (5 / 20))
     pad = net.HOP * 4 + (-len(noisy)) % net.HOP
@@ -105,7 +105,7 @@ def _check(name: str, photo: np.ndarray) -> tuple[str, object]:
         return _check_sr(name, photo, (x, y, w, h))
     if name == "silero_vad":
         vad = models.SileroVad()
-        speech = _speech_16k()
+        speech = speech_16k()
         probs = [vad(speech[i:i + 512]) for i in range(0, len(speech) - 512, 512)]
         vad.reset()
         quiet = max(vad(np.zeros(512, np.float32)) for _ in range(10))
