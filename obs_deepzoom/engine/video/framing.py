@@ -12,14 +12,14 @@ leaves it by more than `dead_zone` of the window, or the size by more than `zoom
 critically damped spring per axis, integrated in closed form over the real time between frames (timestamps,
 not frame counts: the same motion at any frame rate), settling within 2 % in `settle_s`. A step never
 overshoots: the spring's solution from rest is monotonic, and a move that would cross its target (a target
-that jumped back while moving) stops there. Once within 0.02 px of the target the window snaps onto it and
-stays exactly still. Face lost: the target is held `hold_s`, then goes back to the full frame, settling in
+that jumped back while moving) stops there. Once within a quarter pixel of the target the window snaps onto it
+and stays exactly still. Face lost: the target is held `hold_s`, then goes back to the full frame, settling in
 `return_s`.
 
 Rendering: the window's bounding integer pixel box is resized (cv2.INTER_LINEAR) to its size at the output
 scale, and the output is cut from it at a whole output-pixel offset, so the window moves in steps of one
-output pixel (finer than the input's pixels when zoomed) without a warp. At zoom 1 the input frame is
-returned as it is."""
+output pixel (finer than the input's pixels when zoomed) without a warp. Within half a pixel of zoom 1 the
+input frame is returned as it is."""
 
 from __future__ import annotations
 
@@ -32,8 +32,9 @@ import numpy as np
 from ...settings import FramingSettings
 
 SETTLE_OMEGA_T = 5.8335  # (1 + w t) exp(-w t) = 0.02: a critically damped step is within 2 % after t
-SNAP_PX = 0.02  # within this of the target (and nearly still), the window sits exactly on it
+SNAP_PX = 0.25  # input px: within this of the target (and nearly still), the window sits exactly on it
 FULL_YAW_DEG = 30.0  # head yaw at which the whole look room is used
+FULL_PX = 0.5  # a window this close to the frame's height shows the frame itself
 MAX_DT = 0.5  # s; a longer gap between frames (a pause, a seek) is integrated as this
 
 
@@ -184,18 +185,31 @@ class AutoFrame:
         return render(frame, win)
 
 
-def render(frame: np.ndarray, win: Window) -> np.ndarray:
-    """The window's picture at the frame's size: its bounding integer box resized (bilinear) to the output
-    scale, the output cut at a whole output-pixel offset. The frame itself when the window is the frame."""
-    fh, fw = frame.shape[:2]
+def crop_plan(size: tuple[int, int], win: Window) -> tuple[tuple[int, int, int, int], tuple[int, int],
+                                                          tuple[int, int]] | None:
+    """How `render` cuts the window out of a frame of `size` (w, h): the integer source box (x0, y0, x1, y1),
+    the size (w, h) it is resized to and the output's offset (x, y) in that; None for the full frame."""
+    fw, fh = size
     x0, y0, w, h = win.box(fw / fh)
-    if h >= fh - 1e-6:
-        return frame
+    if h >= fh - FULL_PX:
+        return None
     scale = fh / h
     xi0, yi0 = max(int(math.floor(x0)), 0), max(int(math.floor(y0)), 0)
     xi1, yi1 = min(int(math.ceil(x0 + w)), fw), min(int(math.ceil(y0 + h)), fh)
     ox, oy = int(round((x0 - xi0) * scale)), int(round((y0 - yi0) * scale))
     ow = max(int(round((xi1 - xi0) * scale)), ox + fw)
     oh = max(int(round((yi1 - yi0) * scale)), oy + fh)
-    big = cv2.resize(frame[yi0:yi1, xi0:xi1], (ow, oh), interpolation=cv2.INTER_LINEAR)
+    return (xi0, yi0, xi1, yi1), (ow, oh), (ox, oy)
+
+
+def render(frame: np.ndarray, win: Window) -> np.ndarray:
+    """The window's picture at the frame's size: its bounding integer box resized (bilinear) to the output
+    scale, the output cut at a whole output-pixel offset. The frame itself when the window is within half a
+    pixel of the frame's height."""
+    fh, fw = frame.shape[:2]
+    plan = crop_plan((fw, fh), win)
+    if plan is None:
+        return frame
+    (xi0, yi0, xi1, yi1), size, (ox, oy) = plan
+    big = cv2.resize(frame[yi0:yi1, xi0:xi1], size, interpolation=cv2.INTER_LINEAR)
     return np.ascontiguousarray(big[oy:oy + fh, ox:ox + fw])
