@@ -401,7 +401,7 @@ def cmd_obs(args) -> int:
     if args.action == "kinds":
         _table(kinds.table(), args.json, "{kind:24s} {type:6s} {name}")
         return 0
-    from .obs import config, setup
+    from .remote import config, setup
 
     config_dir = Path(args.config_dir) if args.config_dir else config.default_config_dir()
     if args.undo:

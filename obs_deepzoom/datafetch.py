@@ -41,7 +41,7 @@ def _peers() -> list[Step]:
 def _obs_deps(progress) -> list[Step]:
     """OBS's Python dependencies for the Python of the installed OBS (3.11 when there is none: the setup tests
     of `deepzoom obs setup` install them anyway); the wheels are kept so a reinstall needs no network."""
-    from .obs import setup
+    from .remote import setup
 
     v = setup.obs_python_version()
     tag = f"cp{v[0]}{v[1]}"

@@ -208,35 +208,39 @@ class FakeObs(types.ModuleType):
         return b"en-US"
 
 
+LIBOBS_USERS = ("obs_deepzoom.obs.property_page", "obs_deepzoom.obs.filters", "obs_deepzoom.obs.audio_tap")
+
+
 @pytest.fixture
-def fake_filters(monkeypatch):
+def fake_page(monkeypatch):
+    """obs.property_page imported over a fake libobs that records the page it builds."""
     fake = FakeObs()
     monkeypatch.setitem(sys.modules, "obs_deepzoom.obs.libobs", fake)
-    for mod in ("obs_deepzoom.obs.filters", "obs_deepzoom.obs.audio_tap"):
+    for mod in LIBOBS_USERS:
         monkeypatch.delitem(sys.modules, mod, raising=False)
     import obs_deepzoom.obs as pkg
 
     monkeypatch.setattr(pkg, "libobs", fake, raising=False)
-    filters = importlib.import_module("obs_deepzoom.obs.filters")
-    yield filters, fake
-    for mod in ("obs_deepzoom.obs.filters", "obs_deepzoom.obs.audio_tap"):
+    page = importlib.import_module("obs_deepzoom.obs.property_page")
+    yield page, fake
+    for mod in LIBOBS_USERS:
         sys.modules.pop(mod, None)
 
 
 @pytest.mark.parametrize("effect", list(ALL_KINDS))
-def test_build_properties_groups_the_page(fake_filters, effect):
-    filters, fake = fake_filters
+def test_build_properties_groups_the_page(fake_page, effect):
+    builder, fake = fake_page
     buttons = {key: object() for key, _, _ in BUTTONS.get(effect, [])}
-    page = filters.build_properties(effect, buttons, ("Selfie segmentation · 12.3 ms per frame", False))
+    page = builder.build_properties(effect, buttons, ("Selfie segmentation · 12.3 ms per frame", False))
     props = page["props"]
-    assert props[0]["name"] == filters.STATUS_KEY and props[0]["info_type"] == abi.TEXT_INFO_NORMAL
+    assert props[0]["name"] == builder.STATUS_KEY and props[0]["info_type"] == abi.TEXT_INFO_NORMAL
     groups = [p for p in props if p["type"] == "group"]
     titles = [g["label"] for g in groups]
     assert "Performance" in titles and ("Face tracking" in titles) == (effect in FACE_EFFECTS)
     assert props.index(groups[0]) > max(i for i, p in enumerate(props) if p["type"] != "group")  # groups last
     flat = [p for p in props if p["type"] != "group"] + [q for g in groups for q in g["content"]["props"]]
     names = [p["name"] for p in flat]
-    assert sorted(names) == sorted([filters.STATUS_KEY] + [s.key for s in specs_for(sections(effect))]
+    assert sorted(names) == sorted([builder.STATUS_KEY] + [s.key for s in specs_for(sections(effect))]
                                    + list(buttons))
     assert len([p for p in props if p["type"] != "group"]) <= 9  # status + the first settings + buttons
     for p in flat:
@@ -245,13 +249,13 @@ def test_build_properties_groups_the_page(fake_filters, effect):
             assert p["items"] and all(name != value or name in ("CPU",) for name, value in p["items"]), p
 
 
-def test_an_error_status_is_red(fake_filters):
-    filters, fake = fake_filters
-    page = filters.build_properties("denoise", None, "processing failed: boom")
+def test_an_error_status_is_red(fake_page):
+    builder, fake = fake_page
+    page = builder.build_properties("denoise", None, "processing failed: boom")
     assert page["props"][0]["label"] == "processing failed: boom"
     assert page["props"][0]["info_type"] == abi.TEXT_INFO_ERROR
-    page = filters.build_properties("denoise", None, None)
-    assert page["props"][0]["name"] != filters.STATUS_KEY
+    page = builder.build_properties("denoise", None, None)
+    assert page["props"][0]["name"] != builder.STATUS_KEY
 
 
 def test_locale_files_with_a_bom_or_bad_bytes_still_load(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from obs_deepzoom.errors import DeepZoomError
-from obs_deepzoom.obs import config, setup
+from obs_deepzoom.remote import config, setup
 
 
 def fake_pgrep(tmp_path, running: bool) -> str:

@@ -16,7 +16,7 @@ from obs_deepzoom.downloads import PackageFile
 from obs_deepzoom.errors import DeepZoomError
 from obs_deepzoom.evaluate import audio_data
 from obs_deepzoom.modelstore.manifest import load_manifest
-from obs_deepzoom.obs import setup
+from obs_deepzoom.remote import setup
 
 OFFLINE = "offline (DEEPZOOM_OFFLINE=1)"
 

@@ -19,12 +19,12 @@ import cv2
 import numpy as np
 
 from ..media import read_image
-from ..obs import setup
-from ..obs.headless import HeadlessObs
 from ..presets import Preset
 from ..presets import load as load_preset
 from ..remote import commands as rc
+from ..remote import setup
 from ..remote.client import ObsClient
+from ..remote.headless import HeadlessObs
 from ..samples import sample
 
 SOURCE = "Face720"

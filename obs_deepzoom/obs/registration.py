@@ -15,8 +15,9 @@ import threading
 from . import filters
 from . import libobs as obs
 from . import native as native_shim
-from .filters import build_properties, make_filter, set_defaults
+from .filters import make_filter
 from .kinds import ALL_KINDS, BUTTONS, is_audio
+from .property_page import build_properties, set_defaults
 
 log = logging.getLogger("obs_deepzoom.obs")
 

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from obs_deepzoom.bench.obs import speech_clip as speech_with_pauses  # noqa: F401 (used by tests)
-from obs_deepzoom.obs import native, setup
-from obs_deepzoom.obs.headless import HeadlessObs
+from obs_deepzoom.obs import native
+from obs_deepzoom.remote import setup
 from obs_deepzoom.remote.client import ObsClient
+from obs_deepzoom.remote.headless import HeadlessObs
 from obs_deepzoom.samples import sample
 
 PASSWORD = "deepzoom-test-secret"

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from obs_deepzoom.bench.obs import write_stereo_wav
-from obs_deepzoom.obs import setup
-from obs_deepzoom.obs.headless import HeadlessObs
+from obs_deepzoom.remote import setup
+from obs_deepzoom.remote.headless import HeadlessObs
 from obs_deepzoom.samples import sample
 
 from .conftest import PASSWORD, SCRIPT, media

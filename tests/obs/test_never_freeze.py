@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from obs_deepzoom.obs.headless import HeadlessObs
 from obs_deepzoom.obs.kinds import ALL_KINDS, AUDIO_KINDS
 from obs_deepzoom.obs.properties import parse_overrides
 from obs_deepzoom.remote import commands as rc
 from obs_deepzoom.remote.client import ObsClient, ObsError
+from obs_deepzoom.remote.headless import HeadlessObs
 from obs_deepzoom.samples import sample
 
 from .conftest_probe import (

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from obs_deepzoom.obs.headless import free_display
 from obs_deepzoom.reference import obs32_env, obs32_missing
+from obs_deepzoom.remote.headless import free_display
 
 HOST = Path(__file__).resolve().parent / "host.py"
 TIMEOUT_S = 150

@@ -1102,7 +1102,7 @@ def launch(argv: list[str], args) -> int:
         link.symlink_to(obs32_libobs())
         env["LD_LIBRARY_PATH"] = f"{shim}{os.pathsep}{env['LD_LIBRARY_PATH']}"
     if not env.get("DISPLAY"):
-        from obs_deepzoom.obs.headless import free_display
+        from obs_deepzoom.remote.headless import free_display
 
         if shutil.which("Xvfb") is None:
             print("host.py: Xvfb is not installed (apt-get install xvfb)", file=sys.stderr)

@@ -32,8 +32,9 @@ from ..errors import DeepZoomError, last_line
 from ..netguard import require_network
 from . import config
 
-SCRIPT = Path(__file__).resolve().parent / "script.py"
-POINTER = Path(__file__).resolve().parent / ".pydeps"  # read by script.py (git-ignored)
+OBS_DIR = Path(__file__).resolve().parents[1] / "obs"  # what OBS loads
+SCRIPT = OBS_DIR / "script.py"
+POINTER = OBS_DIR / ".pydeps"  # read by script.py (git-ignored)
 OBS_PACKAGES = ("numpy", "opencv-python-headless", "openvino", "pydantic")
 RECORD_VERSION = 2
 
@@ -269,7 +270,7 @@ def setup(config_dir: Path, collection: str | None, websocket_port: int | None, 
         target = install_pydeps(version, progress)
         config.atomic_write_text(POINTER, str(target))
         changes.append(f"dependencies for OBS's Python in {target}")
-    from . import native
+    from ..obs import native
 
     changes.append(f"native OBS callbacks built: {native.build(progress)}")  # also with --no-deps
     coll = config.collection_file(config_dir, collection)
