@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import paths
+from ..cbuild import compile_library, library_suffix
 from ..downloads import PackageFile
 from ..errors import DeepZoomError
 from ..netguard import require_network
@@ -138,10 +139,6 @@ SIGNATURES = {
 _LOCK = threading.Lock()  # the reference code's state is global (Fs, Nb, the band tables)
 
 
-def _suffix() -> str:
-    return {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
-
-
 def source_dir() -> Path:
     return paths.data_dir() / "sources" / "pesq-0.0.4"
 
@@ -150,13 +147,12 @@ def library_path() -> Path:
     """The compiled library, named by the hash of what goes into it (pinned sources, glue, flags)."""
     key = "\n".join([*(f"{n} {s}" for n, s in sorted(FILES.items())), GLUE, " ".join(FLAGS)])
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return paths.data_dir() / "native" / f"pesq-0.0.4-{digest}{_suffix()}"
+    return paths.data_dir() / "native" / f"pesq-0.0.4-{digest}{library_suffix()}"
 
 
 def build(progress=print, force: bool = False) -> Path:
     """Fetch the sdist's C files (cached, checked) and compile them unless this version is built; the path."""
     from ..downloads import extract
-    from ..obs import native
 
     target = library_path()
     if target.exists() and not force:
@@ -170,7 +166,7 @@ def build(progress=print, force: bool = False) -> Path:
     inputs = ["-I", str(src), str(glue), *(str(src / n) for n in COMPILED)]
     if sys.platform != "win32":
         inputs.append("-lm")
-    return native.compile_library(target, FLAGS, inputs, "the PESQ library (ITU-T P.862 code of pesq 0.0.4)",
+    return compile_library(target, FLAGS, inputs, "the PESQ library (ITU-T P.862 code of pesq 0.0.4)",
                                   "no C compiler for the PESQ library: pip install ziglang (or install cc)",
                                   progress)
 

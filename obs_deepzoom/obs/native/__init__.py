@@ -10,12 +10,11 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
-import shutil
-import subprocess
 import sys
 from ctypes import POINTER, Structure, c_char_p, c_double, c_int, c_int32, c_uint8, c_uint32, c_uint64
 from pathlib import Path
 
+from ...cbuild import compile_library, library_suffix
 from ...errors import DeepZoomError
 
 SOURCE = Path(__file__).resolve().parent / "deepzoom_native.c"
@@ -74,53 +73,11 @@ CALLBACKS = ["dz_get_name", "dz_video_update", "dz_filter_video", "dz_filter_rem
              "dz_filter_audio", "dz_tap_capture"]
 
 
-def _suffix() -> str:
-    return {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
-
-
 def library_path() -> Path:
     from ... import paths
 
     digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
-    return paths.data_dir() / "native" / f"deepzoom_native-{digest}{_suffix()}"
-
-
-def compilers() -> list[list[str]]:
-    """The C compilers to try, best first: the ziglang wheel's `python -m ziglang cc`, then $CC, cc, gcc, clang."""
-    out = []
-    try:
-        import ziglang  # noqa: F401
-
-        out.append([sys.executable, "-m", "ziglang", "cc"])
-    except ImportError:
-        pass
-    for cc in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if cc and shutil.which(cc):
-            out.append([cc])
-    return out
-
-
-def compile_library(target: Path, flags: list[str], inputs: list[str], what: str, missing: str,
-                    progress=print) -> Path:
-    """Run `CC *flags -o TARGET *inputs` with the first compiler of `compilers()` that succeeds, writing to a
-    temporary name and moving it into place; `what` names the library in messages, `missing` is the error when
-    there is no compiler at all."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    found = compilers()
-    if not found:
-        raise DeepZoomError(missing)
-    errors = []
-    for cc in found:
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
-        cmd = [*cc, *flags, "-o", str(tmp), *inputs]
-        progress(f"building {what} with {' '.join(cc)}")
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-        if r.returncode == 0 and tmp.exists():
-            os.replace(tmp, target)
-            return target
-        tmp.unlink(missing_ok=True)
-        errors.append(f"{' '.join(cc)}: {(r.stderr or r.stdout).strip()[-400:]}")
-    raise DeepZoomError(f"could not build {what}: " + " | ".join(errors))
+    return paths.data_dir() / "native" / f"deepzoom_native-{digest}{library_suffix()}"
 
 
 def build(progress=print, force: bool = False) -> Path:
