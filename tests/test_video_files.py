@@ -9,9 +9,9 @@ import pytest
 from test_cli import deepzoom, one_line_error
 
 from obs_deepzoom.audio_io import Audio, read_audio
-from obs_deepzoom.demo_clip import noisy_voice
 from obs_deepzoom.evaluate.gaze import MASK_MARGIN
 from obs_deepzoom.evaluate.metrics import ReferenceJudge, eye_mask
+from obs_deepzoom.jobs.demo import noisy_voice
 from obs_deepzoom.samples import sample
 from obs_deepzoom.video_io import Encoding, probe, read_soundtrack, video_writer
 

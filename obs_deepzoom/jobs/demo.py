@@ -1,18 +1,22 @@
-"""The demo's input: the sample clip, and, because its own soundtrack is only room tone, a voice in noise for the
-audio chain to clean (the speech sample of `deepzoom samples fetch` plus a fan-like noise made here; nothing
-is downloaded)."""
+"""`deepzoom demo`: a preset over the sample clip, written as a video, a side-by-side PNG, the sound before and a
+timing summary. Its input: the sample clip, and, because its own soundtrack is only room tone, a voice in noise
+for the audio chain to clean (the speech sample of `deepzoom samples fetch` plus a fan-like noise made here;
+nothing is downloaded)."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .audio_io import Audio, read_audio
-from .video_io import AUDIO_RATE, read_soundtrack, to_rate
+from ..audio_io import Audio, read_audio, write_audio
+from ..video_io import AUDIO_RATE, read_soundtrack, to_rate
 
 SPEECH_DBFS = -40.0  # a soundtrack whose loudest 100 ms stay below this holds no speech
 DEMO_VOICE = "speech_librivox.wav"
@@ -79,7 +83,7 @@ def boomerang(frames: list[np.ndarray], n: int) -> list[np.ndarray]:
 def demo_input(source, clip: Path) -> tuple[object, Audio, dict]:
     """(frames, soundtrack, notes for the summary): the clip with its own sound when that holds speech; else
     the speech sample in fan noise, with the clip played forwards and backwards for as long as the voice."""
-    from .samples import sample
+    from ..samples import sample
 
     track = read_soundtrack(clip)
     if track is not None and loudest_dbfs(track) > SPEECH_DBFS:
@@ -94,3 +98,38 @@ def demo_input(source, clip: Path) -> tuple[object, Audio, dict]:
              "frames_note": f"the {len(frames)}-frame clip played forwards and backwards for the "
                             f"{noisy.seconds:.1f} s of the voice"}
     return FrameSequence(source.name, source.fps, boomerang(frames, n)), noisy, notes
+
+
+def run(chain, out_dir: Path, encoding, audio_effects: list[str], preset: str) -> dict:
+    """The demo into the existing `out_dir`: `chain` over the demo input, its sound through `audio_effects`.
+    Nothing is left behind when it fails. Returns the paths written (video, sound_before, side_by_side, timing)
+    and the timing summary (summary)."""
+    from ..engine.effects import apply_audio_effects
+    from ..media import VideoSource
+    from ..samples import DEMO_CLIP, sample
+    from .video import process_video
+
+    t = time.perf_counter()
+    source = VideoSource.open_file(sample(DEMO_CLIP))
+    source, audio, about = demo_input(source, sample(DEMO_CLIP))
+    cleaned = apply_audio_effects(audio, audio_effects, chain.settings)
+    video = out_dir / ("demo.mkv" if encoding.lossless else "demo.mp4")
+    png = out_dir / "demo_side_by_side.png"
+    # the demo clip's frames, decoded by OpenCV (played back and forth)
+    summary = process_video(chain, source, video, 0, side_by_side=png, encoding=encoding, audio=cleaned,
+                            opencv_video=True)
+    # only once the video is written (a failed demo leaves nothing), under a temporary name renamed at the end
+    try:
+        before = write_audio(out_dir / "demo_sound_before.wav", audio)
+    except BaseException:
+        for done in (video, png):
+            done.unlink(missing_ok=True)
+        raise
+    summary.update({"preset": preset, "effects": chain.names, "audio_effects": audio_effects,
+                    "input": str(sample(DEMO_CLIP)), "video": encoding.describe(video), **about,
+                    "wall_s": round(time.perf_counter() - t, 2)})
+    timing = out_dir / "demo_timing.json"
+    tmp = timing.with_name(f".{timing.stem}.partial{timing.suffix}")
+    tmp.write_text(json.dumps(summary, indent=1))
+    os.replace(tmp, timing)
+    return {"video": video, "sound_before": before, "side_by_side": png, "timing": timing, "summary": summary}

@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from .engine.audio.stream import OBS_BLOCK
-from .errors import InputError
+from ..engine.audio.stream import OBS_BLOCK
+from ..errors import InputError
 
 
 def _pyaudio():

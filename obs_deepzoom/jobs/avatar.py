@@ -4,28 +4,26 @@ preset's audio effects."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from .audio_io import Audio, read_audio
-from .engine.chain import Chain
-from .engine.contract import FrameContext
-from .engine.effects import apply_audio_effects
-from .errors import InputError
-from .media import VideoSource, check_output, video_writer
-from .video_io import Encoding, output_format, read_soundtrack, to_rate
+from ..audio_io import Audio, read_audio
+from ..engine.chain import Chain
+from ..engine.contract import FrameContext
+from ..engine.effects import apply_audio_effects
+from ..errors import InputError
+from ..media import VideoSource, check_output
+from ..video_io import Encoding, output_format, read_soundtrack, to_rate
+from .frames import ms_stats, run_frames
 
 AUDIO_ONLY_FPS = 30.0
 
 
 def _frames_with_audio(frames, fps: float, audio: Audio | None, feed):
-    """Yield (index, time, frame), feeding each frame's share of the audio (up to the frame's end) first."""
+    """Yield the frames, feeding each frame's share of the audio (up to the frame's end) first."""
     fed = 0
     for i, frame in enumerate(frames):
         if audio is not None:
@@ -33,7 +31,7 @@ def _frames_with_audio(frames, fps: float, audio: Audio | None, feed):
             if end > fed:
                 feed(audio.samples[:, fed:end], audio.rate)
                 fed = end
-        yield i, i / fps, frame
+        yield frame
 
 
 def animate(settings, output: Path, driver: Path | None = None, camera: int | None = None,
@@ -42,9 +40,7 @@ def animate(settings, output: Path, driver: Path | None = None, camera: int | No
             audio_effects: list[str] | None = ()) -> dict:
     """Render the avatar of `settings.avatar.source` to `output`; returns a summary. The soundtrack is the voice
     `audio_path`, else the driver video's sound, through `audio_effects` (None: no soundtrack)."""
-    from tqdm import tqdm
-
-    from .engine.video.avatar import PhotoAvatar
+    from ..engine.video.avatar import PhotoAvatar
 
     output = check_output(Path(output), "video")
     encoding = encoding or Encoding()
@@ -75,8 +71,6 @@ def animate(settings, output: Path, driver: Path | None = None, camera: int | No
             ctx = FrameContext(i, t)
             return avatar.process(frame, ctx), ctx
 
-    if max_frames:
-        total = min(total or max_frames, max_frames)
     sound = None
     if audio_effects is not None:
         sound = to_rate(audio) if audio is not None else read_soundtrack(driver) if driver is not None else None
@@ -85,33 +79,16 @@ def animate(settings, output: Path, driver: Path | None = None, camera: int | No
                 sound = Audio(sound.samples[:, :math.ceil(max_frames / fps * sound.rate)], sound.rate)
             sound = apply_audio_effects(sound, audio_effects, settings)
     modes: Counter = Counter()
-    ms: list[float] = []
-    n = 0
-    bar = tqdm(total=total, unit="frame", desc=output.name, file=sys.stderr)
-    try:
-        with contextlib.ExitStack() as stack:
-            write = None
-            for i, t, frame in _frames_with_audio(frames, fps, audio, avatar.feed_audio):
-                if max_frames and i >= max_frames:
-                    break
-                t0 = time.perf_counter()
-                out, _ = step(i, t, frame)
-                ms.append((time.perf_counter() - t0) * 1e3)
-                modes[avatar.mode] += 1
-                if side_by_side and (driver is not None or camera is not None):
-                    out = np.hstack([frame, out])
-                if write is None:
-                    dims = (out.shape[1], out.shape[0])
-                    write = stack.enter_context(video_writer(output, fps, dims, encoding, sound))
-                write(out)
-                n += 1
-                bar.update(1)
-    finally:
-        bar.close()
-    if n == 0:
-        raise InputError("no frames could be read from the driver")
-    return {"output": str(output), "frames": n, "fps": round(fps, 2), "driven_by": dict(modes),
+
+    def compose(i, frame, out):
+        modes[avatar.mode] += 1
+        return np.hstack([frame, out]) if side_by_side and (driver is not None or camera is not None) else out
+
+    run = run_frames(_frames_with_audio(frames, fps, audio, avatar.feed_audio), fps, step, output, count=total,
+                     max_frames=max_frames, desc=output.name, encoding=encoding, audio=sound, compose=compose,
+                     empty="no frames could be read from the driver")
+    ms_median, ms_p95 = ms_stats(run.step_ms, 2)
+    return {"output": str(output), "frames": run.frames, "fps": round(fps, 2), "driven_by": dict(modes),
             "video": encoding.describe(output), "sound_track": sound is not None,
             "audio_effects": list(audio_effects or []) if sound is not None else [],
-            "ms_median": round(float(np.median(ms)), 2),
-            "ms_p95": round(float(np.percentile(ms, 95)), 2)}
+            "ms_median": ms_median, "ms_p95": ms_p95}
