@@ -106,6 +106,22 @@ def test_bench_and_eval_print_json_last(tmp_path):
     assert res["nme_pct"] < 1.5 and res["tracked_frames_pct"] == 100 and res["n"] == 72
 
 
+def test_bench_and_eval_framing_are_wired(tmp_path, monkeypatch, capsys):
+    """`bench framing` gets --rounds and --seconds; `eval framing` saves its pictures under --out-dir."""
+    from obs_deepzoom import cli
+    from obs_deepzoom.bench import framing as bench_framing
+    from obs_deepzoom.evaluate import framing as eval_framing
+
+    calls = {}
+    monkeypatch.setattr(bench_framing, "run", lambda **kw: calls.setdefault("bench", kw) and {"name": "framing"})
+    monkeypatch.setattr(eval_framing, "run", lambda **kw: calls.setdefault("eval", kw) and {"name": "framing"})
+    assert cli.main(["bench", "framing", "--rounds", "2", "--seconds", "4", "--json"]) == 0
+    assert (calls["bench"]["rounds"], calls["bench"]["seconds"]) == (2, 4.0)
+    assert cli.main(["eval", "framing", "--out-dir", str(tmp_path / "pictures"), "--json"]) == 0
+    assert calls["eval"]["out_dir"] == tmp_path / "pictures" and (tmp_path / "pictures").is_dir()
+    assert [json.loads(ln) for ln in capsys.readouterr().out.splitlines()] == [{"name": "framing"}] * 2
+
+
 def test_demo_writes_its_outputs(tmp_path):
     from obs_deepzoom.video_io import probe
 

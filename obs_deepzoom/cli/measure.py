@@ -9,10 +9,10 @@ from pathlib import Path
 from ..errors import DeepZoomError
 from .common import emit, progress
 
-BENCHES = ("face", "gaze", "background", "restore", "avatar", "obs", "denoise", "automute")
+BENCHES = ("face", "gaze", "background", "restore", "avatar", "obs", "denoise", "automute", "framing")
 AUDIO_BENCHES = ("denoise", "automute")
-EVALS = ("face", "gaze", "background", "restore", "avatar", "denoise", "automute")
-EVALS_WITH_PICTURES = ("gaze", "background", "restore", "avatar")
+EVALS = ("face", "gaze", "background", "restore", "avatar", "denoise", "automute", "framing")
+EVALS_WITH_PICTURES = ("gaze", "background", "restore", "avatar", "framing")
 
 
 def cmd_bench(args) -> int:
@@ -31,6 +31,8 @@ def cmd_bench(args) -> int:
             result = bench.run(seconds=args.seconds, progress=progress)
         elif args.name == "gaze":  # no offline peer: compared with the face tracking it needs
             result = bench.run(rounds=args.rounds, progress=progress)
+        elif args.name == "framing":  # the peer, a centre crop, is our own baseline and always runs
+            result = bench.run(rounds=args.rounds, seconds=args.seconds, progress=progress)
         else:
             extra = {"input_height": args.input_height} if args.name == "restore" else {}
             result = bench.run(rounds=args.rounds, peer=not args.no_peer, progress=progress, **extra)
@@ -60,7 +62,8 @@ def add_bench(sub) -> None:
     sp.add_argument("--rounds", type=int, default=3,
                     help="video: passes over the sample clip; audio: passes over the speech")
     sp.add_argument("--seconds", type=float, default=10.0,
-                    help="obs: seconds sampled per phase; audio: seconds of 48 kHz stereo speech")
+                    help="obs: seconds sampled per phase; audio: seconds of 48 kHz stereo speech; framing: "
+                         "seconds of the moving-face scene")
     sp.add_argument("--no-peer", action="store_true", help="skip the peer (MediaPipe)")
     sp.add_argument("--input-height", type=int, choices=[240, 360], default=240,
                     help="restore: the input's lines (240p: x3 to 720p; 360p: x2, the x2 deblocker's weights)")
@@ -74,7 +77,8 @@ def add_bench(sub) -> None:
 def add_eval(sub) -> None:
     sp = sub.add_parser("eval", help="measure quality on real data")
     sp.add_argument("name", choices=list(EVALS))
-    sp.add_argument("--out-dir", help="gaze/background/restore: also save before/after pictures (PNG) here")
+    sp.add_argument("--out-dir", help="gaze/background/restore/framing: also save before/after pictures (PNG; "
+                                      "framing: and its side-by-side video) here")
     sp.add_argument("--n", type=int, default=24, help="denoise: number of mixtures (12 noise x SNR pairs, cycled)")
     sp.add_argument("--seed", type=int, default=4,
                     help="denoise: mixture seed (4 = the issue's set; another seed builds a second set)")
