@@ -18,7 +18,7 @@ and stays exactly still. Face lost: the target is held `hold_s`, then goes back 
 
 Rendering: the window's bounding integer pixel box is resized (cv2.INTER_LINEAR) to its size at the output
 scale, and the output is cut from it at a whole output-pixel offset, so the window moves in steps of one
-output pixel (finer than the input's pixels when zoomed) without a warp. Within half a pixel of zoom 1 the
+output pixel (finer than the input's pixels when zoomed) without a warp. Within a pixel of zoom 1 the
 input frame is returned as it is."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from ...settings import FramingSettings
 SETTLE_OMEGA_T = 5.8335  # (1 + w t) exp(-w t) = 0.02: a critically damped step is within 2 % after t
 SNAP_PX = 0.25  # input px: within this of the target (and nearly still), the window sits exactly on it
 FULL_YAW_DEG = 30.0  # head yaw at which the whole look room is used
-FULL_PX = 0.5  # a window this close to the frame's height shows the frame itself
+FULL_PX = 1.0  # a window this close to the frame's height (input px) shows the frame itself
 MAX_DT = 0.5  # s; a longer gap between frames (a pause, a seek) is integrated as this
 
 
@@ -196,7 +196,7 @@ def crop_plan(size: tuple[int, int], win: Window) -> tuple[tuple[int, int, int, 
     scale = fh / h
     xi0, yi0 = max(int(math.floor(x0)), 0), max(int(math.floor(y0)), 0)
     xi1, yi1 = min(int(math.ceil(x0 + w)), fw), min(int(math.ceil(y0 + h)), fh)
-    ox, oy = int(round((x0 - xi0) * scale)), int(round((y0 - yi0) * scale))
+    ox, oy = max(int(round((x0 - xi0) * scale)), 0), max(int(round((y0 - yi0) * scale)), 0)
     ow = max(int(round((xi1 - xi0) * scale)), ox + fw)
     oh = max(int(round((yi1 - yi0) * scale)), oy + fh)
     return (xi0, yi0, xi1, yi1), (ow, oh), (ox, oy)
@@ -204,7 +204,7 @@ def crop_plan(size: tuple[int, int], win: Window) -> tuple[tuple[int, int, int, 
 
 def render(frame: np.ndarray, win: Window) -> np.ndarray:
     """The window's picture at the frame's size: its bounding integer box resized (bilinear) to the output
-    scale, the output cut at a whole output-pixel offset. The frame itself when the window is within half a
+    scale, the output cut at a whole output-pixel offset. The frame itself when the window is within a
     pixel of the frame's height."""
     fh, fw = frame.shape[:2]
     plan = crop_plan((fw, fh), win)
