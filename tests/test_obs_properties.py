@@ -24,7 +24,7 @@ from obs_deepzoom.obs.properties import (
 )
 from obs_deepzoom.settings import ChainSettings
 
-FACE_EFFECTS = {"landmarks", "gaze", "restore", "avatar"}
+FACE_EFFECTS = {"landmarks", "gaze", "restore", "avatar", "framing"}  # spelled out, not read from the registry it checks
 
 
 def every_field():
