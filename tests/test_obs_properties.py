@@ -24,7 +24,8 @@ from obs_deepzoom.obs.properties import (
 )
 from obs_deepzoom.settings import ChainSettings
 
-FACE_EFFECTS = {"landmarks", "gaze", "restore", "avatar", "framing"}  # spelled out, not read from the registry it checks
+# spelled out, not read from the registry it checks
+FACE_EFFECTS = {"landmarks", "gaze", "restore", "avatar", "framing"}
 
 
 def every_field():
