@@ -128,7 +128,7 @@ def _images():
     import cv2
 
     from obs_deepzoom.engine.video.deblock import blockiness
-    from obs_deepzoom.engine.video.restore import _luma
+    from obs_deepzoom.engine.video.restore import to_luma
 
     def fit(im, short=512):  # about the size of the evaluation portraits
         s = short / min(im.shape[:2])
@@ -152,7 +152,7 @@ def _images():
                         yield f"{name}#{r},{c}", im[r * h:(r + 1) * h, c * w:(c + 1) * w]
                 continue
             im = fit(im)
-            while blockiness(_luma(im))[0] > CLEAN_UP_TO:  # a compressed source: halve it until its blocks fade
+            while blockiness(to_luma(im))[0] > CLEAN_UP_TO:  # a compressed source: halve it until its blocks fade
                 im = cv2.resize(im, (im.shape[1] // 2, im.shape[0] // 2), interpolation=cv2.INTER_AREA)
             yield name, im
 
@@ -196,8 +196,8 @@ def prepare(out: Path) -> None:
     """Decoded low-resolution luma and original luma around the faces of the training pictures, the FSRCNN
     weights and the area-reduction matrices."""
     from obs_deepzoom.engine.models import FaceDetector
-    from obs_deepzoom.engine.video.restore import _luma
-    from obs_deepzoom.evaluate.restore import _inside, degrade, face_boxes
+    from obs_deepzoom.engine.video.restore import to_luma
+    from obs_deepzoom.evaluate.restore import centre_inside, degrade, face_boxes
 
     detectors, rng, pairs, k = (FaceDetector("short"), FaceDetector("full")), np.random.default_rng(SEED), {}, 0
     for name, im in _images():
@@ -205,7 +205,7 @@ def prepare(out: Path) -> None:
             boxes = [(0, 0, im.shape[1], im.shape[0])]
         else:  # close-ups; the full-range model adds the small faces of groups
             boxes = face_boxes(im, detectors[0])
-            boxes += [b for b in face_boxes(im, detectors[1]) if not any(_inside(b, a) for a in boxes)]
+            boxes += [b for b in face_boxes(im, detectors[1]) if not any(centre_inside(b, a) for a in boxes)]
         for scale in SCALES:
             for _ in range(REPEATS):
                 src, sboxes = _augment(im, boxes, rng)
@@ -214,7 +214,7 @@ def prepare(out: Path) -> None:
                 h, w = (s // scale * scale for s in hr.shape[:2])
                 hr = hr[:h, :w]
                 q = QUALITIES[rng.integers(len(QUALITIES))]
-                y, t = _luma(degrade(hr, scale, q)), _luma(hr)
+                y, t = to_luma(degrade(hr, scale, q)), to_luma(hr)
                 for x0, y0, x1, y1 in sboxes:
                     cx, cy, r = (x0 + x1) / 2 - dx, (y0 + y1) / 2 - dy, (x1 - x0) * CONTEXT / 2
                     bx0, by0 = max(0, int(cx - r)) // scale, max(0, int(cy - r)) // scale

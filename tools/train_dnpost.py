@@ -77,7 +77,7 @@ def _prompts(split: str) -> list[np.ndarray]:
             x = ad.decode_g722(p)
             if len(x) < ad.RATE:
                 continue
-            x = ad._trim(x)
+            x = ad.trim_silence(x)
             if 1.2 * ad.RATE <= len(x) <= 9 * ad.RATE:
                 out.append(x)
     return out
@@ -94,14 +94,14 @@ def _ps_file(name: str) -> np.ndarray:
         with tarfile.open(arc) as t:
             member = next(m for m in t.getmembers() if m.name.endswith("/" + name))
             dest.write_bytes(t.extractfile(member).read())
-    return ad._trim(ad._read_file(dest))
+    return ad.trim_silence(ad.read_package_audio(dest))
 
 
 def _sonic(names) -> list[np.ndarray]:
     from obs_deepzoom.evaluate import audio_data as ad
 
     root = ad.deb_root(ad.DEBS["machines"]) / "usr/share/sonic-pi/samples"
-    return [ad._read_file(root / f"{n}.flac") for n in names]
+    return [ad.read_package_audio(root / f"{n}.flac") for n in names]
 
 
 def _moh(names) -> list[np.ndarray]:

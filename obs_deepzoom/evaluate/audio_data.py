@@ -97,7 +97,7 @@ def decode_g722(path: Path) -> np.ndarray:
     return np.frombuffer(raw, np.float32).copy()
 
 
-def _read_file(path: Path) -> np.ndarray:
+def read_package_audio(path: Path) -> np.ndarray:
     """Mono float32 at 16 kHz from a .wav/.flac/.raw file of the packages."""
     if path.suffix == ".raw":
         return np.fromfile(path, "<i2").astype(np.float32) / 32768
@@ -113,7 +113,7 @@ def package_file(pf: PackageFile) -> Path:
 
 
 def _pkg_file(pf: PackageFile) -> np.ndarray:
-    return _read_file(package_file(pf))
+    return read_package_audio(package_file(pf))
 
 
 def speech_file(name: str) -> Path:
@@ -134,7 +134,7 @@ def speech(name: str) -> np.ndarray:
         if lang not in PROMPTS or prompt not in PROMPTS[lang]:
             raise DeepZoomError(f"unknown utterance '{name}'")
         x = decode_g722(deb_root(DEBS[lang]) / PROMPT_DIRS[lang] / f"{prompt}.g722")
-    x = _trim(x)
+    x = trim_silence(x)
     cached.parent.mkdir(parents=True, exist_ok=True)
     np.save(cached, x)
     return x
@@ -144,7 +144,7 @@ def utterances() -> list[str]:
     return [f"{lang}/{p}" for lang in PROMPTS for p in PROMPTS[lang]] + list(LIBRIVOX)
 
 
-def _trim(x: np.ndarray, floor_db: float = -50.0) -> np.ndarray:
+def trim_silence(x: np.ndarray, floor_db: float = -50.0) -> np.ndarray:
     """Cut leading/trailing silence (10 ms frames below floor_db of the peak), keep 50 ms margins."""
     frames = len(x) // 160
     level = np.sqrt(np.mean(x[: frames * 160].reshape(frames, 160) ** 2, axis=1) + 1e-12)
@@ -180,8 +180,8 @@ def _loop(x: np.ndarray, n: int, start: int = 0) -> np.ndarray:
 @lru_cache(maxsize=4)
 def key_sounds() -> tuple[list[np.ndarray], list[np.ndarray]]:
     root = deb_root(DEBS["typing"]) / KEYS_DIR
-    press = [_read_file(p) for p in sorted(root.glob("*-0.wav"))]
-    release = [_read_file(p) for p in sorted(root.glob("*-1.wav"))]
+    press = [read_package_audio(p) for p in sorted(root.glob("*-0.wav"))]
+    release = [read_package_audio(p) for p in sorted(root.glob("*-1.wav"))]
     return press, release
 
 
@@ -208,14 +208,14 @@ def music_noise() -> np.ndarray:
 @lru_cache(maxsize=1)
 def machine_noise() -> np.ndarray:
     root = deb_root(DEBS["machines"])
-    printer, hiss = (_read_file(root / f) for f in MACHINE_FILES)
+    printer, hiss = (read_package_audio(root / f) for f in MACHINE_FILES)
     hiss = _loop(hiss, len(printer))
     return printer / rms(printer) + 0.5 * hiss / rms(hiss)
 
 
 @lru_cache(maxsize=1)
 def talkers() -> list[np.ndarray]:
-    return [np.concatenate([_trim(_pkg_file(pf)) for pf in files]) for files in BABBLE_TALKERS]
+    return [np.concatenate([trim_silence(_pkg_file(pf)) for pf in files]) for files in BABBLE_TALKERS]
 
 
 def _babble(n: int, rng: np.random.Generator) -> np.ndarray:

@@ -64,7 +64,7 @@ def face_boxes(hr: np.ndarray, detector: FaceDetector) -> list[tuple[int, int, i
     return out
 
 
-def _inside(box, region) -> bool:
+def centre_inside(box, region) -> bool:
     """The centre of `box` lies in `region` (both x0, y0, x1, y1)."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     return region[0] <= cx <= region[2] and region[1] <= cy <= region[3]
@@ -105,7 +105,7 @@ def _measure(items, scales, variants: dict, both_clean: bool, progress, out_dir:
                     if not suffix:
                         regions = chain.effects[0].regions
                         total += len(boxes)
-                        restored += sum(any(_inside(b, r) for r in regions) for b in boxes)
+                        restored += sum(any(centre_inside(b, r) for r in regions) for b in boxes)
                 for method, out in outs.items():
                     p, s = _scores(out, hr, boxes)
                     acc.setdefault(f"psnr_{method}_{tag}", []).extend(p)

@@ -23,7 +23,7 @@ FEATHER = 0.08  # blend ramp width, as a fraction of the face region
 SCORE_SMOOTHING = 0.9  # per frame, of the blockiness score (about 10 frames to follow a change)
 
 
-def _luma(bgr: np.ndarray) -> np.ndarray:
+def to_luma(bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb)[..., 0]
 
 
@@ -137,7 +137,7 @@ class FaceRestore:
         """Add the luma detail `y` over `out[box]` with soft edges (in place)."""
         x0, y0, x1, y1 = box
         region = out[y0:y1, x0:x1]
-        detail = np.subtract(y, _luma(region), dtype=np.float32)
+        detail = np.subtract(y, to_luma(region), dtype=np.float32)
         cv2.multiply(detail, _weights(y1 - y0, x1 - x0), dst=detail)
         out[y0:y1, x0:x1] = cv2.add(region, cv2.merge((detail, detail, detail)), dtype=cv2.CV_8U)
 
@@ -155,7 +155,7 @@ class FaceRestore:
             interp = cv2.INTER_LANCZOS4 if s.interpolation == "lanczos" else cv2.INTER_CUBIC
             out = cv2.resize(frame, (out_w, out_h), interpolation=interp)
         fx, fy = out_w / w, out_h / h
-        luma = _luma(frame) if ctx.faces else None
+        luma = to_luma(frame) if ctx.faces else None
         if luma is not None:  # blockiness of the whole picture as it was coded: steadier than of a face
             coded = luma if s.mode == "upscale" else cv2.resize(luma, (w // s.scale, h // s.scale),
                                                                  interpolation=cv2.INTER_AREA)
