@@ -259,3 +259,60 @@ def test_the_real_chain_frames_the_sample_portrait_and_clip():
             break
         out, _ = clip.process(frame, k / 30)
         assert out.shape == frame.shape and out.dtype == np.uint8
+
+
+def test_time_going_back_restarts_the_hold_instead_of_stretching_it():
+    """A seek or a loop sends timestamps back: the hold and return count from there, as after a first frame."""
+    s = FramingSettings(hold_s=1.0, return_s=1.0)
+    effect = AutoFrame(s)
+    run(effect, lambda t: [make_face(640, 360, 110)], 0.0, 10.0)
+    assert effect.window().h < 700
+    held = effect.window()
+    track = run(effect, lambda t: [], 0.0, 5.0)  # the clock restarts at 0, no face any more
+    assert all(w == held for t, w, _ in track if t < 1.0 - 1e-9), "held for hold_s from the jump"
+    assert track[-1][1].h == pytest.approx(SIZE[1], abs=1.0), "back on the full frame within the hold + return"
+
+
+def test_an_empty_frame_passes_through():
+    effect = AutoFrame(FramingSettings())
+    frame = np.zeros((0, 640, 3), np.uint8)
+    assert effect.process(frame, FrameContext(0, 0.0, [make_face(320, 180, 100)])) is frame
+
+
+def test_the_alpha_plane_is_cut_like_the_picture():
+    """What OBS's render path does with a transparent source: the effect's warp applied to the alpha plane."""
+    effect = AutoFrame(FramingSettings(face_height=0.6, settle_s=0.1))
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (360, 640, 3), np.uint8)
+    alpha = frame[..., 0].copy()
+    for i in range(40):
+        ctx = FrameContext(i, i / 30, [make_face(200, 180, 80)])
+        out = effect.process(frame, ctx)
+    assert len(ctx.warps) == 1 and not np.array_equal(out, frame)
+    assert np.array_equal(ctx.warps[0](alpha), out[..., 0]), "the same window, the same pixels"
+
+
+@pytest.mark.parametrize(("chain", "ok"), [(["gaze", "background", "framing"], True), (["framing", "gaze"], False),
+                                           (["framing", "landmarks"], False), (["framing", "background"], True)])
+def test_effects_that_use_faces_cannot_follow_framing(chain, ok):
+    from obs_deepzoom.engine.chain import _check_order
+    from obs_deepzoom.engine.effects import VIDEO_EFFECTS
+    from obs_deepzoom.errors import DeepZoomError
+
+    effects = [VIDEO_EFFECTS[e](getattr(ChainSettings(), e)) for e in chain]
+    if ok:
+        _check_order(effects)
+    else:
+        with pytest.raises(DeepZoomError, match="cannot come after framing"):
+            _check_order(effects)
+
+
+def test_restore_upscale_also_changes_the_geometry():
+    from obs_deepzoom.engine.chain import _check_order
+    from obs_deepzoom.engine.effects import VIDEO_EFFECTS
+    from obs_deepzoom.errors import DeepZoomError
+
+    s = apply_overrides(ChainSettings(), ["restore.mode=upscale"])
+    with pytest.raises(DeepZoomError, match="cannot come after restore"):
+        _check_order([VIDEO_EFFECTS["restore"](s.restore), VIDEO_EFFECTS["framing"](s.framing)])
+    _check_order([VIDEO_EFFECTS["restore"](ChainSettings().restore), VIDEO_EFFECTS["framing"](s.framing)])

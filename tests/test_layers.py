@@ -5,6 +5,7 @@ fails here until it is given a layer."""
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,8 @@ NEVER = [  # same layer, but one must not know the other
     ("evaluate", "obs", "evaluations judge the engine, not OBS"),
     ("evaluate", "remote", "evaluations judge the engine, not OBS"),
     ("evaluate", "jobs", "evaluations judge the engine itself"),
+    ("remote", "jobs", "driving OBS runs no offline job"),
+    ("remote", "evaluate", "driving OBS carries no evaluation"),
 ]
 
 
@@ -43,14 +46,18 @@ def _is_module(name: str) -> bool:
     return (PACKAGE / f"{name}.py").exists() or (PACKAGE / name).is_dir()
 
 
-def imports() -> list[tuple[str, str, str]]:
-    """(file, importer's top name, imported top name) for every import of obs_deepzoom in the package."""
+def imports(files: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(file, importer's top name, imported top name) for every import of obs_deepzoom in the package (or in
+    `files`: path below the repository -> source), lazy imports inside functions and importlib calls with a
+    literal name included."""
     out = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        rel = path.relative_to(paths.REPO_ROOT).with_suffix("")
+    if files is None:
+        files = {str(p.relative_to(paths.REPO_ROOT)): p.read_text() for p in sorted(PACKAGE.rglob("*.py"))}
+    for name, source in files.items():
+        rel = Path(name).with_suffix("")
         module = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
         package = module if rel.name == "__init__" else module.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in ast.walk(ast.parse(source, name)):
             targets = []
             if isinstance(node, ast.ImportFrom):
                 if node.level:
@@ -62,6 +69,9 @@ def imports() -> list[tuple[str, str, str]]:
                            for a in node.names]
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
+            elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None))
+                  in ("import_module", "__import__") and node.args and isinstance(node.args[0], ast.Constant)):
+                targets = [str(node.args[0].value)]
             for t in targets:
                 if t == "obs_deepzoom" or t.startswith("obs_deepzoom."):
                     out.append((str(rel), _top(module), _top(t)))
@@ -88,3 +98,16 @@ def test_the_check_sees_imports():
     """The checker itself: relative and absolute imports are both found (a checker that finds nothing passes)."""
     found = {(a, b) for _, a, b in imports()}
     assert ("engine", "settings") in found and ("cli", "engine") in found and ("obs", "engine") in found
+
+
+def test_the_checker_flags_what_it_must():
+    """Made-up modules: an upward import (plain, lazy, through importlib) and a forbidden side are all found."""
+    files = {"obs_deepzoom/engine/x.py": "from ..cli import main\n",
+             "obs_deepzoom/engine/y.py": "def f():\n    from obs_deepzoom.bench import audio\n",
+             "obs_deepzoom/settings_x.py": "import importlib\nimportlib.import_module('obs_deepzoom.obs.filters')\n",
+             "obs_deepzoom/obs/z.py": "from ..remote import setup\n"}
+    found = set(imports(files))
+    assert ("obs_deepzoom/engine/x", "engine", "cli") in found
+    assert ("obs_deepzoom/engine/y", "engine", "bench") in found
+    assert ("obs_deepzoom/settings_x", "settings_x", "obs") in found
+    assert ("obs_deepzoom/obs/z", "obs", "remote") in found

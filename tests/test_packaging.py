@@ -22,28 +22,38 @@ pin = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pin)
 
 
+def _tracked() -> list[str]:
+    return subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT, check=True).stdout.split()
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+    """Built from a copy of the tracked files only: a checkout's stale build/ (setuptools reuses it) or
+    untracked files could otherwise slip into the wheel."""
+    import shutil
+
+    src, out = tmp_path_factory.mktemp("src"), tmp_path_factory.mktemp("wheel")
+    for name in _tracked():
+        if (ROOT / name).is_file():
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, src / name)
     r = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                        "--disable-pip-version-check", "-q", "-w", str(out), str(ROOT)],
+                        "--disable-pip-version-check", "-q", "-w", str(out), str(src)],
                        capture_output=True, text=True, cwd=out)
     assert r.returncode == 0, r.stderr[-2000:]
     (found,) = out.glob("obs_deepzoom-*.whl")
     return found
 
 
-def _tracked_package_files() -> set[str]:
-    return set(subprocess.run(["git", "ls-files", "obs_deepzoom"], capture_output=True, text=True, cwd=ROOT,
-                              check=True).stdout.split())
-
-
 def test_wheel_carries_every_module_and_data_file(wheel):
     """Every tracked file of the package, modules and data alike (a folder without __init__.py once left the OBS
-    adapter and the avatar engine out)."""
+    adapter and the avatar engine out), and no other module (a stale build/ once put moved modules back)."""
     names = set(zipfile.ZipFile(wheel).namelist())
-    missing = _tracked_package_files() - names
+    tracked = {f for f in _tracked() if f.startswith("obs_deepzoom/")}
+    missing = tracked - names
     assert not missing, f"left out of the wheel: {sorted(missing)}"
+    extra = {n for n in names if n.endswith(".py") and not n.startswith("obs_deepzoom/bundled/")} - tracked
+    assert not extra, f"modules in the wheel that the checkout does not track: {sorted(extra)}"
     assert "obs_deepzoom/bundled/ir_models/manifest.json" in names
     presets = {p.name for p in (ROOT / "presets").glob("*.json")}
     assert {n.rsplit("/", 1)[1] for n in names if n.startswith("obs_deepzoom/bundled/presets/")} == presets

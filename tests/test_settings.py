@@ -84,3 +84,17 @@ def test_every_registered_effect_has_its_settings_section_and_menu_entry():
     assert Preset(name="x", video=list(VIDEO_EFFECTS), audio=list(AUDIO_EFFECTS))
     with pytest.raises(ValueError):
         Preset(name="x", video=["denoise"])
+
+
+def test_obs_kind_ids_and_titles_never_change():
+    """Users' scene collections store these ids: spelled out here, not derived from the registry."""
+    from obs_deepzoom.obs.kinds import ALL_KINDS
+
+    assert ALL_KINDS == {"landmarks": ("deepzoom_landmarks", "DeepZoom Face Landmarks"),
+                         "gaze": ("deepzoom_gaze", "DeepZoom Eye Contact"),
+                         "background": ("deepzoom_background", "DeepZoom Background"),
+                         "restore": ("deepzoom_restore", "DeepZoom Face Restore"),
+                         "avatar": ("deepzoom_avatar", "DeepZoom Photo Avatar"),
+                         "framing": ("deepzoom_framing", "DeepZoom Auto Frame"),
+                         "denoise": ("deepzoom_denoise", "DeepZoom Noise Suppression"),
+                         "automute": ("deepzoom_automute", "DeepZoom Auto-Mute")}

@@ -29,13 +29,16 @@ def centre_crop(frame: np.ndarray, zoom: float) -> np.ndarray:
     return cv2.resize(frame[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _resize_only(frame: np.ndarray, win: Window) -> np.ndarray:
-    """Just the resize `render` does for this window (same source box, same output size)."""
+def _resize_only(frame: np.ndarray, win: Window, scratch: dict) -> np.ndarray:
+    """Just the resize `render` does for this window (same source box, same output size, a reused buffer)."""
     plan = crop_plan((frame.shape[1], frame.shape[0]), win)
     if plan is None:
         return frame
     (x0, y0, x1, y1), size, _ = plan
-    return cv2.resize(frame[y0:y1, x0:x1], size, interpolation=cv2.INTER_LINEAR)
+    big = scratch.get("big")
+    if big is None or big.shape[:2] != (size[1], size[0]):
+        big = scratch["big"] = np.empty((size[1], size[0], 3), np.uint8)
+    return cv2.resize(frame[y0:y1, x0:x1], size, dst=big, interpolation=cv2.INTER_LINEAR)
 
 
 def run(rounds: int = 3, seconds: float = 10.0, progress=print) -> dict:
@@ -61,22 +64,26 @@ def run(rounds: int = 3, seconds: float = 10.0, progress=print) -> dict:
             track_ms.append(timed(lambda f=f, ts=ts, holder=holder: holder.setdefault("faces",
                                                                                       tracker.process(f, ts))))
             tracked.append((ts, holder["faces"]))
-        windows = []
-        for i, (f, (ts, faces)) in enumerate(zip(frames, tracked)):  # separate passes: each as cache-cold
+        # the windows first (a twin of the effect: same settings, same faces, same windows), then per frame the
+        # crop + scale, its resize alone and the peer, in an order that rotates frame by frame (no pass gets the
+        # warmer caches or the quieter threads)
+        twin, scratch = AutoFrame(FramingSettings()), {}
+        windows = [twin.step(faces, (f.shape[1], f.shape[0]), ts) for f, (ts, faces) in zip(frames, tracked)]
+        for i, (f, (ts, faces), win) in enumerate(zip(frames, tracked, windows)):
             ctx = FrameContext(i, ts, faces)
-            crop = timed(lambda f=f, ctx=ctx: effect.process(f, ctx))
-            windows.append(effect.last["window"])
-            zoom = f.shape[0] / windows[-1].h
-            if zoom > 1.001:  # frames the effect really crops (at zoom 1 it returns the frame)
-                crop_ms.append(crop)
-                zooms.append(zoom)
-            total_ms.append(track_ms[len(total_ms)] + crop)
-        for f, win in zip(frames, windows):
-            if win.h < f.shape[0] - 1:
-                resize_ms.append(timed(lambda f=f, win=win: _resize_only(f, win)))
-        for f, win in zip(frames, windows):
-            if win.h < f.shape[0] - 1:
-                peer_ms.append(timed(lambda f=f, zoom=f.shape[0] / win.h: centre_crop(f, zoom)))
+            cropped = win.h < f.shape[0] - 1
+            jobs = [("crop", lambda f=f, ctx=ctx: effect.process(f, ctx))]
+            if cropped:
+                jobs += [("resize", lambda f=f, win=win, scratch=scratch: _resize_only(f, win, scratch)),
+                         ("peer", lambda f=f, zoom=f.shape[0] / win.h: centre_crop(f, zoom))]
+            k = i % len(jobs)
+            times = {name: timed(job) for name, job in jobs[k:] + jobs[:k]}
+            if cropped:
+                crop_ms.append(times["crop"])
+                resize_ms.append(times["resize"])
+                peer_ms.append(times["peer"])
+                zooms.append(f.shape[0] / win.h)
+            total_ms.append(track_ms[len(total_ms)] + times["crop"])
         for i, f in enumerate(frames):
             _, ctx = chain.process(f, r * seconds + i / FPS)
             if chain.effects[0].last["window"].h < f.shape[0] - 1:

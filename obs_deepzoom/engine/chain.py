@@ -17,6 +17,18 @@ from .face import FaceTracker
 log = logging.getLogger("obs_deepzoom.chain")
 
 
+def _check_order(effects: list[VideoEffect]) -> None:
+    """Faces are tracked once, on the chain's input: no effect that uses them may follow one that moves or
+    resizes the picture."""
+    moved = None
+    for e in effects:
+        if moved is not None and e.needs_faces:
+            raise DeepZoomError(f"{e.name} cannot come after {moved}: {moved} changes the picture's geometry, so "
+                                f"the faces found on the input no longer match (put {moved} last)")
+        if getattr(e, "reframes", False) or getattr(e, "resizes", False):
+            moved = e.name
+
+
 class Chain:
     def __init__(self, effects: list[str], settings: ChainSettings | None = None):
         self.settings = settings or ChainSettings()
@@ -24,6 +36,7 @@ class Chain:
         if unknown:
             raise DeepZoomError(f"unknown effect(s) {', '.join(unknown)} (available: {', '.join(VIDEO_EFFECTS)})")
         self.effects: list[VideoEffect] = [VIDEO_EFFECTS[e](getattr(self.settings, e)) for e in effects]
+        _check_order(self.effects)
         needs_faces = any(e.needs_faces for e in self.effects)
         iris = any(e.needs_faces and e.needs_iris for e in self.effects)
         self.tracker = FaceTracker(self.settings.face, iris=iris) if needs_faces else None

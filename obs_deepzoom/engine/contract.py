@@ -6,6 +6,7 @@ collects the classes, and every list of effects elsewhere is derived from it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, Protocol
 
@@ -25,6 +26,8 @@ class FrameContext:
     faces: list[FaceState] = field(default_factory=list)
     camera: np.ndarray | None = None  # 3x3 intrinsics used for pose
     timings: dict[str, float] = field(default_factory=dict)  # ms per stage
+    # what an effect that moves the picture (framing) did to it, for planes it did not see (OBS's alpha)
+    warps: list[Callable[[np.ndarray], np.ndarray]] = field(default_factory=list)
 
 
 class Effect(Protocol):
@@ -39,6 +42,8 @@ class VideoEffect(Effect, Protocol):
 
     needs_faces: ClassVar[bool]
     needs_iris: ClassVar[bool]  # of the faces it needs: the iris model's output (else the tracker skips it)
+    # optional: `reframes` (class) or `resizes` (instance) true when its output's geometry differs from its
+    # input's; an effect that needs faces cannot follow it in a chain (the faces are tracked on the input)
 
     def process(self, frame: np.ndarray, ctx: FrameContext) -> np.ndarray: ...
 

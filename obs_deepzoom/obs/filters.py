@@ -339,9 +339,12 @@ class VideoFilter(_Filter):
         size = (frame.shape[1], frame.shape[0])
         if frame.shape[2] == 3:
             return _keep_size(self.chain.process(frame)[0], size)
-        out, _ = self.chain.process(cv2.cvtColor(frame, cv2.COLOR_RGBA2BGR))
+        out, ctx = self.chain.process(cv2.cvtColor(frame, cv2.COLOR_RGBA2BGR))
         rgba = cv2.cvtColor(_keep_size(out, size), cv2.COLOR_BGR2RGBA)
-        rgba[..., 3] = frame[..., 3]
+        alpha = frame[..., 3]
+        for warp in ctx.warps:  # an effect that moved the picture (framing) moves its transparency with it
+            alpha = warp(alpha)
+        rgba[..., 3] = _keep_size(alpha, size)
         return rgba
 
     def stats(self) -> dict:

@@ -18,7 +18,7 @@ from obs_deepzoom.remote.headless import HeadlessObs
 from obs_deepzoom.samples import sample
 
 PASSWORD = "deepzoom-test-secret"
-SCRIPT = Path(setup.__file__).resolve().parent / "script.py"
+SCRIPT = setup.SCRIPT
 
 
 def media(name: str, path: Path, **extra) -> dict:

@@ -121,7 +121,7 @@ def test_eye_contact_filter_changes_only_the_eyes(client):
 # what an effect visibly changes on the clip: (level of a pixel's change, pixels at the least); restore only
 # sharpens the face, eye contact moves only the eyes
 EFFECT_SEEN = {"avatar": (40, 50000), "background": (20, 3000), "gaze": (40, 30), "landmarks": (40, 300),
-               "restore": (12, 200)}
+               "restore": (12, 200), "framing": (40, 20000)}
 
 
 def off_clip(img: np.ndarray, frames: list[np.ndarray], level: int) -> int:
@@ -142,13 +142,16 @@ def test_every_video_filter_works_on_both_kinds_of_source(obs_env, client, clip_
             time.sleep(0.1)
         floor = np.median(plain) + least  # (the median: a frame re-rendered on a loop restart differs more)
     settings = {"gaze": ["gaze.smoothing_ms=0"], "restore": ["restore.mode=enhance"],
-                "avatar": [f"avatar.source={sample(AVATAR)}"]}.get(effect, [])
+                "avatar": [f"avatar.source={sample(AVATAR)}"],
+                # the faces fill 0.4-0.6 of these pictures: framing zooms in only when asked for a bigger face
+                "framing": ["framing.face_height=0.8"]}.get(effect, [])
     if refs is None:  # frames are held long enough for the slowest effect on a busy 2-core CI
         settings = [*settings, "filter.latency_frames=8"]
     rc.add(client, source, effect, settings)
     if refs is not None:  # a still image: the effect must change it
         img = settle(client, source, lambda im: changed(closest(refs, im), im).sum() > 50)
         assert changed(closest(refs, img), img).sum() > 50, f"{effect} did nothing on {source}"
+        assert img.shape == refs[0].shape, "the source keeps its size"
     else:  # a playing clip: frames keep coming through the filter, and the filter changes them
         seen = lambda im: off_clip(im, clip_frames, level) > floor  # noqa: E731
         assert seen(settle(client, source, seen, timeout=30)), f"{effect}: never visible on the clip"

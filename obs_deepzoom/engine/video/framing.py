@@ -119,9 +119,11 @@ class AutoFrame:
     obs_title = "DeepZoom Auto Frame"
     needs_faces = True
     needs_iris = False
+    reframes = True  # faces tracked on its input do not match its output: it goes last in a chain
 
     def __init__(self, settings: FramingSettings):
         self.settings = settings
+        self._scratch: dict = {}  # render's intermediate buffer, reused frame to frame
         self.reset()
 
     def reset(self) -> None:
@@ -145,6 +147,9 @@ class AutoFrame:
             self._size = size
             self._pos, self._vel, self._target = full.copy(), np.zeros(3), full.copy()
             self._last_ts, self._last_seen, self._returning = None, None, False
+        if self._last_ts is not None and timestamp < self._last_ts:  # time went back (a seek, a loop): the
+            self._last_ts = None  # clocks restart here; a face seen before counts as seen now (the hold restarts)
+            self._last_seen = None if self._last_seen is None else timestamp
         dt = 0.0 if self._last_ts is None else float(np.clip(timestamp - self._last_ts, 0.0, MAX_DT))
         self._last_ts = timestamp
         # first the time since the last frame, towards the target that held during it; then this frame's faces
@@ -178,11 +183,12 @@ class AutoFrame:
         return win
 
     def process(self, frame: np.ndarray, ctx) -> np.ndarray:
-        if not self.settings.enabled:
-            return frame
         fh, fw = frame.shape[:2]
+        if not self.settings.enabled or fh == 0 or fw == 0:
+            return frame
         win = self.step(ctx.faces, (fw, fh), ctx.timestamp)
-        return render(frame, win)
+        ctx.warps.append(lambda plane: render(plane, win))  # e.g. OBS's alpha plane, cut the same way
+        return render(frame, win, self._scratch)
 
 
 def crop_plan(size: tuple[int, int], win: Window) -> tuple[tuple[int, int, int, int], tuple[int, int],
@@ -202,7 +208,7 @@ def crop_plan(size: tuple[int, int], win: Window) -> tuple[tuple[int, int, int, 
     return (xi0, yi0, xi1, yi1), (ow, oh), (ox, oy)
 
 
-def render(frame: np.ndarray, win: Window) -> np.ndarray:
+def render(frame: np.ndarray, win: Window, scratch: dict | None = None) -> np.ndarray:
     """The window's picture at the frame's size: its bounding integer box resized (bilinear) to the output
     scale, the output cut at a whole output-pixel offset. The frame itself when the window is within a
     pixel of the frame's height."""
@@ -211,5 +217,11 @@ def render(frame: np.ndarray, win: Window) -> np.ndarray:
     if plan is None:
         return frame
     (xi0, yi0, xi1, yi1), size, (ox, oy) = plan
-    big = cv2.resize(frame[yi0:yi1, xi0:xi1], size, interpolation=cv2.INTER_LINEAR)
-    return np.ascontiguousarray(big[oy:oy + fh, ox:ox + fw])
+    shape = (size[1], size[0], *frame.shape[2:])
+    big = None if scratch is None else scratch.get("big")
+    if big is None or big.shape != shape or big.dtype != frame.dtype:
+        big = np.empty(shape, frame.dtype)  # kept in `scratch`: a fresh large buffer per frame costs more than
+        if scratch is not None:  # the resize itself (its pages are faulted in anew each time)
+            scratch["big"] = big
+    cv2.resize(frame[yi0:yi1, xi0:xi1], size, dst=big, interpolation=cv2.INTER_LINEAR)
+    return big[oy:oy + fh, ox:ox + fw].copy()

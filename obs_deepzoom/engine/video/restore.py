@@ -72,6 +72,11 @@ class FaceRestore:
         self.regions: list[tuple[int, int, int, int]] = []  # restored regions of the last output frame
         self._score: float | None = None  # blockiness, averaged over the frames so far
 
+    @property
+    def resizes(self) -> bool:
+        """Upscale mode enlarges the picture: faces found on its input no longer match its output."""
+        return self.settings.mode == "upscale"
+
     def _model(self, factor: float) -> int:
         """FSRCNN's scale for a face enlarged `factor` times: 'auto' takes x4 (the deblocker's, steadier on
         compressed pictures) unless the picture is clean and enlarged at most X2_UP_TO times, where x4 reduced
