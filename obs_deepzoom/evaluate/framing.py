@@ -160,6 +160,34 @@ def strip(frames: list[tuple[np.ndarray, np.ndarray]], width: int = 320) -> np.n
     return np.vstack(rows[:-1])
 
 
+def schematic(items: list[tuple], width: int = 320, eye_line: float = 0.36) -> np.ndarray:
+    """The same rows drawn from coordinates only (no pixels of the scene): on the left the judge's face points
+    on the input and the camera's window (orange); on the right the judge's points on the output, with the
+    target eye line and centre (blue). `items`: (lm_in, window, lm_out) per row, lm as the judge returns them."""
+    w, h = SIZE
+    k = width / w
+    ph = int(round(h * k))
+
+    def panel(lm, win=None, guides=False) -> np.ndarray:
+        img = np.full((ph, width, 3), 60, np.uint8)
+        if guides:
+            cv2.line(img, (0, int(eye_line * ph)), (width, int(eye_line * ph)), (200, 140, 60), 1)
+            cv2.line(img, (width // 2, 0), (width // 2, ph), (200, 140, 60), 1)
+        if win is not None:
+            x0, y0, ww, wh = win.box(w / h)
+            cv2.rectangle(img, (int(x0 * k), int(y0 * k)), (int((x0 + ww) * k), int((y0 + wh) * k)), (0, 150, 255), 2)
+        if lm is not None:
+            for x, y in (lm[:468, :2] * k).astype(int):
+                cv2.circle(img, (int(x), int(y)), 0, (235, 235, 235), -1)
+        return img
+
+    rows = []
+    for lm_in, win, lm_out in items:
+        rows.append(np.hstack([panel(lm_in, win), np.full((ph, 6, 3), 255, np.uint8), panel(lm_out, guides=True)]))
+        rows.append(np.full((6, rows[-1].shape[1], 3), 255, np.uint8))
+    return np.vstack(rows[:-1])
+
+
 def run(progress=print, out_dir: Path | None = None, kind: str = "eval", seconds: float | None = None,
         settings: FramingSettings | None = None) -> dict:
     """The whole evaluation (`kind="tune"`: the scene the defaults were checked on); `seconds` shortens the
@@ -183,8 +211,8 @@ def run(progress=print, out_dir: Path | None = None, kind: str = "eval", seconds
     try:
         for t, frame, present in scene(kind, seconds):
             out, ctx = chain.process(frame, t)
-            lm_in = judge.landmarks(frame)
-            seen_in, seen_out = _eyes_height(lm_in), _eyes_height(judge.landmarks(out))
+            lm_in, lm_out = judge.landmarks(frame), judge.landmarks(out)
+            seen_in, seen_out = _eyes_height(lm_in), _eyes_height(lm_out)
             win = effect.last["window"]
             rows.append({"t": t, "present": present, "in": seen_in, "out": seen_out, "window": win,
                          "expected": _expected(lm_in, s),
@@ -192,7 +220,7 @@ def run(progress=print, out_dir: Path | None = None, kind: str = "eval", seconds
             if writer is not None:
                 writer(np.hstack([frame, out]))
             if any(abs(t - x) < 0.5 / FPS for x in snaps):
-                pictures.append((frame, out.copy()))
+                pictures.append((frame, out.copy(), lm_in, win, lm_out))
         if writer is not None:
             stack.close()
     except BaseException:
@@ -200,7 +228,9 @@ def run(progress=print, out_dir: Path | None = None, kind: str = "eval", seconds
             stack.__exit__(None, None, None)
         raise
     if out_dir is not None and pictures:
-        cv2.imwrite(str(out_dir / f"framing_{kind}_strip.png"), strip(pictures))
+        cv2.imwrite(str(out_dir / f"framing_{kind}_strip.png"), strip([p[:2] for p in pictures]))
+        cv2.imwrite(str(out_dir / f"framing_{kind}_schematic.png"), schematic([p[2:] for p in pictures],
+                                                                               eye_line=s.eye_line))
     judge.close()
     return _metrics(rows, s, segments, kind, judge.name, progress)
 
