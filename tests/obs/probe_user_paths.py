@@ -374,9 +374,11 @@ def main() -> None:
             (reloads if run.get("action") == "reload" else one_run)(obs, run)
         REPORT["done"] = True
         REPORT["finished"] = time.time()
+        save()  # before the line the test waits for: it reads the report as soon as it sees that line
         say("ALL DONE")
     except Exception as exc:
         REPORT["error"] = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        save()
         say(f"PROBE FAILED {type(exc).__name__}: {exc}")
     finally:
         save()
