@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -26,6 +27,7 @@ def _floats(ptr, n: int) -> np.ndarray:
 class AudioStream:
     RING_S = 2.0  # holds four times the longest queue (500 ms)
     MAX_SPANS = 64
+    MAX_CUTS = 20000  # about 7 minutes of OBS's 1024-sample blocks at 48 kHz
 
     def __init__(self, native, name: str, channels: int, rate: int, make: Callable[[object], object]):
         self.native, self.name, self.channels, self.rate, self.make = native, name, channels, rate, make
@@ -35,6 +37,9 @@ class AudioStream:
         # [start, end) stretches of the stream the current processor saw without a gap (a restart skips ahead
         # and keeps its state; a new processor starts afresh): what a replay needs to reproduce its output
         self.spans: list[list[int]] = []
+        # where each processing call ended (the newest MAX_CUTS): a replay cut the same way repeats the float
+        # arithmetic exactly (a network in bf16 can turn a last-bit difference of its input into a visible one)
+        self.cuts: deque[int] = deque(maxlen=self.MAX_CUTS)
         self.handle = native.dz_audio_new(channels, self.cap, self.queue)
         if not self.handle:
             raise DeepZoomError(f"could not set up audio rings for {channels} channels")
@@ -100,6 +105,7 @@ class AudioStream:
             ring_out[idx] = out[c]
         self.native.dz_audio_commit(self.handle, end)
         self.done = self.spans[-1][1] = end
+        self.cuts.append(end)
 
     def stats(self) -> dict:
         raw = (ctypes.c_uint64 * len(AUDIO_STATS))()
