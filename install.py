@@ -158,7 +158,7 @@ def setup(action: str) -> None:
         say("system packages: nothing to install")
     make_venv()
     say(f"[2/{steps}] Python packages")
-    install_package(["test"] if action == "test" else [])
+    install_package(["test", "compress"] if action == "test" else [])
     say(f"[3/{steps}] OpenVINO models that are missing (ir_models/manifest.json), then the sample media")
     deepzoom("models", "build")
     deepzoom("samples", "fetch")

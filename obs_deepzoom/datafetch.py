@@ -55,12 +55,15 @@ def steps(target: str = "tests", progress=print) -> list[Step]:
     if target not in TARGETS:
         raise DeepZoomError(f"unknown fetch target '{target}' (have: {', '.join(TARGETS)})")
     from . import reference
-    from .evaluate import audio_data
 
     # the audio data first: it fetches the pocketsphinx sdist by its pinned archive sha256, which the speech
     # sample shares
+    from .compress import calibration
+    from .evaluate import audio_data
+
     out = [*audio_data.fetch_steps(), *_samples(), *_peers(),
-           ("MediaPipe reference", lambda: [reference.install_mediapipe(progress)])]
+           ("MediaPipe reference", lambda: [reference.install_mediapipe(progress)]),
+           ("calibration media (int8 builds)", lambda: calibration.fetch(lambda *_: None))]
     if target == "tests":
         def obs32() -> list[Path]:
             reference.install_obs32(progress)

@@ -11,6 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .errors import SettingsError
 
 Device = Literal["AUTO", "CPU", "GPU", "NPU"]
+Precision = Literal["auto", "f32", "bf16", "int8"]
+PRECISION_HELP = ("Numeric precision of {what}: 'auto' = the one chosen per model by measurement "
+                  "(docs/models.md); 'int8' = the NNCF-quantised model, if built (`deepzoom models build "
+                  "--precision int8`; else f32): whether it is faster depends on the CPU, `deepzoom bench models` "
+                  "tells; 'bf16' = on CPUs with native bf16, else f32")
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff)"
 # where a field shows on an OBS property page (fields without a group: the effect's own at the top; face
 # tracking, device and OBS runtime settings have groups of their own); labels are in obs/locale/*.ini
@@ -33,6 +38,8 @@ class FaceTrackingSettings(SettingsModel):
     """Face tracking shared by every face effect: detection, 468-point mesh, iris, smoothing, pose."""
 
     device: Device = Field("AUTO", description="OpenVINO device for the face models (falls back to CPU)")
+    precision: Precision = Field("auto", description=PRECISION_HELP.format(what="the face models"),
+                                 json_schema_extra=ADVANCED)
     max_faces: int = Field(1, ge=1, le=4, description="How many faces to track at once")
     detector: Literal["short", "full"] = Field(
         "short", description="Face detector: 'short' for faces within ~2 m (webcam), 'full' up to ~5 m")
@@ -117,6 +124,8 @@ class BackgroundSettings(SettingsModel):
         "landscape", description="Segmentation model: 'landscape' (256x144, for 16:9) or 'general' (256x256)",
         json_schema_extra=ADVANCED)
     device: Device = Field("AUTO", description="OpenVINO device for the segmentation model (falls back to CPU)")
+    precision: Precision = Field("auto", description=PRECISION_HELP.format(what="the segmentation model"),
+                                 json_schema_extra=ADVANCED)
     blur: float = Field(12.0, ge=1, le=60,
                         description="Background blur radius (Gaussian sigma) in pixels of a 720p frame")
     image: str = Field("", description="Replacement picture or video file (replace mode); any size, "
@@ -166,6 +175,8 @@ class RestoreSettings(SettingsModel):
                                description="upscale: output height in pixels (width keeps the aspect ratio)",
                                json_schema_extra=ADVANCED)
     device: Device = Field("AUTO", description="OpenVINO device for the super-resolution model")
+    precision: Precision = Field("auto", description=PRECISION_HELP.format(what="the super-resolution model"),
+                                 json_schema_extra=ADVANCED)
     model: Literal["auto", "x4", "x2"] = Field(
         "auto", description="FSRCNN model: 'x4' (its result reduced to the factor needed, with the deblocker: "
                             "for compressed video), 'x2' (clean input; larger factors finish with bicubic), "
@@ -257,6 +268,8 @@ class AutoMuteSettings(SettingsModel):
                                             "(>= 33 ms: no clipped onsets); this is the added latency",
                                 json_schema_extra=ADVANCED)
     mode: Literal["mute", "duck"] = Field("mute", description="Silence the audio, or lower it by duck_db")
+    precision: Precision = Field("auto", description=PRECISION_HELP.format(what="the voice-activity model"),
+                                 json_schema_extra=ADVANCED)
     duck_db: float = Field(20.0, ge=3, le=60, description="Attenuation while nobody talks, in duck mode")
 
 
@@ -273,6 +286,8 @@ class DenoiseSettings(SettingsModel):
         description="Most the noise is lowered, in dB: keeps 10^(-dB/20) of the original under the voice "
                     "(lower keeps some ambience); 100 = no limit")
     mix: float = Field(1.0, ge=0, le=1, description="Wet/dry mix: 1 = only the denoised voice, 0 = the original")
+    precision: Precision = Field("auto", description=PRECISION_HELP.format(what="the denoising networks"),
+                                 json_schema_extra=ADVANCED)
     stereo: Literal["mono_mix", "per_channel"] = Field(
         "mono_mix", description="'mono_mix': denoise the mix of all channels and write it to every channel "
                                 "(a microphone is mono); 'per_channel': denoise each channel (CPU x channels)",

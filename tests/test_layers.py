@@ -18,7 +18,7 @@ LAYERS = [  # bottom to top; the first part of a module's name below obs_deepzoo
     {"modelstore"},
     {"engine"},
     {"samples", "presets", "reference"},
-    {"obs", "remote", "jobs", "evaluate"},
+    {"obs", "remote", "jobs", "evaluate", "compress"},
     {"bench", "datafetch", "settings_doc"},
     {"cli"},
 ]
@@ -27,6 +27,8 @@ NEVER = [  # same layer, but one must not know the other
     ("obs", "remote", "what OBS loads never drives OBS from outside"),
     ("obs", "jobs", "what OBS loads runs no offline job"),
     ("obs", "evaluate", "what OBS loads carries no evaluation"),
+    ("obs", "compress", "what OBS loads quantises nothing (and needs no NNCF)"),
+    ("compress", "obs", "compression works on the engine, not OBS"),
     ("jobs", "obs", "offline runners know nothing of OBS"),
     ("jobs", "remote", "offline runners know nothing of OBS"),
     ("evaluate", "obs", "evaluations judge the engine, not OBS"),

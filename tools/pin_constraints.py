@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "constraints.txt"
-EXTRAS = ("test", "audio")
+EXTRAS = ("test", "audio", "compress")
 HEADER = ("# The versions obs-deepzoom is tested with (tools/pin_constraints.py writes this from a venv that passed\n"
           "# the suite); install.py installs exactly these: pip install -c constraints.txt -e '.[test]'\n")
 

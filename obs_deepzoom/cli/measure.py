@@ -9,13 +9,26 @@ from pathlib import Path
 from ..errors import DeepZoomError
 from .common import emit, progress
 
-BENCHES = ("face", "gaze", "background", "restore", "avatar", "obs", "denoise", "automute", "framing")
+BENCHES = ("face", "gaze", "background", "restore", "avatar", "obs", "denoise", "automute", "framing", "models")
 AUDIO_BENCHES = ("denoise", "automute")
 EVALS = ("face", "gaze", "background", "restore", "avatar", "denoise", "automute", "framing")
 EVALS_WITH_PICTURES = ("gaze", "background", "restore", "avatar", "framing")
 
 
 def cmd_bench(args) -> int:
+    from ..engine.runtime import default_precision
+
+    with default_precision(args.precision):
+        return _bench(args)
+
+
+def _bench(args) -> int:
+    if args.name == "models":
+        from ..bench import models
+
+        names = [n for n in args.models.split(",") if n] if args.models else None
+        emit(models.run(names, rounds=max(args.rounds, 3), progress=progress), args.json)
+        return 0
     if args.name in AUDIO_BENCHES:
         from ..bench import audio
 
@@ -41,6 +54,13 @@ def cmd_bench(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    from ..engine.runtime import default_precision
+
+    with default_precision(args.precision):
+        return _eval(args)
+
+
+def _eval(args) -> int:
     evaluation = importlib.import_module(f"..evaluate.{args.name}", __package__)
     kwargs = {"progress": progress}
     if args.name == "denoise":
@@ -56,6 +76,12 @@ def cmd_eval(args) -> int:
 
 
 # ---- parsers ----------------------------------------------------------------------------------------------
+def _precision_flag(sp) -> None:
+    sp.add_argument("--precision", choices=["auto", "f32", "bf16", "int8"], default="auto",
+                    help="run our models at this precision wherever a setting says 'auto' (int8: the models "
+                         "built with `deepzoom models build --precision int8`, f32 where there is none)")
+
+
 def add_bench(sub) -> None:
     sp = sub.add_parser("bench", help="benchmark a stage against a peer in the same process")
     sp.add_argument("name", choices=list(BENCHES))
@@ -70,6 +96,8 @@ def add_bench(sub) -> None:
     sp.add_argument("--obs", type=int, choices=[29, 32], default=29,
                     help="obs: 29 = the headless OBS Studio installed here; 32 = libobs 32.2.2 in-process "
                          "(test-only, from `deepzoom reference install`)")
+    sp.add_argument("--models", help="models: comma-separated manifest names (default: all)")
+    _precision_flag(sp)
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_bench)
 
@@ -84,6 +112,7 @@ def add_eval(sub) -> None:
                     help="denoise: mixture seed (4 = the issue's set; another seed builds a second set)")
     sp.add_argument("--no-candidates", action="store_true",
                     help="denoise: skip the single networks measured beside the modes (DTLN, GTCRN, NSNet2)")
+    _precision_flag(sp)
     sp.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_eval)
 

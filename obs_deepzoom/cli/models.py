@@ -14,17 +14,22 @@ def cmd_models(args) -> int:
     from ..modelstore.manifest import load_manifest
 
     if args.action == "list":
-        rows = [{"model": m.name, "state": build_state(m), "source": f"{m.source.package}: {m.source.file}",
-                 "licence": m.licence, "precision": m.precision, "task": m.task} for m in load_manifest().models]
-        rows.append({"model": CANONICAL, "state": "ok" if canonical_path().exists() else "missing",
+        rows = [{"model": m.name, "state": build_state(m), "int8": build_state(m, "int8").split(":")[0],
+                 "source": f"{m.source.package}: {m.source.file}", "licence": m.licence, "precision": m.precision,
+                 "task": m.task} for m in load_manifest().models]
+        rows.append({"model": CANONICAL, "state": "ok" if canonical_path().exists() else "missing", "int8": "-",
                      "source": "derived from the face mesh on the sample portraits", "licence": "ours",
                      "precision": "-", "task": "canonical 3D face for head pose"})
-        table(rows, args.json, "{model:32s} {state:8s} {precision:5s} {licence:11s} {source}")
+        table(rows, args.json, "{model:32s} {state:8s} {int8:8s} {precision:5s} {licence:11s} {source}")
         return 0
     if args.action == "build":
         names = [n for n in args.names if n != CANONICAL] or None
         if not args.names or names:
             build(names, force=args.force, progress=progress)
+            if args.precision == "int8":
+                from ..compress.build import build_int8
+
+                build_int8(names, force=args.force, progress=progress)
         if not args.names or CANONICAL in args.names:
             if args.force or not canonical_path().exists():
                 from ..samples import PORTRAITS, sample
@@ -86,6 +91,10 @@ def add_models(sub) -> None:
     sp.add_argument("action", choices=["build", "list", "verify"])
     sp.add_argument("names", nargs="*", help="model names (default: all)")
     sp.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    sp.add_argument("--precision", choices=["f32", "bf16", "int8"], default="f32",
+                    help="build: f32 and bf16 build the float IR (bf16 is a runtime hint); int8 also quantises "
+                         "the models the manifest offers int8 for (NNCF, on recorded calibration inputs; needs "
+                         "the compress extra)")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_models)
 

@@ -108,9 +108,9 @@ class FaceTracker:
     def __init__(self, settings: FaceTrackingSettings | None = None, iris: bool = True):
         self.settings = settings or FaceTrackingSettings()
         s = self.settings
-        self.detector = FaceDetector(s.detector, s.device, s.min_detection_confidence)
-        self.mesh = FaceMesh(s.device)
-        self.irises = IrisLandmarks(s.device) if iris else None
+        self.detector = FaceDetector(s.detector, s.device, s.min_detection_confidence, s.precision)
+        self.mesh = FaceMesh(s.device, precision=s.precision)
+        self.irises = IrisLandmarks(s.device, precision=s.precision) if iris else None
         self.headpose = HeadPose(load_canonical_face())
         self.tracks: list[_Track] = []
         self.frame_index = 0

@@ -53,9 +53,10 @@ class FaceDetector:
         "full": ("face_detection_full", 192, [4], 1, 0.6),
     }
 
-    def __init__(self, variant: str = "short", device: str = "AUTO", min_score: float | None = None):
+    def __init__(self, variant: str = "short", device: str = "AUTO", min_score: float | None = None,
+                 precision: str = "auto"):
         name, self.size, strides, per_layer, thr = self.VARIANTS[variant]
-        self.infer = Infer(name, device)
+        self.infer = Infer(name, device, precision=precision)
         self.anchors = _ssd_anchors(self.size, strides, per_layer)
         self.min_score = thr if min_score is None else min_score
 
@@ -107,8 +108,8 @@ class FaceMesh:
 
     SIZE = 192
 
-    def __init__(self, device: str = "AUTO", threads: int = 0):
-        self.infer = Infer("face_landmark", device, threads)
+    def __init__(self, device: str = "AUTO", threads: int = 0, precision: str = "auto"):
+        self.infer = Infer("face_landmark", device, threads, precision)
 
     def run(self, frame: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
         patch, m = roi.crop(frame, self.SIZE)
@@ -123,8 +124,8 @@ class IrisLandmarks:
 
     SIZE = 64
 
-    def __init__(self, device: str = "AUTO", threads: int = 0):
-        self.infer = Infer("iris_landmark", device, threads)
+    def __init__(self, device: str = "AUTO", threads: int = 0, precision: str = "auto"):
+        self.infer = Infer("iris_landmark", device, threads, precision)
         self._maps: list[np.ndarray] = []
 
     def start(self, frame: np.ndarray, rois: tuple[Roi, Roi], mirror: tuple[bool, bool]) -> None:
@@ -146,8 +147,9 @@ class IrisLandmarks:
 class SelfieSegmenter:
     """Person probability mask at the model's resolution (general 256x256 or landscape 256x144)."""
 
-    def __init__(self, landscape: bool = True, device: str = "AUTO"):
-        self.infer = Infer("selfie_segmentation_landscape" if landscape else "selfie_segmentation", device)
+    def __init__(self, landscape: bool = True, device: str = "AUTO", precision: str = "auto"):
+        self.infer = Infer("selfie_segmentation_landscape" if landscape else "selfie_segmentation", device,
+                           precision=precision)
         shape = self.infer.compiled.inputs[0].get_shape()
         self.height, self.width = int(shape[1]), int(shape[2])
 
@@ -162,9 +164,9 @@ class SuperResolution:
     """FSRCNN on the luma channel: Y (uint8, any size) -> Y float32 about [0, 1] at `scale` times the size.
     The result is a view valid until the next call."""
 
-    def __init__(self, scale: int, device: str = "AUTO"):
+    def __init__(self, scale: int, device: str = "AUTO", precision: str = "auto"):
         self.scale = scale
-        self.infer = Infer(f"fsrcnn_x{scale}", device)
+        self.infer = Infer(f"fsrcnn_x{scale}", device, precision=precision)
 
     def run(self, y: np.ndarray) -> np.ndarray:
         x = np.multiply(y, np.float32(1 / 255), dtype=np.float32)
@@ -179,8 +181,8 @@ class SileroVad:
 
     RATE, CHUNK, CONTEXT = 16000, 512, 64
 
-    def __init__(self, device: str = "CPU", streams: int = 1):
-        self.infer = Infer("silero_vad", device)
+    def __init__(self, device: str = "CPU", streams: int = 1, precision: str = "auto"):
+        self.infer = Infer("silero_vad", device, precision=precision)
         self.streams = streams
         self.reset()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -18,6 +19,8 @@ log = logging.getLogger("obs_deepzoom.runtime")
 DEVICES = ("AUTO", "CPU", "GPU", "NPU")
 _lock = threading.Lock()
 _fallbacks_logged: set[str] = set()
+_recording: _Recorder | None = None  # collects model inputs while `recording()` is active
+_scope = threading.local()  # .precision: what "auto" means for Infer requests made inside default_precision()
 
 
 @lru_cache(maxsize=1)
@@ -50,27 +53,90 @@ def resolve_device(requested: str) -> str:
     return "CPU"
 
 
-def compile_model(name: str, device: str = "AUTO", threads: int = 0):
-    """Compile the built IR of manifest model `name`. Raises ModelError naming the rebuild command."""
+@contextmanager
+def default_precision(precision: str):
+    """Models compiled in this block (this thread) with precision 'auto' use `precision` instead: for
+    effects that build several networks through factories that do not take a precision."""
+    before = getattr(_scope, "precision", "auto")
+    _scope.precision = precision
+    try:
+        yield
+    finally:
+        _scope.precision = before
+
+
+def scoped(precision: str) -> str:
+    """`precision`, or for 'auto' the one a default_precision() block of this thread sets."""
+    return getattr(_scope, "precision", "auto") if precision == "auto" else precision
+
+
+def resolve_precision(name: str, requested: str = "auto") -> str:
+    """The precision model `name` runs at: the manifest's choice for 'auto', else `requested`; int8 falls
+    back to f32 (one log line) when its IR is not built or not offered for this model."""
+    entry = load_manifest().get(name)
+    precision = entry.precision if requested == "auto" else requested
+    if precision == "int8" and (state := build_state(entry, "int8")) != "ok":
+        key = f"{name}:int8"
+        if key not in _fallbacks_logged:
+            _fallbacks_logged.add(key)
+            log.warning("int8 IR of %s is %s (build it with `deepzoom models build --precision int8`); "
+                        "using f32", name, state)
+        precision = "f32"
+    return precision
+
+
+def compile_model(name: str, device: str = "AUTO", threads: int = 0, precision: str = "auto"):
+    """Compile the built IR of manifest model `name` at `precision` (auto, f32, bf16, int8: see
+    resolve_precision). Raises ModelError naming the rebuild command."""
     entry = load_manifest().get(name)
     state = build_state(entry)
     if state != "ok":
         raise ModelError(name, f"is {state} ({entry.xml})" if state != "missing" else f"is not built ({entry.xml})")
+    precision = resolve_precision(name, scoped(precision))
     dev = resolve_device(device)
     config = {"PERFORMANCE_HINT": "LATENCY"}
     if dev in ("CPU", "AUTO"):
-        config["INFERENCE_PRECISION_HINT"] = entry.precision
+        config["INFERENCE_PRECISION_HINT"] = "f32" if precision == "int8" else precision
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
     with _lock:
         try:
             cfg = config if dev == "CPU" else {"PERFORMANCE_HINT": "LATENCY"}
-            return core().compile_model(str(entry.xml), dev, cfg)
+            return core().compile_model(str(entry.variant_xml(precision)), dev, cfg)
         except Exception as exc:
             if dev != "CPU":
                 log.warning("compiling %s on %s failed (%s); using CPU", name, dev, str(exc).splitlines()[0])
-                return compile_model(name, "CPU", threads)
+                return compile_model(name, "CPU", threads, precision)
             raise ModelError(name, f"failed to compile ({str(exc).splitlines()[0][:200]})") from exc
+
+
+class _Recorder:
+    """Per model, a uniform sample (reservoir, seeded: reproducible) of at most `limit` input tuples."""
+
+    def __init__(self, limit: int):
+        self.limit, self.samples, self.seen = limit, {}, {}
+        self._rng = np.random.default_rng(0)
+
+    def add(self, name: str, values) -> None:
+        kept, n = self.samples.setdefault(name, []), self.seen.get(name, 0)
+        self.seen[name] = n + 1
+        slot = n if n < self.limit else int(self._rng.integers(0, n + 1))
+        if slot < self.limit:
+            copy = tuple(np.array(v, np.float32) for v in values)
+            kept.append(copy) if slot == len(kept) else kept.__setitem__(slot, copy)
+
+
+@contextmanager
+def recording(limit: int = 1000):
+    """Collect copies of every model's inputs while the block runs (calibration data for int8 builds):
+    yields {model name: [tuple of input arrays per inference]}, at most `limit` per model (a uniform sample
+    of all the inferences). Not thread-safe; for offline tools only."""
+    global _recording
+    _recording = _Recorder(limit)
+    try:
+        yield _recording.samples
+    finally:
+        _recording = None
 
 
 class Infer:
@@ -78,11 +144,11 @@ class Infer:
     fill them in place and call `run()`, or `start()` + `wait()` to overlap other work with inference.
     An input with a dynamic shape has no bound buffer (`inputs[i] is None`): pass its value to `run()`."""
 
-    def __init__(self, name: str, device: str = "AUTO", threads: int = 0):
+    def __init__(self, name: str, device: str = "AUTO", threads: int = 0, precision: str = "auto"):
         import openvino as ov
 
         self.name = name
-        self.compiled = compile_model(name, device, threads)
+        self.compiled = compile_model(name, device, threads, precision)
         self.request = self.compiled.create_infer_request()
         self.inputs = []
         self._dynamic: dict[int, np.ndarray] = {}  # last values given for dynamic inputs
@@ -103,6 +169,8 @@ class Infer:
                 self.request.set_input_tensor(i, ov.Tensor(self._dynamic[i], shared_memory=True))
             elif value is not buf:
                 np.copyto(buf, value, casting="same_kind")
+        if _recording is not None:
+            _recording.add(self.name, self.values)
 
     @property
     def values(self) -> list[np.ndarray]:

@@ -22,24 +22,55 @@ def source_path(entry: ModelEntry) -> Path:
     return paths.data_dir() / "sources" / entry.name / Path(entry.source.member or entry.source.file).name
 
 
-def build_state(entry: ModelEntry) -> str:
-    """'ok', 'missing' or 'corrupt: why' for the built IR of entry."""
-    xml, binf = entry.xml, entry.xml.with_suffix(".bin")
-    if not xml.exists() or not binf.exists() or not entry.stamp.exists():
-        return "missing"
-    try:
-        stamp = json.loads(entry.stamp.read_text())
-    except ValueError:
-        return "corrupt: unreadable build record"
-    if stamp.get("source_sha256") != entry.source.sha256:
-        return "stale: the manifest's source changed since the build"
-    if stamp.get("recipe") != [s.model_dump(by_alias=True, exclude_none=True) for s in entry.recipe]:
-        return "stale: the manifest's recipe changed since the build"
+def _files_state(xml: Path, stamp: dict) -> str:
+    """'ok' when the .xml/.bin on disk are the ones the build record describes."""
+    binf = xml.with_suffix(".bin")
     if binf.stat().st_size != stamp.get("bin_bytes") or sha256_of(binf) != stamp.get("bin_sha256"):
         return "corrupt: the .bin does not match its build record"
     if sha256_of(xml) != stamp.get("xml_sha256"):
         return "corrupt: the .xml does not match its build record"
     return "ok"
+
+
+def read_stamp(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def build_state(entry: ModelEntry, precision: str = "f32") -> str:
+    """'ok', 'missing', 'stale: why' or 'corrupt: why' for the built IR of entry at `precision` (f32 and bf16
+    share the float IR; int8 is the quantised IR, stale when the float IR or its recipe changed)."""
+    if precision == "int8":
+        return _int8_state(entry)
+    xml, binf = entry.xml, entry.xml.with_suffix(".bin")
+    if not xml.exists() or not binf.exists() or not entry.stamp.exists():
+        return "missing"
+    stamp = read_stamp(entry.stamp)
+    if stamp is None:
+        return "corrupt: unreadable build record"
+    if stamp.get("source_sha256") != entry.source.sha256:
+        return "stale: the manifest's source changed since the build"
+    if stamp.get("recipe") != [s.model_dump(by_alias=True, exclude_none=True) for s in entry.recipe]:
+        return "stale: the manifest's recipe changed since the build"
+    return _files_state(xml, stamp)
+
+
+def _int8_state(entry: ModelEntry) -> str:
+    if entry.int8 is None:
+        return "none: the manifest has no int8 build for this model"
+    xml, stamp_path = entry.variant_xml("int8"), entry.variant_stamp("int8")
+    if not xml.exists() or not xml.with_suffix(".bin").exists() or not stamp_path.exists():
+        return "missing"
+    stamp, float_stamp = read_stamp(stamp_path), read_stamp(entry.stamp)
+    if stamp is None:
+        return "corrupt: unreadable build record"
+    if build_state(entry) != "ok" or stamp.get("float_bin_sha256") != (float_stamp or {}).get("bin_sha256"):
+        return "stale: the float IR it was quantised from changed"
+    if stamp.get("int8") != entry.int8.model_dump():
+        return "stale: the manifest's int8 recipe changed since the build"
+    return _files_state(xml, stamp)
 
 
 def _dims(shape) -> list[int]:
@@ -84,25 +115,31 @@ def build_one(entry: ModelEntry) -> Path:
             model.reshape(step.shapes or {model.inputs[0].get_any_name(): step.shape})
     _check_contract(entry, model)
 
-    out_dir = paths.ir_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp_xml = out_dir / f".{entry.name}.tmp.xml"
-    ov.save_model(model, str(tmp_xml), compress_to_fp16=False)
-    tmp_bin = tmp_xml.with_suffix(".bin")
     stamp = {
         "source": entry.source.package + ":" + entry.source.file,
         "source_sha256": entry.source.sha256,
         "recipe": [s.model_dump(by_alias=True, exclude_none=True) for s in entry.recipe],
-        "openvino": ov.get_version(),
-        "bin_bytes": tmp_bin.stat().st_size,
-        "bin_sha256": sha256_of(tmp_bin),
-        "xml_sha256": sha256_of(tmp_xml),
-        "built": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
-    tmp_bin.replace(entry.xml.with_suffix(".bin"))
-    tmp_xml.replace(entry.xml)
-    entry.stamp.write_text(json.dumps(stamp, indent=1))
-    return entry.xml
+    return save_ir(model, entry.xml, entry.stamp, stamp)
+
+
+def save_ir(model, xml: Path, stamp_path: Path, stamp: dict) -> Path:
+    """Write `model` to `xml` (+ .bin) and its build record (`stamp` + openvino version, hashes, time),
+    through temporary names so a crash never leaves a half-written IR that looks built."""
+    import openvino as ov
+
+    xml.parent.mkdir(parents=True, exist_ok=True)
+    tmp_xml = xml.parent / f".{xml.stem}.tmp.xml"
+    ov.save_model(model, str(tmp_xml), compress_to_fp16=False)
+    tmp_bin = tmp_xml.with_suffix(".bin")
+    stamp = {**stamp, "openvino": ov.get_version(), "bin_bytes": tmp_bin.stat().st_size,
+             "bin_sha256": sha256_of(tmp_bin), "xml_sha256": sha256_of(tmp_xml),
+             "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    stamp_path.unlink(missing_ok=True)
+    tmp_bin.replace(xml.with_suffix(".bin"))
+    tmp_xml.replace(xml)
+    stamp_path.write_text(json.dumps(stamp, indent=1))
+    return xml
 
 
 def build(names: list[str] | None = None, force: bool = False, progress=print) -> list[str]:

@@ -35,13 +35,26 @@ class RecipeStep(_Strict):
     schema_file: PackageFile | None = Field(None, alias="schema")
 
 
+Precision = Literal["f32", "bf16", "int8"]
+PRECISIONS: tuple[str, ...] = ("f32", "bf16", "int8")
+
+
+class Int8Recipe(_Strict):
+    """How `deepzoom models build --precision int8` quantises the model (NNCF post-training, static)."""
+    preset: Literal["performance", "mixed"] = "performance"
+    ignored_types: list[str] = []  # OpenVINO op types left in float (e.g. "GroupConvolution")
+    subset_size: int = Field(300, ge=10, le=5000)  # calibration samples used
+
+
 class ModelEntry(_Strict):
     name: str
     task: str
     source: PackageFile
     licence: str
     recipe: list[RecipeStep] = []
-    precision: Literal["bf16", "f32"] = "bf16"
+    precision: Precision = "bf16"  # what runs when a setting says "auto": chosen by measurement (evidence)
+    evidence: str = ""  # why that precision: the measurement that chose it
+    int8: Int8Recipe | None = None  # None: no int8 build (quantising it does not work or is not wanted)
     inputs: list[Port]
     outputs: list[Port]
 
@@ -53,6 +66,13 @@ class ModelEntry(_Strict):
     def stamp(self) -> Path:
         """Build record: source hash and the sha256 of the .bin written, to detect corrupt IR."""
         return paths.ir_dir() / f"{self.name}.built.json"
+
+    def variant_xml(self, precision: str) -> Path:
+        """The IR that runs at `precision`: f32 and bf16 share the float IR (bf16 is a runtime hint)."""
+        return paths.ir_dir() / f"{self.name}.int8.xml" if precision == "int8" else self.xml
+
+    def variant_stamp(self, precision: str) -> Path:
+        return paths.ir_dir() / f"{self.name}.int8.built.json" if precision == "int8" else self.stamp
 
 
 class Manifest(_Strict):

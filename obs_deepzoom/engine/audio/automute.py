@@ -33,7 +33,7 @@ class AutoMute:
                  device: str = "CPU"):
         self.settings = settings or AutoMuteSettings()
         self.rate, self.channels = rate, channels
-        self.vad = SileroVad(device, streams=2)
+        self.vad = SileroVad(device, streams=2, precision=self.settings.precision)
         self.reset()
 
     def reset(self) -> None:

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ...settings import DenoiseSettings
+from ..runtime import default_precision
 from .dfn import DeepFilterNet
 from .nets import Dtln, Ensemble, Gtcrn, NsNet2
 from .resample import StreamResampler
@@ -87,7 +88,8 @@ class Denoise:
     def reset(self) -> None:
         s = self.settings
         n = self.channels if s.stereo == "per_channel" else 1
-        self.streams = [_Stream(NETS[s.mode](self.device, self.threads), self.rate) for _ in range(n)]
+        with default_precision(s.precision):  # the networks' Infer requests take it
+            self.streams = [_Stream(NETS[s.mode](self.device, self.threads), self.rate) for _ in range(n)]
         self.delay = self.streams[0].delay
         self._dry = np.zeros((self.channels, self.delay), np.float32)
         self.stats = {"blocks": 0, "samples": 0, "mode": s.mode}

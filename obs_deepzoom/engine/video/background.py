@@ -93,9 +93,9 @@ class Background:
 
     # ---- mask ---------------------------------------------------------------------------------------
     def _segmenter(self) -> SelfieSegmenter:
-        key = (self.settings.model, self.settings.device)
+        key = (self.settings.model, self.settings.device, self.settings.precision)
         if self._seg is None or self._seg_key != key:
-            self._seg = SelfieSegmenter(landscape=key[0] == "landscape", device=key[1])
+            self._seg = SelfieSegmenter(landscape=key[0] == "landscape", device=key[1], precision=key[2])
             self._seg_key, self.prob = key, None
         return self._seg
 

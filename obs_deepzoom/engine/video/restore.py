@@ -88,7 +88,7 @@ class FaceRestore:
         return int(model[1:])
 
     def _sr(self, scale: int) -> SuperResolution:
-        key = (scale, self.settings.device)
+        key = (scale, self.settings.device, self.settings.precision)
         if key not in self._models:
             self._models[key] = SuperResolution(*key)
         return self._models[key]
