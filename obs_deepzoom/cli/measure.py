@@ -18,17 +18,27 @@ EVALS_WITH_PICTURES = ("gaze", "background", "restore", "avatar", "framing")
 def cmd_bench(args) -> int:
     from ..engine.runtime import default_precision
 
+    if args.precision != "auto" and args.name in ("models", "obs"):
+        raise DeepZoomError(f"--precision: bench {args.name} "
+                            + ("measures every precision itself" if args.name == "models" else
+                               "runs the models inside OBS (set the filters' precision setting instead)"))
     with default_precision(args.precision):
-        return _bench(args)
+        result = _bench(args)
+    emit(_with_precision(result, args.precision), args.json)
+    return 0
 
 
-def _bench(args) -> int:
+def _with_precision(result: dict, precision: str) -> dict:
+    """The run's --precision in its result (only when given: 'auto' is each model's manifest choice)."""
+    return result if precision == "auto" else {**result, "precision_requested": precision}
+
+
+def _bench(args) -> dict:
     if args.name == "models":
         from ..bench import models
 
         names = [n for n in args.models.split(",") if n] if args.models else None
-        emit(models.run(names, rounds=max(args.rounds, 3), progress=progress), args.json)
-        return 0
+        return models.run(names, rounds=max(args.rounds, 7), progress=progress)
     if args.name in AUDIO_BENCHES:
         from ..bench import audio
 
@@ -49,18 +59,19 @@ def _bench(args) -> int:
         else:
             extra = {"input_height": args.input_height} if args.name == "restore" else {}
             result = bench.run(rounds=args.rounds, peer=not args.no_peer, progress=progress, **extra)
-    emit(result, args.json)
-    return 0
+    return result
 
 
 def cmd_eval(args) -> int:
     from ..engine.runtime import default_precision
 
     with default_precision(args.precision):
-        return _eval(args)
+        result = _eval(args)
+    emit(_with_precision(result, args.precision), args.json)
+    return 0
 
 
-def _eval(args) -> int:
+def _eval(args) -> dict:
     evaluation = importlib.import_module(f"..evaluate.{args.name}", __package__)
     kwargs = {"progress": progress}
     if args.name == "denoise":
@@ -71,8 +82,7 @@ def _eval(args) -> int:
             raise DeepZoomError(f"--out-dir: eval {args.name} saves no pictures (only {only})")
         Path(args.out_dir).mkdir(parents=True, exist_ok=True)
         kwargs["out_dir"] = Path(args.out_dir)
-    emit(evaluation.run(**kwargs), args.json)
-    return 0
+    return evaluation.run(**kwargs)
 
 
 # ---- parsers ----------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from .. import paths
 from ..errors import ModelError
 from ..modelstore.build import build_state
 from ..modelstore.manifest import load_manifest
-from ..modelstore.quantize import quantize_one
+from ..modelstore.quantize import _nncf, quantize_one
 from . import calibration
 
 VIDEO_MODELS = ("face_", "iris_", "selfie_", "fsrcnn_")
@@ -41,6 +41,8 @@ def build_int8(names: list[str] | None = None, force: bool = False, progress=pri
     manifest = load_manifest()
     entries = [manifest.get(n) for n in names] if names else [m for m in manifest.models if m.int8]
     todo = [e for e in entries if e.int8 and (force or build_state(e, "int8") != "ok")]
+    if todo:
+        _nncf()  # before minutes of recording: say at once when the compress extra is missing
     for e in entries:
         if not e.int8:
             progress(f"{e.name}: no int8 build in the manifest")

@@ -21,7 +21,7 @@ from ..engine.audio.automute import AutoMute
 from ..engine.audio.denoise import NETS
 from ..engine.audio.resample import to_rate
 from ..engine.chain import Chain
-from ..engine.runtime import recording
+from ..engine.runtime import default_precision, recording
 from ..media import VideoSource, read_image
 from ..settings import AutoMuteSettings, ChainSettings
 
@@ -105,14 +105,13 @@ def audio_mixtures(media: str = "calibration", limit: int = 12) -> list[np.ndarr
     if media == "evaluation":
         return [m.noisy for m in ad.denoise_set(n=limit)]
     rng = np.random.default_rng(7)
-    speech = []
+    voices = []
     for lang in ("en", "it"):
         root = ad.deb_root(ad.DEBS[lang]) / ad.PROMPT_DIRS[lang]
         files = sorted(p for p in root.glob("*.g722") if p.stem not in ad.PROMPTS[lang])
-        for p in files[PROMPT_EVERY // 2::PROMPT_EVERY]:
-            x = ad.trim_silence(ad.decode_g722(p))
-            if 1.5 * ad.RATE <= len(x) <= 8 * ad.RATE:
-                speech.append(x)
+        chosen = [ad.trim_silence(ad.decode_g722(p)) for p in files[PROMPT_EVERY // 2::PROMPT_EVERY]]
+        voices.append([x for x in chosen if 1.5 * ad.RATE <= len(x) <= 8 * ad.RATE])
+    speech = [x for pair in zip(*voices) for x in pair]  # the two voices in turn
     noises = [ad.decode_g722(ad.deb_root(ad.DEBS["moh"]) / f"usr/share/asterisk/moh/{n}.g722") for n in MOH_NOISE]
     sonic = ad.deb_root(ad.DEBS["machines"]) / "usr/share/sonic-pi/samples"
     noises += [ad.read_package_audio(sonic / f"{n}.flac") for n in MACHINE_NOISE]
@@ -169,7 +168,7 @@ def record_video(media: str = "calibration", limit: int = 600, progress=print) -
 def record_audio(media: str = "calibration", limit: int = 600, progress=print, mixtures: int = 12
                  ) -> dict[str, list]:
     mixtures = audio_mixtures(media, mixtures)
-    with recording(limit) as rec:
+    with default_precision("f32"), recording(limit) as rec:  # the float networks' own states and inputs
         for mode in ("best", "dtln", "gtcrn", "nsnet2"):
             net = NETS[mode]("CPU", 0)
             for x in mixtures:

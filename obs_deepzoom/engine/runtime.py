@@ -58,7 +58,7 @@ def default_precision(precision: str):
     """Models compiled in this block (this thread) with precision 'auto' use `precision` instead: for
     effects that build several networks through factories that do not take a precision."""
     before = getattr(_scope, "precision", "auto")
-    _scope.precision = precision
+    _scope.precision = scoped(precision)  # 'auto' inside an outer block keeps the outer choice
     try:
         yield
     finally:
@@ -75,14 +75,21 @@ def resolve_precision(name: str, requested: str = "auto") -> str:
     back to f32 (one log line) when its IR is not built or not offered for this model."""
     entry = load_manifest().get(name)
     precision = entry.precision if requested == "auto" else requested
-    if precision == "int8" and (state := build_state(entry, "int8")) != "ok":
-        key = f"{name}:int8"
-        if key not in _fallbacks_logged:
-            _fallbacks_logged.add(key)
-            log.warning("int8 IR of %s is %s (build it with `deepzoom models build --precision int8`); "
-                        "using f32", name, state)
-        precision = "f32"
+    if precision == "int8":
+        try:
+            state = build_state(entry, "int8")
+        except OSError as exc:  # a file vanished or is unreadable between the checks
+            state = f"unreadable ({exc})"
+        if state != "ok":
+            _int8_fallback(name, f"is {state} (build it with `deepzoom models build --precision int8`)")
+            precision = "f32"
     return precision
+
+
+def _int8_fallback(name: str, why: str) -> None:
+    if f"{name}:int8" not in _fallbacks_logged:
+        _fallbacks_logged.add(f"{name}:int8")
+        log.warning("int8 IR of %s %s; using f32", name, why)
 
 
 def compile_model(name: str, device: str = "AUTO", threads: int = 0, precision: str = "auto"):
@@ -99,15 +106,19 @@ def compile_model(name: str, device: str = "AUTO", threads: int = 0, precision: 
         config["INFERENCE_PRECISION_HINT"] = "f32" if precision == "int8" else precision
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
-    with _lock:
-        try:
+    try:
+        with _lock:
             cfg = config if dev == "CPU" else {"PERFORMANCE_HINT": "LATENCY"}
             return core().compile_model(str(entry.variant_xml(precision)), dev, cfg)
-        except Exception as exc:
-            if dev != "CPU":
-                log.warning("compiling %s on %s failed (%s); using CPU", name, dev, str(exc).splitlines()[0])
-                return compile_model(name, "CPU", threads, precision)
-            raise ModelError(name, f"failed to compile ({str(exc).splitlines()[0][:200]})") from exc
+    except Exception as exc:  # the fallbacks compile again: outside the (non-reentrant) lock
+        first_line = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        if dev != "CPU":
+            log.warning("compiling %s on %s failed (%s); using CPU", name, dev, first_line)
+            return compile_model(name, "CPU", threads, precision)
+        if precision == "int8":  # the float IR is known good: never lose the effect to its int8 twin
+            _int8_fallback(name, f"failed to compile ({first_line})")
+            return compile_model(name, "CPU", threads, "f32")
+        raise ModelError(name, f"failed to compile ({first_line})") from exc
 
 
 class _Recorder:
@@ -121,9 +132,13 @@ class _Recorder:
         kept, n = self.samples.setdefault(name, []), self.seen.get(name, 0)
         self.seen[name] = n + 1
         slot = n if n < self.limit else int(self._rng.integers(0, n + 1))
-        if slot < self.limit:
-            copy = tuple(np.array(v, np.float32) for v in values)
-            kept.append(copy) if slot == len(kept) else kept.__setitem__(slot, copy)
+        if slot >= self.limit:
+            return
+        copy = tuple(np.array(v, np.float32) for v in values)
+        if slot == len(kept):
+            kept.append(copy)
+        else:
+            kept[slot] = copy
 
 
 @contextmanager

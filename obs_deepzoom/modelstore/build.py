@@ -66,7 +66,9 @@ def _int8_state(entry: ModelEntry) -> str:
     stamp, float_stamp = read_stamp(stamp_path), read_stamp(entry.stamp)
     if stamp is None:
         return "corrupt: unreadable build record"
-    if build_state(entry) != "ok" or stamp.get("float_bin_sha256") != (float_stamp or {}).get("bin_sha256"):
+    if (float_state := build_state(entry)) != "ok":
+        return f"stale: the float IR it was quantised from is {float_state}"
+    if stamp.get("float_bin_sha256") != (float_stamp or {}).get("bin_sha256"):
         return "stale: the float IR it was quantised from changed"
     if stamp.get("int8") != entry.int8.model_dump():
         return "stale: the manifest's int8 recipe changed since the build"

@@ -39,7 +39,7 @@ from .property_page import obs_locale, reader
 log = logging.getLogger("obs_deepzoom.obs")
 
 _BUILD_LOCK = threading.Lock()  # workers build their chains one at a time (first-use imports and loads)
-REBUILD_KEYS = ("face.device", "face.detector", "face.min_detection_confidence")
+REBUILD_KEYS = ("face.device", "face.precision", "face.detector", "face.min_detection_confidence")
 RETRY_S = 5.0  # a failed effect is tried again this often even if no setting changes (a file may appear)
 WAIT_MS = 200  # a worker's longest wait inside the shim before it looks at its settings again
 GIL_WAITS = {"count": 0}  # Python callbacks that ran on an OBS real-time thread (registration.Dispatch counts)

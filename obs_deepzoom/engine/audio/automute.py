@@ -33,6 +33,7 @@ class AutoMute:
                  device: str = "CPU"):
         self.settings = settings or AutoMuteSettings()
         self.rate, self.channels = rate, channels
+        self.device = device
         self.vad = SileroVad(device, streams=2, precision=self.settings.precision)
         self.reset()
 
@@ -65,6 +66,9 @@ class AutoMute:
 
     def update(self, settings: AutoMuteSettings) -> None:
         relatch = settings.lookahead_ms != self.settings.lookahead_ms
+        if settings.precision != self.settings.precision:
+            self.vad = SileroVad(self.device, streams=2, precision=settings.precision)
+            relatch = True
         self.settings = settings
         if relatch:
             self.reset()

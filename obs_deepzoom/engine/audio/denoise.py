@@ -100,7 +100,8 @@ class Denoise:
 
     def update(self, settings: DenoiseSettings) -> None:
         old, self.settings = self.settings, settings
-        if (settings.mode, settings.stereo) != (old.mode, old.stereo) or (settings.enabled and not old.enabled):
+        rebuild = (settings.mode, settings.stereo, settings.precision) != (old.mode, old.stereo, old.precision)
+        if rebuild or (settings.enabled and not old.enabled):
             self.reset()
 
     def process(self, block: np.ndarray) -> np.ndarray:
