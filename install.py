@@ -140,9 +140,17 @@ def install_package(extras: list[str]) -> None:
         return
     say(f"installing obs-deepzoom {spec} with the versions of constraints.txt into .venv "
         "(about 1.3 GB, 1-3 minutes the first time)")
-    run([PY, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "on",
-         "-c", CONSTRAINTS, "-e", spec])
+    run(pip_install_command(spec))
     STAMP.write_text(key)
+
+
+def pip_install_command(spec: str) -> list:
+    # Wheels only (--only-binary=:all:): building an sdist runs its setup code from PyPI and can compile for
+    # minutes (Cython once did). Every pin of constraints.txt has a wheel. The one source-only package we use,
+    # pesq, is not a pip dependency: `deepzoom data fetch` compiles its C files from the sdist pinned by sha256.
+    # The project itself (a local directory, not an index package) is still built by pip, editable.
+    return [PY, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "on",
+            "--only-binary=:all:", "-c", CONSTRAINTS, "-e", spec]
 
 
 def deepzoom(*args: str) -> None:
@@ -168,6 +176,14 @@ def setup(action: str) -> None:
         deepzoom("data", "fetch")
 
 
+def after_tests(rc: int) -> str:
+    """The 'Next:' of `install.py test`: after a pass, the demo and the CLI; after a failure, how to rerun."""
+    if rc == 0:
+        return "Next: python3 install.py demo; . .venv/bin/activate; deepzoom --help; OBS: deepzoom obs setup"
+    return ("Next: rerun the failed tests, stopping at the first: DEEPZOOM_OFFLINE=1 .venv/bin/python -m pytest "
+            "-q -x --lf (-s shows its output)")
+
+
 def main(argv: list[str]) -> int:
     action = argv[0] if argv else "setup"
     if action not in ("setup", "demo", "test") or len(argv) > 1:
@@ -182,6 +198,7 @@ def main(argv: list[str]) -> int:
             if rc == 5:
                 raise SetupError("pytest collected no tests")
             say(f"tests finished with exit code {rc}")
+            say(after_tests(rc))
             return rc
         if action == "demo":
             say("running the demo")

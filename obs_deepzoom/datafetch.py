@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .downloads import human_size
 from .errors import DeepZoomError
 
 Step = tuple[str, Callable[[], list[Path]]]
@@ -63,6 +64,7 @@ def steps(target: str = "tests", progress=print) -> list[Step]:
 
     out = [*audio_data.fetch_steps(), *_samples(), *_peers(),
            ("MediaPipe reference", lambda: [reference.install_mediapipe(progress)]),
+           ("dlib face descriptor reference", lambda: reference.install_dlib(progress)),
            ("calibration media (int8 builds)", lambda: calibration.fetch(lambda *_: None))]
     if target == "tests":
         def obs32() -> list[Path]:
@@ -84,14 +86,6 @@ def _size(paths: list[Path]) -> int:
     return total
 
 
-def _human(n: int) -> str:
-    for unit in ("B", "kB", "MB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.2f} GB"
-
-
 def fetch(target: str = "tests", progress=print) -> dict:
     """Run every step of `target`, printing `[i/N] name (size, seconds)`; returns totals."""
     todo = steps(target, lambda msg: progress(f"      {msg}"))
@@ -100,5 +94,5 @@ def fetch(target: str = "tests", progress=print) -> dict:
         t = time.monotonic()
         size = _size(run())
         total += size
-        progress(f"[{i}/{len(todo)}] {name} ({_human(size)}, {time.monotonic() - t:.1f} s)")
+        progress(f"[{i}/{len(todo)}] {name} ({human_size(size)}, {time.monotonic() - t:.1f} s)")
     return {"steps": len(todo), "bytes": total, "seconds": round(time.monotonic() - t0, 1)}

@@ -19,6 +19,7 @@ import tarfile
 import urllib.parse
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +33,7 @@ from .netguard import require_network
 
 PYPI_JSON = "https://pypi.org/pypi/{name}/json"
 _ARCHIVE_SUFFIXES = (".whl", ".gz", ".zip", ".bz2", ".xz")
+BIG_ARCHIVE = 5_000_000  # bytes; bigger downloads show their progress on stderr
 
 
 class PackageFile(BaseModel):
@@ -63,6 +65,42 @@ class DebPackage:
     version: str
     sha256: str  # of the .deb
 
+
+
+def human_size(n: float) -> str:
+    """A byte count for progress lines: '512 B', '3.4 kB', '12.0 MB', '1.25 GB'."""
+    for unit in ("B", "kB", "MB"):
+        if n < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.2f} GB"
+
+
+def byte_progress(label: str, total: int, stream=None) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """(update(n_bytes), close()) for a download of `total` bytes. Above BIG_ARCHIVE: a tqdm bar on a terminal's
+    stderr (when tqdm is importable), otherwise a line at every tenth ('label: 12.0/120.0 MB'); below: nothing."""
+    stream = sys.stderr if stream is None else stream
+    if total <= BIG_ARCHIVE or stream is None:  # small, or no stderr at all (a windowed process)
+        return (lambda n: None), (lambda: None)
+    if getattr(stream, "isatty", lambda: False)():
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            pass
+        else:
+            bar = tqdm(total=total, desc=label, unit="B", unit_scale=True, file=stream, leave=False)
+            return bar.update, bar.close
+    done, shown = 0, 0
+
+    def update(n: int) -> None:
+        nonlocal done, shown
+        done += n
+        tenth = min(10, done * 10 // total)
+        if tenth > shown:
+            shown = tenth
+            print(f"      {label}: {done / 1e6:.1f}/{total / 1e6:.1f} MB", file=stream, flush=True)
+
+    return update, lambda: None
 
 
 def sha256_of(path: Path) -> str:
@@ -163,9 +201,16 @@ def _from_pypi(name: str, version: str, kind: str, sha256: str, dest: Path) -> P
     h = hashlib.sha256()
     try:
         with urllib.request.urlopen(urllib.parse.urljoin(api, info["url"]), timeout=300) as r, open(part, "wb") as f:
-            for block in iter(lambda: r.read(1 << 20), b""):
-                h.update(block)
-                f.write(block)
+            headers = getattr(r, "headers", None)
+            total = int(info.get("size") or (headers and headers.get("Content-Length")) or 0)
+            update, close = byte_progress(f"{name} {version} ({kind})", total)
+            try:
+                for block in iter(lambda: r.read(1 << 20), b""):
+                    h.update(block)
+                    f.write(block)
+                    update(len(block))
+            finally:
+                close()
         if h.hexdigest() != sha256:
             raise ValueError(f"{filename} has sha256 {h.hexdigest()[:12]}…, pinned {sha256[:12]}…")
         part.replace(out)

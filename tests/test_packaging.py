@@ -1,6 +1,7 @@
 """The package holds without an editable install: the wheel carries every data file, and installed into a fresh
 venv that sees only the runtime dependencies (no test extra: no scipy, pytest, ...), `deepzoom models verify`
-passes and `deepzoom denoise --mode best` runs. Offline: the wheel is built without build isolation."""
+passes, and `deepzoom denoise --mode best` and `deepzoom process` (a short video with sound) run. Offline: the
+wheel is built without build isolation."""
 
 from __future__ import annotations
 
@@ -120,6 +121,30 @@ def test_denoise_best_on_plain_install(installed, tmp_path):
                        env=_env(), timeout=600)
     assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
     assert out.stat().st_size > 10000
+
+
+def test_process_video_on_plain_install(installed, tmp_path, clip_frames):
+    """`deepzoom process` on 1 s of the sample clip with a voice: H.264 out, the sound kept (PyAV, the writer, is
+    a runtime dependency)."""
+    import av
+
+    from obs_deepzoom.audio_io import Audio, read_audio
+    from obs_deepzoom.samples import sample
+    from obs_deepzoom.video_io import video_writer
+
+    voice = read_audio(sample("speech_librivox.wav"))
+    src, out = tmp_path / "in.mp4", tmp_path / "out.mp4"
+    with video_writer(src, 30, (640, 360), audio=Audio(voice.samples[:, :voice.rate], voice.rate)) as write:
+        for frame in clip_frames[:30]:
+            write(frame)
+    r = subprocess.run([str(installed / "bin" / "deepzoom"), "process", str(src), "-o", str(out), "--effects",
+                        "background", "--audio-effects", "none"], capture_output=True, text=True, cwd=tmp_path,
+                       env=_env(), timeout=600)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    with av.open(str(out)) as c:
+        assert [s.codec_context.name for s in c.streams.video] == ["h264"]
+        assert len(c.streams.audio) == 1
+        assert sum(1 for _ in c.decode(video=0)) == 30
 
 
 def test_constraints_pin_what_this_venv_runs():

@@ -98,6 +98,22 @@ def test_the_input_soundtrack_is_kept_in_sync(gaze_runs):
     assert abs(info.audio_seconds - info.video_seconds) < 0.05
 
 
+def test_crf_takes_effect(tmp_path, clip_frames, masks):
+    """The same 24 frames at --crf 28 make a smaller file that is further from the input (outside the eyes, which
+    the effect changes) than at --crf 18."""
+    n, got = 24, {}
+    for crf in (18, 28):
+        out = tmp_path / f"crf{crf}.mp4"
+        r = deepzoom("process", CLIP, "-o", out, "--effects", "gaze", "--max-frames", n, "--crf", crf, "--no-audio",
+                     "--json")
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout.strip().splitlines()[-1])["video"] == f"h264 crf {crf}"
+        got[crf] = (out.stat().st_size, psnr_outside(read_frames(out), clip_frames[:n], masks[:n]))
+    print(f"CRF 18: {got[18][0]} B, {got[18][1]:.2f} dB; CRF 28: {got[28][0]} B, {got[28][1]:.2f} dB")
+    assert got[28][0] < 0.7 * got[18][0]
+    assert got[28][1] < got[18][1] - 2
+
+
 def test_lossless_is_ffv1_and_only_the_eyes_change(gaze_runs, clip_frames, masks):
     path, summary = gaze_runs["gaze.mkv"]
     info = probe(path)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from .. import paths
-from ..downloads import extract, sha256_of
+from ..downloads import extract, human_size, sha256_of
 from ..errors import DeepZoomError, ModelError
 from .manifest import ModelEntry, load_manifest
 from .recurrent import constant_sequence_lengths, expose_recurrent_state, strip_input_time_padding
@@ -162,6 +162,10 @@ def build(names: list[str] | None = None, force: bool = False, progress=print) -
             raise
         except Exception as exc:
             raise ModelError(entry.name, f"failed to build ({type(exc).__name__}: {exc})") from exc
-        progress(f"[{i}/{len(entries)}] {entry.name}: built in {time.perf_counter() - t:.1f} s -> {entry.xml}")
+        written = sum(p.stat().st_size for p in (entry.xml, entry.xml.with_suffix(".bin")))
+        progress(f"[{i}/{len(entries)}] {entry.name}: built ({human_size(written)}, "
+                 f"{time.perf_counter() - t:.1f} s)")
         built.append(entry.name)
+    if built:
+        progress(f"IR written to {paths.ir_dir()}")
     return built
