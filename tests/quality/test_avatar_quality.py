@@ -16,3 +16,9 @@ def test_avatar_quality_does_not_regress():
     assert res["pose_corr"] >= 0.5, res
     assert res["jitter_px"] <= 0.05, res
     assert res["jitter_px_retracked"] <= 0.9, res
+    # identity by a second model (dlib's descriptor; full size: 0.272 self / 0.275 cross, portrait vs driver 0.85;
+    # dlib calls < 0.6 the same person): the avatar still looks like the portrait, not like the driver
+    assert res["identity_judge"].startswith("dlib") and res["identity_found_pct"] == 100, res
+    assert res["identity_distance_cross_median"] <= 0.35 and res["identity_distance_cross_max"] < 0.6, res
+    assert res["identity_distance_self_median"] <= 0.35, res
+    assert res["identity_distance_portrait_vs_driver_median"] >= 0.6, res
