@@ -253,7 +253,7 @@ class AutoMuteSettings(SettingsModel):
     threshold: float = Field(0.5, ge=0.05, le=0.95,
                              description="Speech probability (silero VAD) that opens the gate for the hangover; "
                                          "it closes 0.15 lower")
-    onset_threshold: float = Field(0.2, ge=0.05, le=0.95,
+    onset_threshold: float = Field(0.15, ge=0.05, le=0.95,
                                    description="Lower probability that opens the gate only while it lasts: lets a "
                                                "soft first syllable through before the VAD is sure (>= threshold: off)",
                                    json_schema_extra=ADVANCED)
