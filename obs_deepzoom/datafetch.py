@@ -60,11 +60,13 @@ def steps(target: str = "tests", progress=print) -> list[Step]:
     # the audio data first: it fetches the pocketsphinx sdist by its pinned archive sha256, which the speech
     # sample shares
     from .compress import calibration
-    from .evaluate import audio_data
+    from .evaluate import audio_data, face_data
 
     out = [*audio_data.fetch_steps(), *_samples(), *_peers(),
            ("MediaPipe reference", lambda: [reference.install_mediapipe(progress)]),
            ("dlib face descriptor reference", lambda: reference.install_dlib(progress)),
+           ("face analytics pictures (dlib's johns, face_recognition's tests)",
+            lambda: [*face_data.fetch("johns"), *face_data.fetch("held_out")]),
            ("calibration media (int8 builds)", lambda: calibration.fetch(lambda *_: None))]
     if target == "tests":
         def obs32() -> list[Path]:

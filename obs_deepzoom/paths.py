@@ -46,3 +46,11 @@ def compile_cache_dir() -> Path:
 def reference_dir() -> Path:
     """Test-only reference packages (mediapipe) installed with pip --target, kept out of the main venv."""
     return data_dir() / "reference"
+
+
+def gallery_dir() -> Path:
+    """Enrolled faces (the user's own data, not a cache: kept apart from data_dir). DEEPZOOM_GALLERY overrides."""
+    env = os.environ.get("DEEPZOOM_GALLERY")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "obs-deepzoom" / "faces"

@@ -333,6 +333,39 @@ class FramingSettings(SettingsModel):
                             json_schema_extra=ADVANCED)
 
 
+class AnalyticsSettings(SettingsModel):
+    """Face analytics: who is in view (enrolled names or unknown-N), apparent age and gender, and whether each
+    person looks at the screen. Nothing leaves the machine; only faces you enrol are stored."""
+
+    enabled: bool = Field(True, description="Analyse the faces in view")
+    identity: bool = Field(True, description="Recognise enrolled faces and tell unknown people apart (off: no "
+                                             "face embedding is computed at all)")
+    attributes: bool = Field(True, description="Estimate apparent age and gender (guesses, not facts)")
+    overlay: bool = Field(False, description="Draw boxes, names, age/gender and attention on the picture")
+    gallery: str = Field("", description="Folder of enrolled faces (empty: the default in the data folder)")
+    threshold: float = Field(0.95, ge=0.3, le=1.6,
+                             description="Embedding distance below which two faces are the same person "
+                                         "(lower: fewer false matches, more misses)", json_schema_extra=ADVANCED)
+    embed_every_s: float = Field(1.0, ge=0.1, le=30.0,
+                                 description="Seconds between face embeddings of one person",
+                                 json_schema_extra=ADVANCED)
+    attributes_every_s: float = Field(2.0, ge=0.1, le=60.0,
+                                      description="Seconds between age/gender estimates of one person",
+                                      json_schema_extra=ADVANCED)
+    smoothing_s: float = Field(3.0, ge=0.0, le=60.0,
+                               description="Time constant of the running averages of age, gender and embedding",
+                               json_schema_extra=ADVANCED)
+    attention_yaw_deg: float = Field(25.0, ge=5.0, le=90.0,
+                                     description="Looking at the screen: head and eyes turned sideways by at most "
+                                                 "this much", json_schema_extra=ADVANCED)
+    attention_pitch_deg: float = Field(20.0, ge=5.0, le=90.0,
+                                       description="Looking at the screen: head and eyes turned up or down by at "
+                                                   "most this much", json_schema_extra=ADVANCED)
+    relink_s: float = Field(1.5, ge=0.0, le=10.0,
+                            description="A face lost for at most this long keeps its track id when it comes back "
+                                        "near where it was", json_schema_extra=ADVANCED)
+
+
 class FilterSettings(SettingsModel):
     """How an OBS filter runs its effect (OBS only)."""
 
@@ -376,6 +409,7 @@ class ChainSettings(SettingsModel):
     avatar: AvatarSettings = AvatarSettings()
     automute: AutoMuteSettings = AutoMuteSettings()
     framing: FramingSettings = FramingSettings()
+    analytics: AnalyticsSettings = AnalyticsSettings()
 
 
 def format_errors(exc: ValidationError, prefix: str = "") -> str:

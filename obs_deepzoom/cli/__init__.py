@@ -14,11 +14,11 @@ import sys
 
 from .. import __version__
 from ..errors import DeepZoomError
-from . import audio, measure, models, obs, video
+from . import audio, faces, measure, models, obs, video
 
 # the order `deepzoom --help` lists the commands in
-ORDER = ("process", "demo", "avatar", "models", "samples", "reference", "data", "preset", "obs", "remote",
-         "settings", "bench", "eval", "denoise", "automute", "devices")
+ORDER = ("process", "demo", "avatar", "faces", "analyze", "models", "samples", "reference", "data", "preset", "obs",
+         "remote", "settings", "bench", "eval", "denoise", "automute", "devices")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"obs-deepzoom {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
     sub = p.add_subparsers(dest="command", required=True)
-    adders = {**video.COMMANDS, **audio.COMMANDS, **models.COMMANDS, **obs.COMMANDS, **measure.COMMANDS}
+    adders = {**video.COMMANDS, **faces.COMMANDS, **audio.COMMANDS, **models.COMMANDS, **obs.COMMANDS,
+              **measure.COMMANDS}
     assert set(adders) == set(ORDER), f"commands without a place in ORDER: {set(adders) ^ set(ORDER)}"
     for name in ORDER:
         adders[name](sub)

@@ -9,9 +9,10 @@ from pathlib import Path
 from ..errors import DeepZoomError
 from .common import emit, progress
 
-BENCHES = ("face", "gaze", "background", "restore", "avatar", "obs", "denoise", "automute", "framing", "models")
+BENCHES = ("face", "gaze", "background", "restore", "avatar", "obs", "denoise", "automute", "framing", "models",
+           "analytics")
 AUDIO_BENCHES = ("denoise", "automute")
-EVALS = ("face", "gaze", "background", "restore", "avatar", "denoise", "automute", "framing")
+EVALS = ("face", "gaze", "background", "restore", "avatar", "denoise", "automute", "framing", "analytics")
 EVALS_WITH_PICTURES = ("gaze", "background", "restore", "avatar", "framing")
 
 

@@ -67,6 +67,8 @@ def _check(name: str, photo: np.ndarray) -> tuple[str, object]:
     if name in ("dtln_1", "dtln_2", "nsnet2_16k", "gtcrn") or name.startswith("dfn3_"):
         return _denoise_check(name)
 
+    if name in ("age_v1", "gender_v1", "facenet"):
+        return _check_analytics(name, photo)
     if name.startswith("face_detection"):
         det = models.FaceDetector(name.rsplit("_", 1)[1], "CPU")
         found = det.detect(photo)
@@ -113,6 +115,44 @@ def _check(name: str, photo: np.ndarray) -> tuple[str, object]:
             raise DeepZoomError(f"{name}: speech max p={max(probs):.2f}, silence p={quiet:.2f}")
         return f"speech p(max)={max(probs):.2f}, mean {np.mean(probs):.2f}; silence p={quiet:.2f}", vad.infer
     raise DeepZoomError(f"no verification defined for {name}")
+
+
+def _check_analytics(name: str, photo: np.ndarray) -> tuple[str, object]:
+    """The sample portrait (a man): a plausible age, 'male', and an embedding closer to its own mirror image than
+    to another person's (Grace Hopper's portrait)."""
+    import cv2
+
+    from ..engine.analytics import models as am
+    from ..engine.face import FaceTracker
+    from ..samples import sample
+
+    def mesh(img):
+        faces = FaceTracker().process(img, 0.0)
+        if not faces:
+            raise DeepZoomError(f"{name}: the tracker found no face on the sample portrait")
+        return faces[0].landmarks
+
+    lm = mesh(photo)
+    if name == "age_v1":
+        net = am.AgeEstimator("CPU")
+        age, spread = net(photo, lm)
+        if not 15 <= age <= 70:
+            raise DeepZoomError(f"{name}: apparent age {age:.0f} for the sample portrait's adult")
+        return f"apparent age {age:.0f} (spread {spread:.0f} years)", net.infer
+    if name == "gender_v1":
+        net = am.GenderEstimator("CPU")
+        female = net(photo, lm)
+        if female >= 0.5:
+            raise DeepZoomError(f"{name}: p(female) {female:.2f} for the sample portrait's man")
+        return f"p(female) {female:.2f} for a man", net.infer
+    net = am.FaceEmbedder("CPU")
+    mirror = np.ascontiguousarray(photo[:, ::-1])
+    other = cv2.imread(str(sample("grace_hopper.jpg")))
+    e, e_mirror, e_other = net(photo, lm), net(mirror, mesh(mirror)), net(other, mesh(other))
+    same, diff = float(np.linalg.norm(e - e_mirror)), float(np.linalg.norm(e - e_other))
+    if not (abs(np.linalg.norm(e) - 1) < 1e-3 and same < diff):
+        raise DeepZoomError(f"{name}: distance to its mirror image {same:.2f}, to another person {diff:.2f}")
+    return f"distance to its mirror image {same:.2f}, to another person {diff:.2f}", net.infer
 
 
 def _check_sr(name: str, photo: np.ndarray, box) -> tuple[str, object]:

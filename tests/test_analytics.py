@@ -1,0 +1,262 @@
+"""Face analytics: the gallery, the per-face analyzer over time, the verification statistics, and the
+`deepzoom faces` / `deepzoom analyze` commands on real pictures and the sample clip with the real networks."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from obs_deepzoom import cli
+from obs_deepzoom.engine.analytics import align
+from obs_deepzoom.engine.analytics.analyzer import FaceAnalyzer
+from obs_deepzoom.engine.analytics.gallery import Gallery, match
+from obs_deepzoom.engine.face import FaceTracker
+from obs_deepzoom.errors import DeepZoomError
+from obs_deepzoom.evaluate import analytics as ev
+from obs_deepzoom.evaluate import face_data
+from obs_deepzoom.samples import sample
+from obs_deepzoom.settings import AnalyticsSettings
+
+
+def unit(v):
+    v = np.asarray(v, np.float32)
+    return v / np.linalg.norm(v)
+
+
+# ---- gallery ------------------------------------------------------------------------------------------------
+def test_gallery_round_trip_and_matching(tmp_path):
+    g = Gallery(tmp_path / "g")
+    assert g.people() == [] and g.loaded() == {}
+    a, b = unit([1, 0, 0, 0]), unit([0, 1, 0, 0])
+    g.enroll("Ada Lovelace", [a])
+    g.enroll("Ada Lovelace", [unit([0.9, 0.1, 0, 0])])
+    g.enroll("Bob", [b])
+    assert [(p.name, p.pictures) for p in g.people()] == [("Ada Lovelace", 2), ("Bob", 1)]
+    people = g.loaded()
+    assert match(unit([0.95, 0.05, 0, 0]), people, 0.5).name == "Ada Lovelace"
+    far = match(unit([0, 0, 1, 0]), people, 0.5)
+    assert far.name is None and far.nearest in people and far.distance > 1.0
+    assert match(a, {}, 0.5).distance == float("inf")
+    g.remove("Bob")
+    assert [p.name for p in g.people()] == ["Ada Lovelace"] and not (tmp_path / "g" / "Bob.npy").exists()
+    assert not list((tmp_path / "g").glob("*.part"))  # atomic writes leave nothing behind
+
+
+def test_gallery_bad_input_is_one_clear_error(tmp_path):
+    g = Gallery(tmp_path)
+    for bad in ("", " lead", "../up", "a/b", "x" * 65):
+        with pytest.raises(DeepZoomError, match="not a usable name"):
+            g.enroll(bad, [unit([1, 0])])
+    with pytest.raises(DeepZoomError, match="nobody called"):
+        g.remove("ghost")
+    g.enroll("A", [unit([1, 0])])
+    with pytest.raises(DeepZoomError, match="another face model"):
+        g.enroll("A", [unit([1, 0, 0])])
+    (tmp_path / "gallery.json").write_text("{broken")
+    with pytest.raises(DeepZoomError, match="unreadable"):
+        g.people()
+
+
+# ---- verification statistics --------------------------------------------------------------------------------
+def test_roc_auc_and_threshold_rule():
+    same, diff = np.array([0.1, 0.2, 0.3]), np.array([0.5, 0.6, 0.7, 0.8])
+    assert ev.roc_auc(same, diff) == 1.0
+    assert ev.roc_auc(diff, same) == 0.0
+    assert ev.roc_auc(np.array([0.5]), np.array([0.5])) == 0.5  # a tie counts half
+    t = ev.choose_threshold(same, diff)
+    assert t == pytest.approx(0.4)  # the middle of the widest gap between the classes
+    assert ev.balanced_accuracy(same, diff, t) == 1.0
+    overlap_same, overlap_diff = np.array([0.1, 0.2, 0.6]), np.array([0.4, 0.5, 0.7])
+    t = ev.choose_threshold(overlap_same, overlap_diff)
+    assert ev.balanced_accuracy(overlap_same, overlap_diff, t) == pytest.approx(5 / 6)
+
+
+def test_leave_one_person_out_never_scores_a_pair_at_a_threshold_chosen_with_it():
+    # person C's pairs sit apart from everyone else's: a threshold chosen without C misjudges them
+    people = ["A", "A", "B", "B", "C", "C"]
+    vecs = [unit([1, 0, 0]), unit([1, 0.1, 0]), unit([0, 1, 0]), unit([0.1, 1, 0]), unit([0, 0, 1]),
+            unit([0, 0.9, 1])]
+    same, diff = ev._pairs(people, vecs)
+    all_pairs = ev.balanced_accuracy(ev._dist(same), ev._dist(diff), ev.choose_threshold(ev._dist(same),
+                                                                                        ev._dist(diff)))
+    assert ev._leave_one_out(same, diff, people) < all_pairs
+
+
+# ---- the analyzer over time -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tracked_face():
+    img = cv2.imread(str(sample("single_face.jpg")))
+    faces = FaceTracker().process(img, 0.0)
+    assert faces
+    return img, faces[0]
+
+
+class FakeModels:
+    """Stand-ins that count calls; the embedding of a face is chosen per face_id."""
+
+    def __init__(self, by_id):
+        self.by_id, self.calls = by_id, []
+
+    def models(self):
+        return {"embed": lambda frame, mesh: self._e(mesh), "age": lambda frame, mesh: (40.0, 5.0),
+                "gender": lambda frame, mesh: 0.2}
+
+    def _e(self, mesh):
+        fid = int(round(mesh[0, 2]))  # the test writes the face_id into a landmark's z
+        self.calls.append(fid)
+        return self.by_id[fid]
+
+
+def _face(base, fid, dx=0.0):
+    lm = base.landmarks.copy()
+    lm[:, 0] += dx
+    lm[0, 2] = fid
+    return replace(base, face_id=fid, landmarks=lm)
+
+
+def test_analyzer_runs_one_network_per_frame_and_tells_people_apart(tracked_face):
+    img, base = tracked_face
+    fake = FakeModels({0: unit([1, 0, 0]), 1: unit([0, 1, 0]), 2: unit([1, 0.05, 0])})
+    an = FaceAnalyzer(AnalyticsSettings(embed_every_s=1.0, attributes_every_s=2.0), models=fake.models())
+    for i in range(90):  # 3 s at 30 fps, two people in view
+        recs = an.process(img, [_face(base, 0), _face(base, 1, dx=300)], i / 30)
+    assert sum(an.runs.values()) <= 90  # at most one network per frame
+    assert an.runs["embed"] == 6 and an.runs["age"] == 4 and an.runs["gender"] == 4  # each person's intervals
+    assert {r.identity for r in recs} == {"unknown-1", "unknown-2"}
+    assert all(r.age == 40.0 and r.gender == "male" and r.female == 0.2 for r in recs)
+    # person 0 leaves; a new track with a face like person 0's comes later, far away: the same unknown label
+    for i in range(90, 200):
+        recs = an.process(img, [_face(base, 1, dx=300)], i / 30)
+    recs = an.process(img, [_face(base, 1, dx=300), _face(base, 2, dx=-300)], 200 / 30)
+    assert {r.identity for r in recs} == {"unknown-1", "unknown-2"}
+
+
+def test_analyzer_recognises_the_enrolled_and_relinks_a_short_loss(tracked_face):
+    img, base = tracked_face
+    fake = FakeModels({0: unit([1, 0, 0]), 5: unit([1, 0.02, 0]), 7: unit([0, 0, 1])})
+    an = FaceAnalyzer(AnalyticsSettings(relink_s=1.0), people={"Ada": unit([1, 0.01, 0])[None]},
+                      models=fake.models())
+    first = an.process(img, [_face(base, 0)], 0.0)[0]
+    assert first.identity == "Ada" and first.enrolled
+    an.process(img, [], 0.5)  # lost for half a second ...
+    back = an.process(img, [_face(base, 5, dx=10)], 0.9)[0]  # ... back near where it was, with a new tracker id
+    assert back.track == first.track
+    an.process(img, [], 1.0)
+    later = an.process(img, [_face(base, 7, dx=10)], 3.0)  # lost too long: a new track
+    assert later[0].track != first.track
+
+
+def test_identity_off_computes_no_embedding(tracked_face):
+    img, base = tracked_face
+    fake = FakeModels({0: unit([1, 0, 0])})
+    models = fake.models()
+    models.pop("embed")
+    an = FaceAnalyzer(AnalyticsSettings(identity=False), models=models)
+    for i in range(60):
+        rec = an.process(img, [_face(base, 0)], i / 30)[0]
+    assert fake.calls == [] and an.runs["embed"] == 0 and rec.identity is None and rec.age == 40.0
+
+
+def test_attention_follows_head_and_eyes(tracked_face):
+    img, base = tracked_face
+    an = FaceAnalyzer(AnalyticsSettings(identity=False, attributes=False), models={})
+    assert an.process(img, [base], 0.0)[0].attention  # the sample portrait looks into the camera
+    turned = replace(base, yaw=base.yaw + 40)
+    assert not an.process(img, [turned], 0.1)[0].attention
+
+
+def test_chips_are_upright_and_centred(tracked_face):
+    img, base = tracked_face
+    chip = align.chip(img, base.landmarks, 64)
+    assert chip.shape == (64, 64, 3)
+    pts = align.five_points(base.landmarks)
+    m = align.chip_transform(base.landmarks, 64, 0.2)
+    eyes = pts[:2] @ m[:, :2].T + m[:, 2]
+    assert abs(eyes[0, 1] - eyes[1, 1]) < 1.5  # level eyes
+    assert abs((eyes[0, 0] + eyes[1, 0]) / 2 - 32) < 3  # centred
+
+
+# ---- the commands, real networks -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def johns():
+    pics = face_data.labelled("johns")
+    by = {}
+    for person, p in pics:
+        by.setdefault(person, []).append(p)
+    return by
+
+
+def run_cli(capsys, *args):
+    rc = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_enrol_verify_identify_round_trip(tmp_path, capsys, johns):
+    g = str(tmp_path / "gallery")
+    simm, savage = johns["John_Simm"], johns["John_Savage"]
+    rc, out, _ = run_cli(capsys, "faces", "--gallery", g, "enroll", "John Simm", str(simm[0]), str(simm[1]))
+    assert rc == 0 and "2 picture(s)" in out
+    rc, out, _ = run_cli(capsys, "faces", "--gallery", g, "--json", "list")
+    assert rc == 0 and json.loads(out.splitlines()[-1])[0]["name"] == "John Simm"
+    rc, out, _ = run_cli(capsys, "faces", "--gallery", g, "verify", str(simm[2]), str(simm[3]), "--json")
+    r = json.loads(out.splitlines()[-1])
+    assert rc == 0 and set(r) == {"same", "distance", "threshold"} and r["same"] and r["distance"] < r["threshold"]
+    rc, out, _ = run_cli(capsys, "faces", "--gallery", g, "verify", str(simm[2]), str(savage[0]), "--json")
+    assert rc == 0 and not json.loads(out.splitlines()[-1])["same"]
+    rc, out, _ = run_cli(capsys, "faces", "--gallery", g, "identify", str(simm[4]), "--json")
+    face = json.loads(out.splitlines()[-1])["faces"][0]
+    assert face["identity"] == "John Simm" and face["gender"] == "male" and 15 < face["age"] < 80
+    rc, out, _ = run_cli(capsys, "faces", "--gallery", g, "identify", str(savage[1]), "--json")
+    assert json.loads(out.splitlines()[-1])["faces"][0]["identity"].startswith("unknown-")
+    rc, out, _ = run_cli(capsys, "faces", "--gallery", g, "remove", "John Simm")
+    assert rc == 0 and Gallery(tmp_path / "gallery").people() == []
+
+
+def test_bad_pictures_and_galleries_give_one_line(tmp_path, capsys, johns):
+    g = str(tmp_path / "gallery")
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((240, 320, 3), 128, np.uint8))
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"not a picture")
+    cases = [(["enroll", "A", str(blank)], "no face found"),
+             (["enroll", "A", str(sample("multi_face.jpg"))], "faces; enrolling needs a picture of one person"),
+             (["enroll", "A", str(junk)], "not a readable image"),
+             (["enroll", "A", str(tmp_path / "missing.jpg")], "no such file"),
+             (["enroll", "../x", str(johns["John_Simm"][0])], "not a usable name"),
+             (["remove", "nobody"], "nobody called"),
+             (["verify", str(blank), str(johns["John_Simm"][0])], "no face found")]
+    for args, msg in cases:
+        rc, out, err = run_cli(capsys, "faces", "--gallery", g, *args)
+        assert rc == 2 and msg in err and len(err.strip().splitlines()) == 1, (args, err)
+    assert not (tmp_path / "gallery" / "gallery.json").exists()  # nothing half-enrolled
+    rc, out, err = run_cli(capsys, "faces", "--gallery", g, "identify", str(johns["John_Simm"][0]))
+    assert rc == 0 and "is empty" in err and "unknown-1" in out
+    rc, _, err = run_cli(capsys, "faces", "--threshold", "9", "list")
+    assert rc == 2 and "--threshold" in err
+
+
+def test_analyze_writes_the_report_csv_and_summary(tmp_path, capsys):
+    out_dir = tmp_path / "report"
+    rc, out, err = run_cli(capsys, "analyze", str(sample("single_face.mp4")), "-o", str(out_dir), "--gallery",
+                           str(tmp_path / "g"), "--json")
+    assert rc == 0, err
+    summary = json.loads(out.splitlines()[-1])
+    assert summary == json.loads((out_dir / "summary.json").read_text())
+    assert summary["frames"] == 72 and len(summary["people"]) == 1
+    person = summary["people"][0]
+    assert set(person) >= {"id", "frames", "attention_pct", "age", "gender", "expressions"}
+    assert person["id"] == "unknown-1" and person["frames"] >= 70 and person["attention_pct"] >= 90
+    assert person["gender"] == "male" and 18 < person["age"] < 70
+    with open(out_dir / "faces.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == person["frames"] and rows[-1]["identity"] == "unknown-1"
+    page = (out_dir / "report.html").read_text()
+    for fig in ("people_over_time", "presence", "attention"):
+        assert f'<figure id="{fig}"><svg' in page
+    assert "guesses, not facts" in page
