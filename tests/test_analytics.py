@@ -260,3 +260,28 @@ def test_analyze_writes_the_report_csv_and_summary(tmp_path, capsys):
     for fig in ("people_over_time", "presence", "attention"):
         assert f'<figure id="{fig}"><svg' in page
     assert "guesses, not facts" in page
+
+
+def test_the_embedding_runs_asynchronously_and_lands_at_the_next_frame(tracked_face):
+    img, base = tracked_face
+
+    class AsyncEmbed:
+        def __init__(self):
+            self.started = self.finished = 0
+
+        def start(self, frame, mesh):
+            self.started += 1
+
+        def finish(self):
+            self.finished += 1
+            return unit([1, 0, 0])
+
+    net = AsyncEmbed()
+    an = FaceAnalyzer(AnalyticsSettings(attributes=False), models={"embed": net})
+    first = an.process(img, [_face(base, 0)], 0.0)[0]
+    assert net.started == 1 and net.finished == 0 and first.identity is None  # started, not waited for
+    second = an.process(img, [_face(base, 0)], 1 / 30)[0]
+    assert net.finished == 1 and second.identity == "unknown-1"
+    an.process(img, [_face(base, 0)], 1.2)  # due again: started ...
+    an.reset()  # ... and a reset lets it end instead of leaving a request running
+    assert net.started == net.finished == 2

@@ -96,8 +96,12 @@ class FaceAnalyzer:
         self.unknown: dict[str, np.ndarray] = {}  # unknown-N -> running embedding
         self._next = 0
         self.runs = {m: 0 for m in self.MODELS}  # how many times each network ran
+        self._pending = None  # (person, model, dt) of a network started at the previous frame
 
     def reset(self) -> None:
+        if self._pending is not None:  # let the running request end before its person is forgotten
+            self.models[self._pending[1]].finish()
+            self._pending = None
         self.tracks.clear()
         self.lost.clear()
         self.unknown.clear()
@@ -144,10 +148,26 @@ class FaceAnalyzer:
         return best
 
     def _run(self, frame: np.ndarray, face: FaceState, p: _Person, model: str, t: float) -> None:
+        """Run `model` on the face; a model with start()/finish() (the embedding) runs asynchronously: started
+        now, its answer collected at the next frame, so the frame that starts it does not wait for it."""
         dt = t - p.due.get(model, t)
-        out = self.models[model](frame, face.landmarks)
-        self.runs[model] += 1
         p.due[model] = t
+        self.runs[model] += 1
+        net = self.models[model]
+        if hasattr(net, "start"):
+            net.start(frame, face.landmarks)
+            self._pending = (p, model, dt)
+        else:
+            self._apply(p, model, net(frame, face.landmarks), dt)
+
+    def _collect(self) -> None:
+        """The answer of the network started at the previous frame (waits only if it is still running)."""
+        if self._pending is not None:
+            p, model, dt = self._pending
+            self._pending = None
+            self._apply(p, model, self.models[model].finish(), dt)
+
+    def _apply(self, p: _Person, model: str, out, dt: float) -> None:
         if model == "embed":
             e = _ema(p.embedding, np.asarray(out, np.float32), dt, self.s.smoothing_s)
             p.embedding = e / max(float(np.linalg.norm(e)), 1e-9)
@@ -177,6 +197,7 @@ class FaceAnalyzer:
 
     # -- frames ---------------------------------------------------------------------------------------------
     def process(self, frame: np.ndarray, faces: list[FaceState], t: float) -> list[FaceRecord]:
+        self._collect()
         pairs = [(f, self._person(f, t)) for f in faces]
         for f, p in pairs:
             p.box, p.last_seen = f.box, t

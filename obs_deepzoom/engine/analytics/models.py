@@ -70,8 +70,16 @@ class FaceEmbedder:
         self.infer = Infer("facenet", device, precision=precision)
 
     def __call__(self, frame: np.ndarray, mesh: np.ndarray) -> np.ndarray:
+        self.start(frame, mesh)
+        return self.finish()
+
+    def start(self, frame: np.ndarray, mesh: np.ndarray) -> None:
+        """Prepare the chip and start the inference (OpenVINO's threads); `finish()` returns the embedding."""
         rgb = cv2.cvtColor(chip(frame, mesh, self.SIZE, EMBED_PADDING), cv2.COLOR_BGR2RGB).astype(np.float32)
         std = max(float(rgb.std()), 1.0 / np.sqrt(rgb.size))
         self.infer.inputs[0][0] = (rgb - rgb.mean()) / np.float32(std)
-        e = self.infer.run()[0][0].astype(np.float32)
+        self.infer.start()
+
+    def finish(self) -> np.ndarray:
+        e = self.infer.wait()[0][0].astype(np.float32)
         return e / max(float(np.linalg.norm(e)), 1e-9)
