@@ -81,6 +81,18 @@ def _speakers(rows: list[dict], speech: np.ndarray | None, fps: float, threshold
             best["speaking"] = True
 
 
+def backfill_identities(rows: list[dict]) -> None:
+    """A track's rows before its first embedding (the network runs after the face appears) take the identity
+    the track got first, so one person is not counted twice."""
+    first: dict[int, tuple[str, bool]] = {}
+    for r in rows:
+        if r["identity"] is not None and r["track"] not in first:
+            first[r["track"]] = (r["identity"], r["enrolled"])
+    for r in rows:
+        if r["identity"] is None and r["track"] in first:
+            r["identity"], r["enrolled"] = first[r["track"]]
+
+
 def summarise(rows: list[dict], frames: int, fps: float, speech: np.ndarray | None) -> dict:
     people = []
     ids = sorted({r["identity"] or f"track-{r['track']}" for r in rows})
@@ -126,6 +138,7 @@ def analyze(source: VideoSource, out_dir: Path, settings: AnalyticsSettings, gal
     if audio_path is not None:
         progress("speech: silero VAD on the soundtrack")
         speech = speech_times(audio_path, run.frames / source.fps)
+    backfill_identities(rows)
     _speakers(rows, speech, source.fps)
     summary = summarise(rows, run.frames, source.fps, speech)
     summary["ms_per_frame_median"] = round(float(np.median(run.step_ms)), 2)
