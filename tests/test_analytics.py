@@ -42,8 +42,10 @@ def test_gallery_round_trip_and_matching(tmp_path):
     far = match(unit([0, 0, 1, 0]), people, 0.5)
     assert far.name is None and far.nearest in people and far.distance > 1.0
     assert match(a, {}, 0.5).distance == float("inf")
+    bob_file = tmp_path / "g" / json.loads((tmp_path / "g" / "gallery.json").read_text())["Bob"]["file"]
+    assert bob_file.is_file()
     g.remove("Bob")
-    assert [p.name for p in g.people()] == ["Ada Lovelace"] and not (tmp_path / "g" / "Bob.npy").exists()
+    assert [p.name for p in g.people()] == ["Ada Lovelace"] and not bob_file.exists()
     assert not list((tmp_path / "g").glob("*.part"))  # atomic writes leave nothing behind
 
 
@@ -60,6 +62,24 @@ def test_gallery_bad_input_is_one_clear_error(tmp_path):
     (tmp_path / "gallery.json").write_text("{broken")
     with pytest.raises(DeepZoomError, match="unreadable"):
         g.people()
+    (tmp_path / "gallery.json").write_text('{"X": 3}')
+    with pytest.raises(DeepZoomError, match="not one this version wrote"):
+        g.people()
+
+
+def test_names_never_share_a_file_and_a_lost_file_can_be_enrolled_again(tmp_path):
+    g = Gallery(tmp_path)
+    g.enroll("Ann Lee", [unit([1, 0]), unit([1, 0.1])])
+    g.enroll("Ann_Lee", [unit([0, 1])])  # once mapped to the same file as "Ann Lee"
+    assert g.embeddings("Ann Lee").shape == (2, 2) and g.embeddings("Ann_Lee").shape == (1, 2)
+    with pytest.raises(DeepZoomError, match="only in case"):
+        g.enroll("ann lee", [unit([1, 0])])
+    index = json.loads((tmp_path / "gallery.json").read_text())
+    (tmp_path / index["Ann Lee"]["file"]).unlink()
+    with pytest.raises(DeepZoomError, match="missing; enrol Ann Lee again"):
+        g.loaded()
+    g.enroll("Ann Lee", [unit([1, 0])])  # what the message says works
+    assert g.embeddings("Ann Lee").shape == (1, 2) and g.people()[0].pictures == 1
 
 
 # ---- verification statistics --------------------------------------------------------------------------------
@@ -285,3 +305,48 @@ def test_the_embedding_runs_asynchronously_and_lands_at_the_next_frame(tracked_f
     an.process(img, [_face(base, 0)], 1.2)  # due again: started ...
     an.reset()  # ... and a reset lets it end instead of leaving a request running
     assert net.started == net.finished == 2
+
+
+def test_two_people_in_view_never_share_a_label(tracked_face):
+    """A is lost and comes back elsewhere as a new track (its label again); a stranger then steps in where A was
+    within relink_s: the stranger must not inherit A's old record and label."""
+    img, base = tracked_face
+    fake = FakeModels({0: unit([1, 0, 0]), 1: unit([1, 0.02, 0]), 2: unit([0, 1, 0])})
+    an = FaceAnalyzer(AnalyticsSettings(relink_s=2.0), models=fake.models())
+    a = an.process(img, [_face(base, 0)], 0.0)[0]
+    an.process(img, [], 0.1)
+    back = an.process(img, [_face(base, 1, dx=400)], 0.2)[0]  # far away: a new track, A's face
+    back = an.process(img, [_face(base, 1, dx=400)], 0.25)[0]  # its embedding lands (asynchronous or not)
+    assert back.identity == a.identity == "unknown-1" and back.track != a.track
+    recs = an.process(img, [_face(base, 1, dx=400), _face(base, 2)], 0.3)
+    recs = an.process(img, [_face(base, 1, dx=400), _face(base, 2)], 1.5)
+    labels = [r.identity for r in recs]
+    assert len(set(labels)) == 2 and recs[0].track != recs[1].track, recs
+
+
+def test_the_speaker_is_the_person_whose_mouth_moves_while_someone_speaks():
+    from obs_deepzoom.jobs.analyze import _speakers
+
+    fps, rows = 30.0, []
+    for i in range(90):  # 3 s: track 0 talks (lips moving), track 1 listens (lips still)
+        rows.append({"frame": i, "track": 0, "mouth_open": 0.02 + 0.02 * (i % 4 < 2)})
+        rows.append({"frame": i, "track": 1, "mouth_open": 0.01})
+    speech = np.zeros(int(3 * 16000 / 512) + 1, np.float32)
+    speech[: len(speech) // 2] = 0.9  # speech in the first half only
+    _speakers(rows, speech, fps)
+    talk = [r for r in rows if r["speaking"]]
+    assert talk and all(r["track"] == 0 for r in talk)
+    assert all(r["frame"] < 50 for r in talk) and len(talk) >= 40
+    _speakers(rows, None, fps)  # no soundtrack: nobody speaks
+    assert not any(r["speaking"] for r in rows)
+
+
+def test_analyze_refuses_a_bad_output_folder_before_it_runs(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    rc, _, err = run_cli(capsys, "analyze", str(sample("single_face.mp4")), "-o", str(blocker / "sub"))
+    assert rc == 2 and "cannot write the report there" in err and len(err.strip().splitlines()) == 1, err
+    rc, _, err = run_cli(capsys, "analyze", "--camera", "0", str(sample("single_face.mp4")), "-o", str(tmp_path))
+    assert rc == 2 and "one of them" in err
+    with pytest.raises(SystemExit):
+        cli.main(["analyze", str(sample("single_face.mp4")), "-o", str(tmp_path), "--max-frames", "-1"])

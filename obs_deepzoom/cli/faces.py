@@ -10,7 +10,6 @@ from .common import progress
 
 
 def _jobs(args):
-    from .. import paths
     from ..errors import InputError
     from ..jobs.faces import FaceJobs
     from ..settings import AnalyticsSettings
@@ -18,8 +17,17 @@ def _jobs(args):
     try:
         settings = AnalyticsSettings() if args.threshold is None else AnalyticsSettings(threshold=args.threshold)
     except ValueError as e:  # pydantic's ValidationError: name the flag and its range
-        raise InputError(f"--threshold {args.threshold}: must be between 0.3 and 1.6") from e
-    return FaceJobs(Path(args.gallery) if args.gallery else paths.gallery_dir(), settings, progress)
+        lo, hi = (next(getattr(m, k) for m in AnalyticsSettings.model_fields["threshold"].metadata if hasattr(m, k))
+                  for k in ("ge", "le"))
+        raise InputError(f"--threshold {args.threshold}: must be between {lo} and {hi}") from e
+    return FaceJobs(_gallery(args, settings), settings, progress)
+
+
+def _gallery(args, settings) -> Path:
+    """--gallery, else the setting analytics.gallery, else the default folder."""
+    from .. import paths
+
+    return Path(args.gallery or settings.gallery or paths.gallery_dir())
 
 
 def _print(result, as_json: bool, text: str) -> None:
@@ -80,7 +88,6 @@ def add_faces(sub) -> None:
 
 
 def cmd_analyze(args) -> int:
-    from .. import paths
     from ..errors import InputError
     from ..jobs.analyze import analyze
     from ..media import VideoSource
@@ -93,7 +100,7 @@ def cmd_analyze(args) -> int:
     if args.no_identity:
         settings = settings.model_copy(update={"identity": False})
     source = VideoSource.open_file(Path(args.input)) if args.input else VideoSource.open_camera(args.camera)
-    summary = analyze(source, Path(args.out), settings, Path(args.gallery) if args.gallery else paths.gallery_dir(),
+    summary = analyze(source, Path(args.out), settings, _gallery(args, settings),
                       audio_path=Path(args.input) if args.input else None, max_frames=args.max_frames,
                       progress=progress)
     if args.json:
@@ -106,6 +113,13 @@ def cmd_analyze(args) -> int:
     return 0
 
 
+def _count(text: str) -> int:
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n}: must be 0 (all) or more")
+    return n
+
+
 def add_analyze(sub) -> None:
     sp = sub.add_parser("analyze", help="face analytics over a video or a camera: HTML report with plots, CSV, "
                                         "JSON")
@@ -114,7 +128,7 @@ def add_analyze(sub) -> None:
     sp.add_argument("-o", "--out", required=True, help="folder for report.html, faces.csv and summary.json")
     sp.add_argument("--gallery", help="folder of enrolled faces (default: as `deepzoom faces`)")
     sp.add_argument("--no-identity", action="store_true", help="do not compute face embeddings at all")
-    sp.add_argument("--max-frames", type=int, default=0, help="stop after this many frames (0: all)")
+    sp.add_argument("--max-frames", type=_count, default=0, help="stop after this many frames (0: all)")
     sp.add_argument("--set", action="append", metavar="KEY=VALUE",
                     help="an analytics setting, e.g. --set attention_yaw_deg=30 (docs/settings.md)")
     sp.add_argument("--json", action="store_true", help="print the summary as one JSON object on the last line")

@@ -183,7 +183,8 @@ def run(progress=print) -> dict:
     fem = [f for fs, _, _ in sets.values() for f in fs]
     ms = [x for _, m, _ in sets.values() for x in m]
     dms = [x for _, _, d in sets.values() for x in d]
-    # the headline keys: threshold-free AUC over both sets' pairs, and held-out accuracy at the defaults
+    # the headline keys: the tune set's threshold-free AUC and leave-one-person-out accuracy (held out: the
+    # unprefixed keys, accuracy_at_default)
     res["verify_auc"], res["peer_verify_auc"] = res["tune_roc_auc"], res["tune_peer_roc_auc"]
     res["verify_accuracy"] = res["tune_accuracy_leave_one_person_out"]
     res["peer_verify_accuracy"] = res["tune_peer_accuracy_leave_one_person_out"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -62,12 +63,16 @@ def _speakers(rows: list[dict], speech: np.ndarray | None, fps: float, threshold
         by_track.setdefault(r["track"], []).append(r)
     half = max(1, int(round(MOUTH_WINDOW_S * fps / 2)))
     spread: dict[tuple[int, int], float] = {}
-    for track, rs in by_track.items():
+    for track, rs in by_track.items():  # a rolling standard deviation over each track's frames (sorted)
         frames = np.array([r["frame"] for r in rs])
-        mouth = np.array([r["mouth_open"] for r in rs])
-        for r in rs:
-            near = np.abs(frames - r["frame"]) <= half
-            spread[(track, r["frame"])] = float(mouth[near].std()) if near.sum() > 2 else 0.0
+        mouth = np.array([r["mouth_open"] for r in rs], np.float64)
+        c1, c2 = np.concatenate([[0.0], np.cumsum(mouth)]), np.concatenate([[0.0], np.cumsum(mouth ** 2)])
+        lo, hi = np.searchsorted(frames, frames - half), np.searchsorted(frames, frames + half, side="right")
+        n = hi - lo
+        mean = (c1[hi] - c1[lo]) / n
+        std = np.sqrt(np.maximum((c2[hi] - c2[lo]) / n - mean ** 2, 0.0))
+        for r, sd, k in zip(rs, std, n):
+            spread[(track, r["frame"])] = float(sd) if k > 2 else 0.0
     by_frame: dict[int, list[dict]] = {}
     for r in rows:
         by_frame.setdefault(r["frame"], []).append(r)
@@ -101,8 +106,8 @@ def summarise(rows: list[dict], frames: int, fps: float, speech: np.ndarray | No
         ages = [r["age"] for r in rs if r["age"] is not None]
         fem = [r["female"] for r in rs if r["female"] is not None]
         people.append({
-            "id": pid, "enrolled": any(r["enrolled"] for r in rs), "frames": len(rs),
-            "seconds": round(len(rs) / fps, 2),
+            "id": pid, "enrolled": any(r["enrolled"] for r in rs), "frames": len({r["frame"] for r in rs}),
+            "seconds": round(len({r["frame"] for r in rs}) / fps, 2),
             "attention_pct": round(100 * float(np.mean([r["attention"] for r in rs])), 1),
             "age": round(float(np.median(ages)), 1) if ages else None,
             "gender": None if not fem else ("female" if np.median(fem) >= 0.5 else "male"),
@@ -117,41 +122,62 @@ def summarise(rows: list[dict], frames: int, fps: float, speech: np.ndarray | No
 
 def analyze(source: VideoSource, out_dir: Path, settings: AnalyticsSettings, gallery: Path,
             audio_path: Path | None = None, max_frames: int = 0, progress=print) -> dict:
+    """Ctrl+C (or a camera that stops) ends the run early; what was seen is still written."""
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"{out_dir}: exists and is not a folder")
+    try:  # the folder first: a bad -o fails before the run, not after it
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise InputError(f"{out_dir}: cannot write the report there ({e.strerror or e})") from e
     people = Gallery(gallery).loaded() if settings.identity else {}
     tracker = FaceTracker(FaceTrackingSettings(max_faces=4))
     analyzer = FaceAnalyzer(settings, people)
     rows: list[dict] = []
+    step_ms: list[float] = []
 
     def step(i: int, t: float, frame: np.ndarray):
+        t0 = time.perf_counter()
         faces = tracker.process(frame, t)
         records = analyzer.process(frame, faces, t)
         for f, rec in zip(faces, records):
             rows.append(_row(i, t, rec, _mouth(f)))
+        step_ms.append(1000 * (time.perf_counter() - t0))
         return frame, FrameContext(i, t, faces)
 
-    run = run_frames(source.frames(), source.fps, step, None, count=source.frame_count, max_frames=max_frames,
-                     desc="analyze", empty=f"{source.name}: no frames could be read")
+    try:
+        run_frames(source.frames(), source.fps, step, None, count=source.frame_count, max_frames=max_frames,
+                   desc="analyze", empty=f"{source.name}: no frames could be read")
+    except KeyboardInterrupt:
+        if not step_ms:
+            raise
+        progress(f"stopped after {len(step_ms)} frames; writing what was seen")
+    frames = len(step_ms)
+    full = sum(1 for c in np.bincount([r["frame"] for r in rows]) if c >= tracker.settings.max_faces) if rows else 0
+    if full:
+        progress(f"{full} frames had {tracker.settings.max_faces} faces, the most the tracker follows: more people "
+                 "may have been in view")
     speech = None
     if audio_path is not None:
         progress("speech: silero VAD on the soundtrack")
-        speech = speech_times(audio_path, run.frames / source.fps)
+        speech = speech_times(audio_path, frames / source.fps)
     backfill_identities(rows)
     _speakers(rows, speech, source.fps)
-    summary = summarise(rows, run.frames, source.fps, speech)
-    summary["ms_per_frame_median"] = round(float(np.median(run.step_ms)), 2)
+    summary = summarise(rows, frames, source.fps, speech)
+    summary["ms_per_frame_median"] = round(float(np.median(step_ms)), 2)
     summary["networks_run"] = dict(analyzer.runs)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with open(out_dir / "faces.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
-        w.writeheader()
-        w.writerows(rows)
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
-    from .report import write_report
+    try:
+        with open(out_dir / "faces.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+            w.writeheader()
+            w.writerows(rows)
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+        from .report import write_report
 
-    write_report(out_dir / "report.html", rows, summary, source.name, speech)
+        write_report(out_dir / "report.html", rows, summary, source.name, speech)
+    except OSError as e:
+        raise InputError(f"{out_dir}: could not write the report ({e.strerror or e})") from e
     progress(f"wrote {out_dir / 'report.html'}, faces.csv ({len(rows)} rows) and summary.json")
     return summary
 

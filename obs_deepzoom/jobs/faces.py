@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..engine.analytics.gallery import Gallery, match
-from ..engine.analytics.still import StillFaces
+from ..engine.analytics.still import MAX_FACES, StillFaces
 from ..errors import InputError
 from ..media import read_image
 from ..settings import AnalyticsSettings
@@ -73,6 +73,9 @@ class FaceJobs:
         found = self.faces(path)
         if not found:
             raise InputError(f"{path}: no face found")
+        if len(found) >= MAX_FACES:
+            self.progress(f"{path}: {len(found)} faces analysed, the most the tracker follows; smaller ones may be "
+                          "left out")
         rows = []
         for i, f in enumerate(found):
             lm = f.face.landmarks

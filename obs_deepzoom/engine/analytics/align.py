@@ -56,6 +56,7 @@ def chip(frame: np.ndarray, mesh: np.ndarray, size: int, padding: float = 0.2) -
     the chip is warped at a whole multiple of the size first and then area-averaged down (no aliasing)."""
     m = chip_transform(mesh, size, padding)
     k = int(max(1, min(8, 1 / max(float(np.hypot(m[0, 0], m[0, 1])), 1e-6))))
-    big = cv2.warpAffine(frame, m * k, (size * k, size * k), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)
+    mk = m * k
+    mk[:, 2] += (k - 1) / 2  # chip pixel i averages big pixels k*i … k*i+k-1, whose centre is k*i + (k-1)/2
+    big = cv2.warpAffine(frame, mk, (size * k, size * k), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return big if k == 1 else cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)

@@ -113,10 +113,11 @@ class FaceAnalyzer:
         if p is not None:
             return p
         x, y, w, h = face.box
-        for old in self.lost:  # relink: lost recently, and the new face is near where it was
+        held = self._held()
+        for old in self.lost:  # relink: lost recently, the new face is near where it was, its label is free
             ox, oy, ow, oh = old.box
             near = math.hypot(x + w / 2 - ox - ow / 2, y + h / 2 - oy - oh / 2) < 0.75 * max(ow, oh, 1.0)
-            if t - old.last_seen <= self.s.relink_s and near:
+            if t - old.last_seen <= self.s.relink_s and near and (old.identity is None or old.identity not in held):
                 self.lost.remove(old)
                 self.tracks[face.face_id] = old
                 return old
@@ -124,6 +125,10 @@ class FaceAnalyzer:
         self._next += 1
         self.tracks[face.face_id] = p
         return p
+
+    def _held(self, but: _Person | None = None) -> set[str]:
+        """Unknown-N labels held by the people in view (never given to a second one at the same time)."""
+        return {q.identity for q in self.tracks.values() if q is not but and q.identity is not None}
 
     def _forget(self, seen: set[int], t: float) -> None:
         for fid in [f for f in self.tracks if f not in seen]:
@@ -182,14 +187,14 @@ class FaceAnalyzer:
         if m.name is not None:
             p.identity, p.distance, p.enrolled = m.name, m.distance, True
             return
-        if p.identity is not None and not p.enrolled and p.identity in self.unknown:
+        if (p.identity is not None and not p.enrolled and p.identity in self.unknown
+                and p.identity not in self._held(but=p)):
             d = float(np.linalg.norm(self.unknown[p.identity] - p.embedding))
             if d < 1.1 * self.s.threshold:  # hysteresis: keep the label while it still fits
                 self.unknown[p.identity] = p.embedding
                 p.distance = d
                 return
-        others = {k: v[None] for k, v in self.unknown.items()
-                  if k not in {q.identity for q in self.tracks.values() if q is not p}}
+        others = {k: v[None] for k, v in self.unknown.items() if k not in self._held(but=p)}
         u = match(p.embedding, others, self.s.threshold)
         label = u.name or f"unknown-{len(self.unknown) + 1}"
         self.unknown[label] = p.embedding

@@ -1,5 +1,6 @@
-"""Enrolled faces: a folder the user owns (nothing else is ever stored). One `NAME.npy` of unit embeddings per
-person plus `gallery.json` (names, how many pictures, when); written atomically, so a crash loses nothing."""
+"""Enrolled faces: a folder the user owns (nothing else is ever stored). One `person-N.npy` of unit embeddings
+per person plus `gallery.json` (name -> file, how many pictures, when); written atomically, so a crash loses
+nothing. Files are named by number, not by name, so no two names can ever share a file."""
 
 from __future__ import annotations
 
@@ -32,10 +33,6 @@ class Match:
     nearest: str | None  # that person, close enough or not
 
 
-def _file(name: str) -> str:
-    return name.replace(" ", "_") + ".npy"
-
-
 def _atomic_write(path: Path, write) -> None:
     tmp = path.with_name(path.name + ".part")
     with open(tmp, "wb") as f:
@@ -57,15 +54,22 @@ class Gallery:
             data = json.loads(p.read_text())
         except (OSError, ValueError) as e:
             raise DeepZoomError(f"the face gallery index {p} is unreadable ({e}); remove it to start over") from e
-        if not isinstance(data, dict):
-            raise DeepZoomError(f"the face gallery index {p} is not a JSON object; remove it to start over")
+        ok = isinstance(data, dict) and all(
+            isinstance(v, dict) and isinstance(v.get("pictures"), int) and isinstance(v.get("file"), str)
+            and re.fullmatch(r"person-\d+\.npy", v["file"]) for v in data.values())
+        if not ok:
+            raise DeepZoomError(f"the face gallery index {p} is not one this version wrote; remove it to start over")
         return data
 
+    def _write_index(self, index: dict) -> None:
+        _atomic_write(self.folder / INDEX, lambda f: f.write(json.dumps(index, indent=1).encode()))
+
     def people(self) -> list[Person]:
-        return [Person(n, int(v["pictures"]), str(v["enrolled"])) for n, v in sorted(self._index().items())]
+        return [Person(n, v["pictures"], str(v.get("enrolled", ""))) for n, v in sorted(self._index().items())]
 
     def enroll(self, name: str, embeddings: np.ndarray) -> Person:
-        """Add `embeddings` (k x D unit vectors) to `name` (created if new)."""
+        """Add `embeddings` (k x D unit vectors) to `name` (created if new; a person whose file was lost starts
+        over with these)."""
         if not NAME_RE.match(name) or name.strip() != name:
             raise DeepZoomError(f"'{name}' is not a usable name (letters, digits, spaces, . ' - and _; at most 64)")
         e = np.atleast_2d(np.asarray(embeddings, np.float32))
@@ -73,32 +77,49 @@ class Gallery:
             raise DeepZoomError(f"nothing to enrol for {name}")
         self.folder.mkdir(parents=True, exist_ok=True)
         index = self._index()
-        old = self.embeddings(name) if name in index else np.zeros((0, e.shape[1]), np.float32)
+        clash = [n for n in index if n != name and n.casefold() == name.casefold()]
+        if clash:
+            raise DeepZoomError(f"'{name}' differs from the enrolled '{clash[0]}' only in case; use that name")
+        entry = index.get(name)
+        if entry is None:
+            used = {v["file"] for v in index.values()}
+            entry = {"file": next(f"person-{i}.npy" for i in range(1, len(used) + 2) if f"person-{i}.npy" not in used)}
+        path = self.folder / entry["file"]
+        old = self._load(name, path) if path.is_file() else np.zeros((0, e.shape[1]), np.float32)
         if old.shape[1] != e.shape[1]:
             raise DeepZoomError(f"{name} was enrolled with another face model ({old.shape[1]}-D embeddings)")
         both = np.concatenate([old, e])
-        _atomic_write(self.folder / _file(name), lambda f: np.save(f, both))
-        index[name] = {"pictures": int(both.shape[0]), "enrolled": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        _atomic_write(self.folder / INDEX, lambda f: f.write(json.dumps(index, indent=1).encode()))
+        _atomic_write(path, lambda f: np.save(f, both))
+        index[name] = {**entry, "pictures": int(both.shape[0]), "enrolled": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        self._write_index(index)
         return Person(name, both.shape[0], index[name]["enrolled"])
 
     def remove(self, name: str) -> None:
         index = self._index()
         if name not in index:
             raise DeepZoomError(f"nobody called '{name}' is enrolled in {self.folder}")
-        del index[name]
-        _atomic_write(self.folder / INDEX, lambda f: f.write(json.dumps(index, indent=1).encode()))
-        (self.folder / _file(name)).unlink(missing_ok=True)
+        entry = index.pop(name)
+        self._write_index(index)
+        (self.folder / entry["file"]).unlink(missing_ok=True)
+
+    def _load(self, name: str, path: Path) -> np.ndarray:
+        try:
+            e = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise DeepZoomError(f"the embeddings of {name} ({path}) are unreadable ({exc}); "
+                                f"`deepzoom faces remove \"{name}\"` and enrol again") from exc
+        if e.ndim != 2:
+            raise DeepZoomError(f"the embeddings of {name} ({path}) have shape {e.shape}; remove and enrol again")
+        return e.astype(np.float32)
 
     def embeddings(self, name: str) -> np.ndarray:
-        p = self.folder / _file(name)
-        try:
-            e = np.load(p, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise DeepZoomError(f"the embeddings of {name} ({p}) are unreadable ({exc}); enrol again") from exc
-        if e.ndim != 2:
-            raise DeepZoomError(f"the embeddings of {name} ({p}) have shape {e.shape}; enrol again")
-        return e.astype(np.float32)
+        index = self._index()
+        if name not in index:
+            raise DeepZoomError(f"nobody called '{name}' is enrolled in {self.folder}")
+        path = self.folder / index[name]["file"]
+        if not path.is_file():
+            raise DeepZoomError(f"the embeddings of {name} ({path}) are missing; enrol {name} again")
+        return self._load(name, path)
 
     def loaded(self) -> dict[str, np.ndarray]:
         return {p.name: self.embeddings(p.name) for p in self.people()}
