@@ -53,7 +53,8 @@ def test_every_model_offers_an_int8_build_or_says_why_not():
     for entry in load_manifest().models:
         assert entry.precision in ("f32", "bf16", "int8")
         assert entry.evidence, f"{entry.name}: the manifest must say why its precision was chosen"
-        assert entry.int8 is not None, f"{entry.name}: no int8 recipe"
+        assert entry.int8 is not None or "no int8 build" in entry.evidence, (
+            f"{entry.name}: no int8 recipe and the evidence does not say why")
 
 
 def test_recording_keeps_a_bounded_uniform_sample():
