@@ -338,11 +338,13 @@ class AnalyticsSettings(SettingsModel):
     person looks at the screen. Nothing leaves the machine; only faces you enrol are stored."""
 
     enabled: bool = Field(True, description="Analyse the faces in view")
+    overlay: bool = Field(True, description="Draw each face's box and what was found (name, age, gender, "
+                                            "attention) on the picture (OBS filter)")
     identity: bool = Field(True, description="Recognise enrolled faces and tell unknown people apart (off: no "
                                              "face embedding is computed at all)")
     attributes: bool = Field(True, description="Estimate apparent age and gender (guesses, not facts)")
     gallery: str = Field("", description="Folder of enrolled faces (empty: ~/.local/share/obs-deepzoom/faces, or "
-                                         "$DEEPZOOM_GALLERY)")
+                                         "$DEEPZOOM_GALLERY)", json_schema_extra={"folder": True})
     threshold: float = Field(0.95, ge=0.3, le=1.6,
                              description="Embedding distance below which two faces are the same person "
                                          "(lower: fewer false matches, more misses)", json_schema_extra=ADVANCED)

@@ -350,3 +350,90 @@ def test_analyze_refuses_a_bad_output_folder_before_it_runs(tmp_path, capsys):
     assert rc == 2 and "one of them" in err
     with pytest.raises(SystemExit):
         cli.main(["analyze", str(sample("single_face.mp4")), "-o", str(tmp_path), "--max-frames", "-1"])
+
+
+# ---- the OBS filter's engine side: session statistics, overlay, effect ------------------------------------------
+def test_session_counts_a_face_once_from_its_first_frame(tracked_face):
+    from obs_deepzoom.engine.analytics.session import SessionStats
+
+    img, base = tracked_face
+
+    class AsyncEmbed:  # started at the first frame, its answer lands at the second: frame 0 has no identity
+        def start(self, frame, mesh):
+            pass
+
+        def finish(self):
+            return unit([1, 0, 0])
+
+    an = FaceAnalyzer(AnalyticsSettings(attributes=False), models={"embed": AsyncEmbed()})
+    assert an.process(img, [_face(base, 0)], -1 / 30)[0].identity is None
+    an.reset()
+    stats = SessionStats()
+    for i in range(60):  # 2 s; the person looks away for the last half second
+        face = _face(base, 0) if i < 45 else replace(_face(base, 0), yaw=base.yaw + 50)
+        stats.add(an.process(img, [face], i / 30), i / 30)
+    snap = stats.snapshot()
+    assert snap["frames"] == 60 and snap["in_view"] == 1 and abs(snap["seconds"] - 59 / 30) < 0.01
+    (person,) = snap["people"]
+    assert person["id"] == "unknown-1" and person["frames"] == 60 and person["attention_pct"] == 75.0
+    assert snap["faces"][0]["id"] == "unknown-1" and snap["faces"][0]["attention"] is False
+    json.dumps(snap)  # plain JSON for the vendor request
+    stats.reset()
+    assert stats.snapshot()["people"] == [] and stats.snapshot()["frames"] == 0
+
+
+def test_the_overlay_draws_a_box_per_face_in_its_attention_colour(tracked_face):
+    from obs_deepzoom.engine.analytics import overlay
+
+    img, base = tracked_face
+    an = FaceAnalyzer(AnalyticsSettings(identity=False, attributes=False), models={})
+    looking = an.process(img, [base], 0.0)[0]
+    away = replace(looking, attention=False, box=(5.0, 5.0, 40.0, 40.0), age=33.0, gender="female")
+    canvas = np.zeros_like(img)
+    overlay.draw(canvas, [looking, away])
+    x, y, w, h = (int(round(v)) for v in looking.box)
+    assert (canvas[y + h // 2, x] == overlay.LOOKING).all()  # the box's left edge
+    assert (canvas[25, 5] == overlay.AWAY).all()
+    assert overlay.label(away) == "..., 33 y, female, away"
+
+
+def test_the_analytics_effect_with_the_real_networks(tmp_path, monkeypatch):
+    """The effect on the sample clip through a chain, like the OBS filter runs it: one person, looking, with an
+    age and gender; the overlay changes the picture only when on; a reset starts the statistics over; an
+    unreadable gallery is a warning, not a failure."""
+    from obs_deepzoom.engine.chain import Chain
+    from obs_deepzoom.media import VideoSource
+    from obs_deepzoom.settings import ChainSettings
+
+    (tmp_path / "g").mkdir()
+    (tmp_path / "g" / "gallery.json").write_text("{broken")
+    settings = ChainSettings(analytics=AnalyticsSettings(gallery=str(tmp_path / "g"), attributes_every_s=0.3))
+    chain = Chain(["analytics"], settings)
+    effect = chain.effects[0]
+    src = VideoSource.open_file(sample("single_face.mp4"))
+    changed = []
+    for i, frame in enumerate(src.frames()):
+        out, _ = chain.process(frame, i / src.fps)
+        changed.append(not np.array_equal(out, frame))
+        if i == 40:
+            effect.settings = effect.settings.model_copy(update={"overlay": False})
+    stats = effect.live_stats()
+    assert "gallery not used" in stats["warning"]
+    (person,) = stats["people"]
+    assert person["id"] == "unknown-1" and person["attention_pct"] >= 90 and person["gender"] == "male"
+    assert all(changed[5:40]) and not any(changed[41:])
+    assert effect.analyzer.runs["age"] >= 3 and effect.analyzer.runs["embed"] >= 1
+    effect.reset_session()
+    assert effect.live_stats()["people"] == []
+
+
+def test_remote_analytics_text():
+    from obs_deepzoom.remote.commands import analytics_text
+
+    text = analytics_text("Cam", {"seconds": 12.0, "in_view": 1, "effect_ms_median": 7.5, "people": [
+        {"id": "Ada", "seconds": 11.5, "attention_pct": 80.0, "age": 36.4, "gender": "female"},
+        {"id": "track-3", "seconds": 0.5, "attention_pct": 0.0, "age": None, "gender": None}]})
+    lines = text.splitlines()
+    assert lines[0] == "Cam: 2 seen in 12.0 s, 1 in view now (7.5 ms per frame)"
+    assert "Ada" in lines[1] and "80.0 %" in lines[1] and "age 36, female" in lines[1]
+    assert lines[2].rstrip().endswith("0.0 %")

@@ -25,9 +25,9 @@ def _jobs(args):
 
 def _gallery(args, settings) -> Path:
     """--gallery, else the setting analytics.gallery, else the default folder."""
-    from .. import paths
+    from ..engine.analytics.gallery import gallery_folder
 
-    return Path(args.gallery or settings.gallery or paths.gallery_dir())
+    return Path(args.gallery) if args.gallery else gallery_folder(settings.gallery)
 
 
 def _print(result, as_json: bool, text: str) -> None:

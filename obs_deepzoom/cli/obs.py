@@ -89,7 +89,31 @@ def cmd_remote(args) -> int:
             print(f"wrote {rc.screenshot(c, args.source, args.output, args.width)}")
         elif action == "virtualcam":
             emit(rc.virtualcam(c, args.vc_action), args.json)
+        elif action == "analytics":
+            _analytics(c, args)
     return 0
+
+
+def _analytics(c, args) -> None:
+    """One reading, or one every --every seconds with --follow until Ctrl+C."""
+    import time
+
+    from ..errors import InputError
+    from ..remote import commands as rc
+
+    if not args.every > 0:
+        raise InputError(f"--every {args.every}: must be more than 0 seconds")
+    reset = args.reset
+    try:
+        while True:
+            stats = rc.analytics(c, args.source, reset)
+            reset = False
+            print(json.dumps(stats) if args.json else rc.analytics_text(args.source, stats), flush=True)
+            if not args.follow:
+                return
+            time.sleep(args.every)
+    except KeyboardInterrupt:
+        pass
 
 
 def _apply_preset(c, source: str, name: str, audio_source: str | None = None) -> int:
@@ -192,6 +216,13 @@ def add_remote(sub) -> None:
     r.add_argument("source")
     r.add_argument("output", type=Path)
     r.add_argument("--width", type=int, help="scale to this width")
+    r = rs.add_parser("analytics", help="the face analytics filter's live statistics: people seen, time in view, "
+                                        "attention, apparent age and gender")
+    r.add_argument("source")
+    r.add_argument("--follow", action="store_true", help="keep printing (Ctrl+C stops)")
+    r.add_argument("--every", type=float, default=2.0, help="seconds between readings with --follow (default 2)")
+    r.add_argument("--reset", action="store_true", help="start the statistics over first")
+    r.add_argument("--json", action="store_true")
     r = rs.add_parser("virtualcam", help="start, stop or query OBS's virtual camera")
     r.add_argument("vc_action", choices=["start", "stop", "status"])
     r.add_argument("--json", action="store_true")

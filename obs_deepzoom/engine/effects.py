@@ -9,6 +9,7 @@ import numpy as np
 
 from ..audio_io import Audio
 from ..errors import DeepZoomError
+from .analytics.effect import FaceAnalytics
 from .audio.automute import AutoMute
 from .audio.denoise import Denoise
 from .audio.stream import process_signal
@@ -21,7 +22,8 @@ from .video.landmarks import LandmarkOverlay
 from .video.restore import FaceRestore
 
 VIDEO_EFFECTS: dict[str, type[VideoEffect]] = {e.name: e for e in (LandmarkOverlay, GazeCorrector, Background,
-                                                                    FaceRestore, PhotoAvatar, AutoFrame)}
+                                                                    FaceRestore, PhotoAvatar, AutoFrame,
+                                                                    FaceAnalytics)}
 AUDIO_EFFECTS: dict[str, type[AudioEffect]] = {e.name: e for e in (Denoise, AutoMute)}
 EFFECTS: dict[str, type] = {**VIDEO_EFFECTS, **AUDIO_EFFECTS}
 

@@ -34,7 +34,7 @@ SOURCE_VIDEO, SOURCE_AUDIO, SOURCE_ASYNC, SOURCE_CUSTOM_DRAW = 1 << 0, 1 << 1, 1
 COMBO_TYPE_LIST, COMBO_FORMAT_STRING = 2, 3
 TEXT_DEFAULT, TEXT_INFO = 0, 3  # enum obs_text_type
 TEXT_INFO_NORMAL, TEXT_INFO_WARNING, TEXT_INFO_ERROR = 0, 1, 2  # enum obs_text_info_type
-PATH_FILE = 0  # enum obs_path_type
+PATH_FILE, PATH_DIRECTORY = 0, 2  # enum obs_path_type
 GROUP_NORMAL, GROUP_CHECKABLE = 1, 2  # enum obs_group_type
 LOG_ERROR, LOG_WARNING, LOG_INFO = 100, 200, 300
 MAX_AV_PLANES = 8
@@ -86,6 +86,20 @@ class SourceFrame(Structure):
         ("color_range_min", c_float * 3), ("color_range_max", c_float * 3), ("flip", c_bool),
         ("flags", c_uint8), ("trc", c_uint8), ("refs", c_long), ("prev_frame", c_bool),
     ]
+
+
+class CallData(Structure):
+    """struct calldata (callback/calldata.h): a growing stack of named values; freed with bfree(stack)."""
+
+    _fields_ = [("stack", P), ("size", c_size_t), ("capacity", c_size_t), ("fixed", c_bool)]
+
+
+
+
+class RequestCallback(Structure):
+    """struct obs_websocket_request_callback (obs-websocket-api.h)."""
+
+    _fields_ = [("callback", P), ("priv_data", P)]
 
 
 class AudioData(Structure):
@@ -177,6 +191,18 @@ SIGNATURES: dict[str, tuple[str, object, list]] = {
     "audio_output_get_channels": ("audio_output_get_channels", c_size_t, [P]),
     "audio_output_get_sample_rate": ("audio_output_get_sample_rate", c_uint32, [P]),
     "blog": ("blog_fixed", None, [c_int, c_char_p, c_char_p]),  # variadic: only as blog(level, "%s", text)
+    # for the native shim's vendor requests (obs/vendor.py registers them)
+    "obs_data_set_string": ("data_set_string", None, [P, c_char_p, c_char_p]),
+    "obs_data_set_bool": ("data_set_bool", None, [P, c_char_p, c_bool]),
+    "obs_data_set_double": ("data_set_double", None, [P, c_char_p, c_double]),
+    "obs_data_create_from_json": ("data_create_from_json", P, [c_char_p]),
+    "obs_data_apply": ("data_apply", None, [P, P]),
+    # obs-websocket's vendor API is reached through proc handlers and calldata (its header is all inline)
+    "obs_get_proc_handler": ("get_proc_handler", P, []),
+    "proc_handler_call": ("proc_handler_call", c_bool, [P, c_char_p, P]),
+    "calldata_set_data": ("calldata_set_data", None, [P, c_char_p, P, c_size_t]),
+    "calldata_get_data": ("calldata_get_data", c_bool, [P, c_char_p, P, c_size_t]),
+    "bfree": ("bfree", None, [P]),
 }
 
 # the libobs functions the native shim calls, in the order of its struct dz_api
@@ -190,4 +216,6 @@ NATIVE_API = [
     "gs_texture_set_image", "gs_clear", "gs_ortho", "gs_blend_state_push", "gs_blend_state_pop",
     "gs_blend_function", "gs_framebuffer_srgb_enabled", "gs_enable_framebuffer_srgb", "obs_get_base_effect",
     "gs_effect_get_param_by_name", "gs_effect_set_texture", "gs_effect_loop", "gs_draw_sprite", "blog",
+    "obs_get_source_by_name", "obs_source_release", "obs_data_get_string", "obs_data_set_string",
+    "obs_data_set_bool", "obs_data_set_double", "obs_data_create_from_json", "obs_data_apply", "obs_data_release",
 ]

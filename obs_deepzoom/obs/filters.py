@@ -43,6 +43,7 @@ REBUILD_KEYS = ("face.device", "face.precision", "face.detector", "face.min_dete
 RETRY_S = 5.0  # a failed effect is tried again this often even if no setting changes (a file may appear)
 WAIT_MS = 200  # a worker's longest wait inside the shim before it looks at its settings again
 GIL_WAITS = {"count": 0}  # Python callbacks that ran on an OBS real-time thread (registration.Dispatch counts)
+PUBLISH_S = 0.5  # how often an effect's live statistics (analytics) are published for remote readers
 STATS_S = float(os.environ.get("DEEPZOOM_STATS_S", "0") or 0)  # > 0: log each filter's counters this often
 
 
@@ -188,6 +189,8 @@ class VideoFilter(_Filter):
         if not self.handle:
             raise DeepZoomError("out of memory")
         self._gen = native.dz_video_settings_gen(self.handle)
+        self._resets = native.dz_video_resets(self.handle)
+        self._published_at = 0.0
         try:
             self.update(data)
         except Exception:
@@ -254,6 +257,7 @@ class VideoFilter(_Filter):
             except Exception as exc:
                 self._failed(exc, "the effect could not start")
                 self._configure(active=False)
+            self._share()
             r = self.native.dz_video_wait(self.handle, byref(job), WAIT_MS, self._gen)
             if r < 0:
                 return
@@ -274,6 +278,29 @@ class VideoFilter(_Filter):
             if ok:
                 self._job_ms.append((time.perf_counter() - t0) * 1000)
                 self._advise()
+
+    def _share(self) -> None:
+        """Effects with live statistics (analytics): start them over when a remote reader asked (vendor request
+        ResetAnalytics), and publish them every PUBLISH_S for remote readers (GetAnalytics)."""
+        if self.chain is None:
+            return
+        effects = [e for e in self.chain.effects if hasattr(e, "live_stats")]
+        if not effects:
+            return
+        try:
+            resets = self.native.dz_video_resets(self.handle)
+            if resets != self._resets:
+                self._resets = resets
+                for effect in effects:
+                    effect.reset_session()
+                self._published_at = 0.0
+            now = time.monotonic()
+            if now - self._published_at >= PUBLISH_S:
+                self._published_at = now
+                stats = {**effects[0].live_stats(), "effect_ms_median": self.stats().get("effect_ms_median")}
+                self.native.dz_video_set_info(self.handle, json.dumps(stats).encode())
+        except Exception as exc:  # statistics are a side line: never stop the effect for them
+            self.errors(f"publishing statistics failed: {type(exc).__name__}: {exc}")
 
     def _advise(self) -> None:
         """Every 200 jobs on a camera: if frames come out late, say which latency would fit (OBS log)."""

@@ -14,6 +14,11 @@ BUTTONS = {"avatar": [("avatar.recalibrate", "Recalibrate: look at the camera wi
                        "recalibrate")]}
 
 
+# obs-websocket vendor requests the DeepZoom script registers (obs/vendor.py; read by remote/commands.py)
+VENDOR = "obs-deepzoom"
+GET_ANALYTICS, RESET_ANALYTICS = "GetAnalytics", "ResetAnalytics"
+
+
 def is_audio(effect: str) -> bool:
     return effect in AUDIO_KINDS
 

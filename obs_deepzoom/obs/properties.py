@@ -27,7 +27,7 @@ from ..errors import SettingsError
 @dataclass
 class PropSpec:
     key: str
-    kind: str  # bool | int | float | list | text | color | path
+    kind: str  # bool | int | float | list | text | color | path | folder
     label: str
     tooltip: str
     default: object
@@ -160,6 +160,8 @@ def specs_for(sections: dict[str, type[BaseModel]], lang: str = DEFAULT_LOCALE) 
                 spec.kind = "color"
             if ann is str and "file_filter" in extra:
                 spec.kind, spec.choices = "path", [extra["file_filter"]]
+            elif ann is str and extra.get("folder"):
+                spec.kind = "folder"
             out.append(spec)
     return out
 

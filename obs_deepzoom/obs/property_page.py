@@ -117,6 +117,8 @@ def _add_property(props, spec: PropSpec, b, available_devices):
         p = obs.properties_add_color(props, key, label)
     elif spec.kind == "path":
         p = obs.properties_add_path(props, key, label, obs.PATH_FILE, b(spec.choices[0]), None)
+    elif spec.kind == "folder":
+        p = obs.properties_add_path(props, key, label, obs.PATH_DIRECTORY, None, None)
     else:
         p = obs.properties_add_text(props, key, label, obs.TEXT_DEFAULT)
     if spec.tooltip and p:

@@ -12,7 +12,7 @@ import logging
 import sys
 import threading
 
-from . import filters
+from . import filters, vendor
 from . import libobs as obs
 from . import native as native_shim
 from .filters import make_filter
@@ -137,3 +137,7 @@ def register_all(state: dict) -> None:
         _register(state, effect, kind, display)
         state["registered"].add(kind)
         log.info("registered filter %s (%s)", kind, display)
+    try:
+        vendor.register(state)
+    except Exception as exc:  # remote statistics are optional: the filters work without them
+        log.error("registering the obs-websocket vendor requests failed: %s", exc)

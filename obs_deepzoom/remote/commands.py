@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..errors import DeepZoomError
-from ..obs.kinds import ALL_KINDS, effect_of_kind, is_audio
+from ..obs.kinds import ALL_KINDS, GET_ANALYTICS, RESET_ANALYTICS, VENDOR, effect_of_kind, is_audio
 from ..obs.properties import obs_settings, parse_overrides
 from .client import SERIAL_REALTIME, ObsClient, ObsError
 
@@ -217,3 +217,44 @@ def virtualcam(c: ObsClient, action: str) -> dict:
         if exc.code == 604 or "not available" in str(exc).lower():
             raise ObsError(VIRTUALCAM_HELP, exc.code) from None
         raise
+
+
+def _vendor_request(c: ObsClient, request: str, source: str) -> dict:
+    try:
+        d = c.request("CallVendorRequest", {"vendorName": VENDOR, "requestType": request,
+                                            "requestData": {"source": source}})
+    except ObsError as exc:
+        raise ObsError(f"OBS does not answer {VENDOR}'s {request}: is the DeepZoom script loaded (`deepzoom obs "
+                       f"setup`, then restart OBS)? ({exc})", exc.code) from None
+    data = d.get("responseData") or {}
+    if "error" in data:
+        raise ObsError(f"'{source}': {data['error']}")
+    return data
+
+
+def analytics(c: ObsClient, source: str, reset: bool = False) -> dict:
+    """The live statistics of the analytics filter on `source` (after starting them over, with `reset`)."""
+    kind = _kind("analytics")
+    if not any(f["filterKind"] == kind for f in _filters(c, source)):
+        raise ObsError(f"'{source}' has no {default_filter_name('analytics')} filter (add one: deepzoom remote "
+                       f"add '{source}' analytics, or deepzoom remote preset '{source}' audience)")
+    if reset:
+        _vendor_request(c, RESET_ANALYTICS, source)
+    return _vendor_request(c, GET_ANALYTICS, source)
+
+
+def analytics_text(source: str, stats: dict) -> str:
+    """A few lines for people: the session, then one line per person seen."""
+    people = stats.get("people", [])
+    ms = stats.get("effect_ms_median")
+    head = (f"{source}: {len(people)} seen in {stats.get('seconds', 0):.1f} s, {stats.get('in_view', 0)} in view now"
+            + (f" ({ms:.1f} ms per frame)" if ms is not None else ""))
+    lines = [head]
+    if stats.get("warning"):
+        lines.append(f"  warning: {stats['warning']}")
+    for p in people:
+        extra = "".join([f", age {p['age']:.0f}" if p.get("age") is not None else "",
+                         f", {p['gender']}" if p.get("gender") else ""])
+        lines.append(f"  {p['id']:20s} {p['seconds']:7.1f} s in view, looking at the screen "
+                     f"{p['attention_pct']:5.1f} %{extra}")
+    return "\n".join(lines)

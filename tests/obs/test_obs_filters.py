@@ -121,7 +121,7 @@ def test_eye_contact_filter_changes_only_the_eyes(client):
 # what an effect visibly changes on the clip: (level of a pixel's change, pixels at the least); restore only
 # sharpens the face, eye contact moves only the eyes
 EFFECT_SEEN = {"avatar": (40, 50000), "background": (20, 3000), "gaze": (40, 30), "landmarks": (40, 300),
-               "restore": (12, 200), "framing": (40, 20000)}
+               "restore": (12, 200), "framing": (40, 20000), "analytics": (40, 800)}
 
 
 def off_clip(img: np.ndarray, frames: list[np.ndarray], level: int) -> int:

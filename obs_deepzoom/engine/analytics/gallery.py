@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ... import paths
 from ...errors import DeepZoomError
 
 NAME_RE = re.compile(r"^[\w][\w .'-]{0,63}$")
@@ -133,3 +134,9 @@ def match(embedding: np.ndarray, people: dict[str, np.ndarray], threshold: float
         if d < dist:
             best, dist = name, d
     return Match(best if dist < threshold else None, dist, best)
+
+
+def gallery_folder(setting: str) -> Path:
+    """The gallery a setting names (analytics.gallery), else the default folder ($DEEPZOOM_GALLERY or
+    ~/.local/share/obs-deepzoom/faces)."""
+    return Path(setting) if setting else paths.gallery_dir()

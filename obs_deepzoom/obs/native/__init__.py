@@ -18,7 +18,7 @@ from ...cbuild import compile_library, library_suffix
 from ...errors import DeepZoomError
 
 SOURCE = Path(__file__).resolve().parent / "deepzoom_native.c"
-ABI_VERSION = 4
+ABI_VERSION = 5
 P = ctypes.c_void_p
 MAX_AV_PLANES = 8
 VIDEO_STATS = ["frames_in", "frames_out", "applied", "passed", "dropped", "submitted", "done", "failed",
@@ -51,6 +51,8 @@ SIGNATURES = {
     "dz_video_free_gpu": (None, [P]),
     "dz_video_close": (None, [P]),
     "dz_video_free": (None, [P]),
+    "dz_video_set_info": (None, [P, c_char_p]),
+    "dz_video_resets": (c_uint64, [P]),
     "dz_audio_new": (P, [c_int, c_uint32, c_uint32]),
     "dz_audio_ring": (POINTER(ctypes.c_float), [P, c_int, c_int]),
     "dz_audio_written": (c_uint64, [P]),
@@ -70,7 +72,7 @@ SIGNATURES = {
 }
 # the callbacks OBS calls directly (addresses go into obs_source_info / the capture callback list)
 CALLBACKS = ["dz_get_name", "dz_video_update", "dz_filter_video", "dz_filter_remove", "dz_video_render",
-             "dz_filter_audio", "dz_tap_capture"]
+             "dz_filter_audio", "dz_tap_capture", "dz_vendor_get", "dz_vendor_reset"]
 
 
 def library_path() -> Path:

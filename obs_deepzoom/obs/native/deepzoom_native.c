@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #ifdef _WIN32
@@ -173,11 +174,20 @@ struct dz_api {
 	bool (*effect_loop)(void *, const char *);
 	void (*draw_sprite)(void *, uint32_t, uint32_t, uint32_t);
 	void (*blog)(int, const char *, ...);
+	void *(*get_source_by_name)(const char *);
+	void (*source_release)(void *);
+	const char *(*data_get_string)(void *, const char *);
+	void (*data_set_string)(void *, const char *, const char *);
+	void (*data_set_bool)(void *, const char *, bool);
+	void (*data_set_double)(void *, const char *, double);
+	void *(*data_create_from_json)(const char *);
+	void (*data_apply)(void *, void *);
+	void (*data_release)(void *);
 };
 static struct dz_api api;
 static _Atomic int api_ready;
 
-EXPORT int dz_abi_version(void) { return 4; }
+EXPORT int dz_abi_version(void) { return 5; }
 
 /* ---- the OBS threads that call our real-time callbacks (graphics, media, audio): Python asks whether one
  * of its own callbacks runs on one of them, i.e. whether an OBS real-time thread had to take the GIL ---- */
@@ -315,6 +325,9 @@ struct dz_video {
 	int shown, own_readback;
 	uint64_t frame; /* OBS frames this filter produced */
 	uint64_t tex_key; /* what the texture holds: a result's seq, or the frame time | 1 << 63 (an input) */
+	char *info;       /* JSON the worker publishes for remote readers (vendor requests); under reg_lock */
+	uint64_t info_ns; /* when it was published */
+	_Atomic uint64_t resets; /* remote requests to start the statistics over */
 	struct dz_video *next; /* registry of live filters (chain lookups) */
 };
 
@@ -1012,6 +1025,7 @@ EXPORT void dz_video_free(struct dz_video *v)
 			break;
 		}
 	mutex_unlock(&reg_lock);
+	free(v->info);
 	void *parent = v->context ? api.filter_get_parent(v->context) : NULL;
 	if (v->nheld && parent)
 		flush_held(v, parent);
@@ -1022,6 +1036,124 @@ EXPORT void dz_video_free(struct dz_video *v)
 	event_free(&v->work);
 	event_free(&v->done);
 	free(v);
+}
+
+/* ---- what a filter's worker publishes for remote readers: obs-websocket vendor requests ---- */
+static char *copy_string(const char *text)
+{
+	if (!text)
+		return NULL;
+	size_t n = strlen(text) + 1;
+	char *out = malloc(n);
+	if (out)
+		memcpy(out, text, n);
+	return out;
+}
+
+/* Worker: replace the published JSON (NULL withdraws it). */
+EXPORT void dz_video_set_info(struct dz_video *v, const char *json)
+{
+	if (!v)
+		return;
+	char *copy = copy_string(json);
+	registry_lock();
+	char *old = v->info;
+	v->info = copy;
+	v->info_ns = now_ns();
+	mutex_unlock(&reg_lock);
+	free(old);
+}
+
+/* Worker: how many times a remote reader asked to start over (it compares with the count it last saw). */
+EXPORT uint64_t dz_video_resets(struct dz_video *v) { return v ? atomic_load(&v->resets) : 0; }
+
+/* The live filter on `parent` that published something (under reg_lock). */
+static struct dz_video *published_on(void *parent)
+{
+	for (struct dz_video *v = reg_head; v; v = v->next)
+		if (!atomic_load(&v->closed) && v->info && v->context && api.filter_get_parent(v->context) == parent)
+			return v;
+	return NULL;
+}
+
+/* The source a request names (a new reference), or NULL with an error in the response. Looked up before
+ * reg_lock is taken: OBS's threads take the sources lock before ours, never the other way round. */
+static void *request_source(void *request, void *response)
+{
+	const char *name = request ? api.data_get_string(request, "source") : NULL;
+	void *source = name && *name ? api.get_source_by_name(name) : NULL;
+	if (!source) {
+		char text[400];
+		snprintf(text, sizeof(text), name && *name ? "no source named '%.300s'" : "the request names no source",
+			 name ? name : "");
+		api.data_set_string(response, "error", text);
+	}
+	return source;
+}
+
+static void no_filter(void *response)
+{
+	api.data_set_string(response, "error",
+			    "no DeepZoom Face Analytics filter on this source has published statistics yet (it "
+			    "publishes while it is enabled and its source shows frames)");
+}
+
+/* obs-websocket vendor request GetAnalytics {source}: the statistics the filter's worker last published, as
+ * the response's fields, plus age_s (how old they are). Runs on obs-websocket's thread; no Python. */
+EXPORT void dz_vendor_get(void *request, void *response, void *priv)
+{
+	(void)priv;
+	if (!atomic_load(&api_ready) || !response)
+		return;
+	void *source = request_source(request, response);
+	if (!source)
+		return;
+	char *json = NULL;
+	uint64_t at = 0;
+	registry_lock();
+	struct dz_video *v = published_on(source);
+	if (v) {
+		json = copy_string(v->info);
+		at = v->info_ns;
+	}
+	mutex_unlock(&reg_lock);
+	api.source_release(source);
+	if (!json) {
+		no_filter(response);
+		return;
+	}
+	void *data = api.data_create_from_json(json);
+	free(json);
+	if (!data) {
+		api.data_set_string(response, "error", "the published statistics are not valid JSON");
+		return;
+	}
+	api.data_apply(response, data);
+	api.data_release(data);
+	api.data_set_double(response, "age_s", (double)(now_ns() - at) / 1e9);
+}
+
+/* obs-websocket vendor request ResetAnalytics {source}: the filter's worker starts its statistics over. */
+EXPORT void dz_vendor_reset(void *request, void *response, void *priv)
+{
+	(void)priv;
+	if (!atomic_load(&api_ready) || !response)
+		return;
+	void *source = request_source(request, response);
+	if (!source)
+		return;
+	registry_lock();
+	struct dz_video *v = published_on(source);
+	if (v) {
+		atomic_fetch_add(&v->resets, 1);
+		event_post(&v->work);
+	}
+	mutex_unlock(&reg_lock);
+	api.source_release(source);
+	if (v)
+		api.data_set_bool(response, "reset", true);
+	else
+		no_filter(response);
 }
 
 /* ======================================================================================================
