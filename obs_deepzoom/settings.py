@@ -343,6 +343,9 @@ class AnalyticsSettings(SettingsModel):
     identity: bool = Field(True, description="Recognise enrolled faces and tell unknown people apart (off: no "
                                              "face embedding is computed at all)")
     attributes: bool = Field(True, description="Estimate apparent age and gender (guesses, not facts)")
+    expressions: bool = Field(True, description="Estimate the facial expression (angry, disgust, fear, happy, sad, "
+                                                "surprise, neutral): how the face looks, not what the person "
+                                                "feels")
     gallery: str = Field("", description="Folder of enrolled faces (empty: ~/.local/share/obs-deepzoom/faces, or "
                                          "$DEEPZOOM_GALLERY)", json_schema_extra={"folder": True})
     threshold: float = Field(0.95, ge=0.3, le=1.6,
@@ -354,6 +357,13 @@ class AnalyticsSettings(SettingsModel):
     attributes_every_s: float = Field(2.0, ge=0.1, le=60.0,
                                       description="Seconds between age/gender estimates of one person",
                                       json_schema_extra=ADVANCED)
+    expression_every_s: float = Field(0.5, ge=0.1, le=10.0,
+                                      description="Seconds between expression estimates of one person",
+                                      json_schema_extra=ADVANCED)
+    expression_smoothing_s: float = Field(1.0, ge=0.0, le=10.0,
+                                          description="Time constant of the running average of the expression "
+                                                      "probabilities (expressions change faster than age)",
+                                          json_schema_extra=ADVANCED)
     smoothing_s: float = Field(3.0, ge=0.0, le=60.0,
                                description="Time constant of the running averages of age, gender and embedding",
                                json_schema_extra=ADVANCED)

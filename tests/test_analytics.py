@@ -116,6 +116,9 @@ def tracked_face():
     return img, faces[0]
 
 
+HAPPY = np.array([0.05, 0.0, 0.05, 0.8, 0.05, 0.0, 0.05])
+
+
 class FakeModels:
     """Stand-ins that count calls; the embedding of a face is chosen per face_id."""
 
@@ -124,7 +127,7 @@ class FakeModels:
 
     def models(self):
         return {"embed": lambda frame, mesh: self._e(mesh), "age": lambda frame, mesh: (40.0, 5.0),
-                "gender": lambda frame, mesh: 0.2}
+                "gender": lambda frame, mesh: 0.2, "expression": lambda frame, mesh: HAPPY}
 
     def _e(self, mesh):
         fid = int(round(mesh[0, 2]))  # the test writes the face_id into a landmark's z
@@ -277,7 +280,9 @@ def test_analyze_writes_the_report_csv_and_summary(tmp_path, capsys):
         rows = list(csv.DictReader(f))
     assert len(rows) == person["frames"] and rows[-1]["identity"] == "unknown-1"
     page = (out_dir / "report.html").read_text()
-    for fig in ("people_over_time", "presence", "attention"):
+    assert person["expressions"] and next(iter(person["expressions"])) == "happy"  # the man smiles throughout
+    assert rows[-1]["expression"] == "happy"
+    for fig in ("people_over_time", "presence", "attention", "expressions"):
         assert f'<figure id="{fig}"><svg' in page
     assert "guesses, not facts" in page
 
@@ -297,7 +302,7 @@ def test_the_embedding_runs_asynchronously_and_lands_at_the_next_frame(tracked_f
             return unit([1, 0, 0])
 
     net = AsyncEmbed()
-    an = FaceAnalyzer(AnalyticsSettings(attributes=False), models={"embed": net})
+    an = FaceAnalyzer(AnalyticsSettings(attributes=False, expressions=False), models={"embed": net})
     first = an.process(img, [_face(base, 0)], 0.0)[0]
     assert net.started == 1 and net.finished == 0 and first.identity is None  # started, not waited for
     second = an.process(img, [_face(base, 0)], 1 / 30)[0]
@@ -388,13 +393,14 @@ def test_the_overlay_draws_a_box_per_face_in_its_attention_colour(tracked_face):
     img, base = tracked_face
     an = FaceAnalyzer(AnalyticsSettings(identity=False, attributes=False), models={})
     looking = an.process(img, [base], 0.0)[0]
-    away = replace(looking, attention=False, box=(5.0, 5.0, 40.0, 40.0), age=33.0, gender="female")
+    away = replace(looking, attention=False, box=(5.0, 5.0, 40.0, 40.0), age=33.0, gender="female",
+                   expression="sad")
     canvas = np.zeros_like(img)
     overlay.draw(canvas, [looking, away])
     x, y, w, h = (int(round(v)) for v in looking.box)
     assert (canvas[y + h // 2, x] == overlay.LOOKING).all()  # the box's left edge
     assert (canvas[25, 5] == overlay.AWAY).all()
-    assert overlay.label(away) == "..., 33 y, female, away"
+    assert overlay.label(away) == "..., 33 y, female, sad, away"
 
 
 def test_the_analytics_effect_with_the_real_networks(tmp_path, monkeypatch):

@@ -232,3 +232,110 @@ def test_the_shims_libobs_table_matches_pythons():
     job = src[src.index("struct dz_job {"):src.index("};", src.index("struct dz_job {"))]
     names = re.findall(r"(\w+)(?:\[MAX_AV_PLANES\])?;", job.replace("width, height", "width; height"))
     assert names == [n for n, _ in Job._fields_]
+
+
+# ---- vendor requests (obs-websocket's thread): what a filter's worker published, read without Python -------------
+P = ctypes.c_void_p
+REQUESTS: dict[int, dict] = {}  # request handle -> its fields
+RESPONSES: dict[int, dict] = {}  # response handle -> fields the shim set
+JSON_DATA: dict[int, str] = {}
+SOURCE_REFS = {"taken": 0, "released": 0}
+
+
+@abi.CFUNCTYPE(P, ctypes.c_char_p)
+def _source_by_name(name):
+    if name == b"Cam":
+        SOURCE_REFS["taken"] += 1
+        return PARENT.value
+    return None
+
+
+@abi.CFUNCTYPE(None, P)
+def _source_release(_source):
+    SOURCE_REFS["released"] += 1
+
+
+KEEP: list = []
+
+
+@abi.CFUNCTYPE(P, P, ctypes.c_char_p)  # const char * (an address: the buffer stays alive in KEEP)
+def _get_string(data, key):
+    value = REQUESTS.get(data, {}).get(key.decode())
+    if value is None:
+        return None
+    KEEP.append(ctypes.create_string_buffer(value.encode()))
+    return ctypes.addressof(KEEP[-1])
+
+
+def _setter(ctype):
+    @abi.CFUNCTYPE(None, P, ctypes.c_char_p, ctype)
+    def set_value(data, key, value):
+        RESPONSES.setdefault(data, {})[key.decode()] = value.decode() if isinstance(value, bytes) else value
+
+    return set_value
+
+
+_set_string, _set_bool, _set_double = _setter(ctypes.c_char_p), _setter(ctypes.c_bool), _setter(ctypes.c_double)
+
+
+@abi.CFUNCTYPE(P, ctypes.c_char_p)
+def _from_json(text):
+    import json
+
+    try:
+        json.loads(text)
+    except ValueError:
+        return None
+    handle = 1000 + len(JSON_DATA)
+    JSON_DATA[handle] = text.decode()
+    return handle
+
+
+@abi.CFUNCTYPE(None, P, P)
+def _apply(target, source):
+    import json
+
+    RESPONSES.setdefault(target, {}).update(json.loads(JSON_DATA[source]))
+
+
+@abi.CFUNCTYPE(None, P)
+def _release(_data):
+    pass
+
+
+def test_vendor_requests_read_what_the_worker_published(shim):
+    names = abi.NATIVE_API
+    table = (ctypes.c_void_p * len(names))()
+    for name, fn in (("obs_filter_get_parent", _get_parent), ("obs_source_release_frame", _release_frame),
+                     ("obs_get_source_by_name", _source_by_name), ("obs_source_release", _source_release),
+                     ("obs_data_get_string", _get_string), ("obs_data_set_string", _set_string),
+                     ("obs_data_set_bool", _set_bool), ("obs_data_set_double", _set_double),
+                     ("obs_data_create_from_json", _from_json), ("obs_data_apply", _apply),
+                     ("obs_data_release", _release)):
+        table[names.index(name)] = ctypes.cast(fn, P)
+    shim.dz_init(ctypes.cast(table, P))
+    get = ctypes.cast(native.callback_address(shim, "dz_vendor_get"), abi.CFUNCTYPE(None, P, P, P))
+    reset = ctypes.cast(native.callback_address(shim, "dz_vendor_reset"), abi.CFUNCTYPE(None, P, P, P))
+
+    def ask(fn, fields: dict) -> dict:
+        handle = 1 + len(REQUESTS)
+        REQUESTS[handle], RESPONSES[handle + 500] = fields, {}
+        fn(handle, handle + 500, None)
+        return RESPONSES[handle + 500]
+
+    filt = ctypes.c_void_p(0xBEEF)  # the filter's context: its parent is PARENT ("Cam")
+    v = shim.dz_video_new(filt)
+    assert "has published" in ask(get, {"source": "Cam"})["error"]  # nothing published yet
+    shim.dz_video_set_info(v, b'{"frames": 12, "people": [{"id": "unknown-1"}]}')
+    got = ask(get, {"source": "Cam"})
+    assert got["frames"] == 12 and got["people"] == [{"id": "unknown-1"}] and 0 <= got["age_s"] < 1.0
+    assert ask(get, {"source": "Nope"})["error"] == "no source named 'Nope'"
+    assert ask(get, {})["error"] == "the request names no source"
+    assert shim.dz_video_resets(v) == 0
+    assert ask(reset, {"source": "Cam"}) == {"reset": True} and shim.dz_video_resets(v) == 1
+    shim.dz_video_set_info(v, b"{not json")
+    assert "not valid JSON" in ask(get, {"source": "Cam"})["error"]
+    shim.dz_video_close(v)  # a closing filter is never answered from
+    assert "has published" in ask(get, {"source": "Cam"})["error"]
+    shim.dz_video_free(v)
+    assert SOURCE_REFS["taken"] == SOURCE_REFS["released"] == 5  # every reference taken is released

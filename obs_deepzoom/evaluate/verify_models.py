@@ -67,7 +67,7 @@ def _check(name: str, photo: np.ndarray) -> tuple[str, object]:
     if name in ("dtln_1", "dtln_2", "nsnet2_16k", "gtcrn") or name.startswith("dfn3_"):
         return _denoise_check(name)
 
-    if name in ("age_v1", "gender_v1", "facenet"):
+    if name in ("age_v1", "gender_v1", "facenet", "fer_expression"):
         return _check_analytics(name, photo)
     if name.startswith("face_detection"):
         det = models.FaceDetector(name.rsplit("_", 1)[1], "CPU")
@@ -118,8 +118,8 @@ def _check(name: str, photo: np.ndarray) -> tuple[str, object]:
 
 
 def _check_analytics(name: str, photo: np.ndarray) -> tuple[str, object]:
-    """The sample portrait (a man): a plausible age, 'male', and embeddings on the right sides of the analytics
-    threshold: the same face mirrored below it, another person (Grace Hopper's portrait) above it."""
+    """The sample portrait (a smiling man): a plausible age, 'male', 'happy', and embeddings on the right sides
+    of the analytics threshold: the same face mirrored below it, another person (Grace Hopper's portrait) above it."""
     import cv2
 
     from ..engine.analytics import models as am
@@ -145,6 +145,12 @@ def _check_analytics(name: str, photo: np.ndarray) -> tuple[str, object]:
         if female >= 0.5:
             raise DeepZoomError(f"{name}: p(female) {female:.2f} for the sample portrait's man")
         return f"p(female) {female:.2f} for a man", net.infer
+    if name == "fer_expression":  # the sample portrait's man smiles broadly
+        net = am.ExpressionEstimator("CPU")
+        p = dict(zip(am.EXPRESSIONS, net(photo, lm)))
+        if p["happy"] < 0.5:
+            raise DeepZoomError(f"{name}: p(happy) {p['happy']:.2f} for the sample portrait's broad smile")
+        return f"p(happy) {p['happy']:.2f} for a broad smile", net.infer
     net = am.FaceEmbedder("CPU")
     mirror = np.ascontiguousarray(photo[:, ::-1])
     other = cv2.imread(str(sample("grace_hopper.jpg")))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from ..engine.analytics.analyzer import FaceAnalyzer, FaceRecord
 from ..engine.analytics.gallery import Gallery
+from ..engine.analytics.session import shares
 from ..engine.contract import FrameContext
 from ..engine.face import FaceTracker
 from ..errors import InputError
@@ -29,7 +31,8 @@ UPPER_LIP, LOWER_LIP = 13, 14
 MOUTH_WINDOW_S = 0.5
 MOUTH_MOVING = 0.006  # spread of the lips' gap (share of the face height) that counts as speaking
 CSV_FIELDS = ("frame", "time_s", "track", "identity", "enrolled", "x", "y", "w", "h", "age", "gender",
-              "female", "yaw", "pitch", "roll", "gaze_yaw", "gaze_pitch", "attention", "mouth_open", "speaking")
+              "female", "expression", "yaw", "pitch", "roll", "gaze_yaw", "gaze_pitch", "attention", "mouth_open",
+              "speaking")
 
 
 def speech_times(path: Path, duration_s: float) -> np.ndarray | None:
@@ -112,7 +115,7 @@ def summarise(rows: list[dict], frames: int, fps: float, speech: np.ndarray | No
             "age": round(float(np.median(ages)), 1) if ages else None,
             "gender": None if not fem else ("female" if np.median(fem) >= 0.5 else "male"),
             "speaking_s": round(sum(r["speaking"] for r in rs) / fps, 2),
-            "expressions": {}})
+            "expressions": shares(Counter(r["expression"] for r in rs if r["expression"]))})
     people.sort(key=lambda p: -p["frames"])
     out = {"frames": frames, "fps": round(fps, 3), "seconds": round(frames / fps, 2), "people": people}
     if speech is not None:
@@ -186,4 +189,5 @@ def _row(i: int, t: float, rec: FaceRecord, mouth: float) -> dict:
     d = asdict(rec)
     x, y, w, h = d.pop("box")
     d.pop("distance")
+    d.pop("expressions")  # the CSV keeps the likeliest (the probabilities are in the record, not the file)
     return {"frame": i, "time_s": round(t, 3), **d, "x": x, "y": y, "w": w, "h": h, "mouth_open": round(mouth, 4)}

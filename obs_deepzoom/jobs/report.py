@@ -8,8 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.analytics.models import EXPRESSIONS
+
+EXPRESSION_COLOURS = {"angry": "#cc0000", "disgust": "#4e9a06", "fear": "#75507b", "happy": "#edd400",
+                      "sad": "#3465a4", "surprise": "#f57900", "neutral": "#babdb6"}
+
 CAVEAT = ("Age and gender are what a network guesses from a face's appearance: guesses, not facts about a "
-          "person (they can be wrong, and a person's gender is theirs to say). Identities are enrolled names or "
+          "person (they can be wrong, and a person's gender is theirs to say). An expression is how a face "
+          "looks to a network trained on posed and acted faces, not what the person feels. Identities are "
+          "enrolled names or "
           "unknown-N, people told apart by their faces in this session only. Attention means the head and eyes "
           "point at the camera, within the set angles.")
 
@@ -90,6 +97,21 @@ def plots(rows: list[dict], summary: dict, speech: np.ndarray | None) -> dict[st
     ax.invert_yaxis()
     ax.set_xlabel("% of their time in view looking at the screen")
     out["attention"] = _svg(fig)
+    # expression timeline per person: the likeliest expression, frame by frame
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.45 * max(len(ids), 1)))
+    for k, pid in enumerate(ids):
+        rs = [r for r in rows if (r["identity"] or f"track-{r['track']}") == pid]
+        for name in EXPRESSIONS:
+            spans = [(r["frame"] / fps, 1 / fps) for r in rs if r.get("expression") == name]
+            if spans:
+                ax.broken_barh(spans, (k - 0.3, 0.6), color=EXPRESSION_COLOURS[name])
+    for name in EXPRESSIONS:
+        ax.bar(0, 0, color=EXPRESSION_COLOURS[name], label=name)  # legend entries
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=7, fontsize=8, frameon=False)
+    ax.set_yticks(range(len(ids)), ids)
+    ax.set_xlim(0, seconds)
+    ax.set_xlabel("seconds (the likeliest expression; blank: not estimated yet)")
+    out["expressions"] = _svg(fig)
     return out
 
 
@@ -99,7 +121,8 @@ def write_report(path: Path, rows: list[dict], summary: dict, source: str, speec
     people_rows = "".join(
         f"<tr><td>{e(p['id'])}{' (enrolled)' if p['enrolled'] else ''}</td><td>{p['seconds']}</td>"
         f"<td>{p['attention_pct']}</td><td>{'' if p['age'] is None else round(p['age'])}</td>"
-        f"<td>{p['gender'] or ''}</td><td>{p['speaking_s']}</td></tr>" for p in summary["people"])
+        f"<td>{p['gender'] or ''}</td><td>{next(iter(p['expressions']), '')}</td><td>{p['speaking_s']}</td></tr>"
+        for p in summary["people"])
     speech = (f"<p>Speech in the soundtrack: {summary['speech_s']} s.</p>" if "speech_s" in summary
               else "<p>No soundtrack: speaking time not measured.</p>")
     body = f"""<!doctype html>
@@ -112,12 +135,13 @@ td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:right}} td:first-child
 {len(summary['people'])} people.</p>
 <h2>People</h2>
 <table><tr><th>person</th><th>seconds in view</th><th>attention %</th><th>apparent age</th>
-<th>apparent gender</th><th>speaking s</th></tr>{people_rows}</table>
+<th>apparent gender</th><th>most often looks</th><th>speaking s</th></tr>{people_rows}</table>
 {speech}
-<p class="note">{e(CAVEAT)} Expressions are not estimated in this version.</p>
+<p class="note">{e(CAVEAT)}</p>
 <h2>People in view over time</h2><figure id="people_over_time">{figs['people_over_time']}</figure>
 <h2>Presence and speaking per person</h2><figure id="presence">{figs['presence']}</figure>
 <h2>Attention</h2><figure id="attention">{figs['attention']}</figure>
+<h2>Expressions</h2><figure id="expressions">{figs['expressions']}</figure>
 <p class="note">Made on this machine by obs-deepzoom; nothing was sent anywhere. Per-frame data: faces.csv;
 figures: summary.json.</p>
 </body></html>

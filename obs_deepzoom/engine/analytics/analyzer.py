@@ -1,8 +1,9 @@
 """Per-face analytics over time: one `FaceRecord` per tracked face per frame.
 
 The tracker gives faces and landmarks every frame; the networks run only when due (`embed_every_s`,
-`attributes_every_s` per person, and at most one network per frame: the most overdue), and their answers are
-smoothed with running averages of time constant `smoothing_s`. Identity: the person's running embedding against
+`attributes_every_s`, `expression_every_s` per person, and at most one network per frame: the most overdue),
+and their answers are smoothed with running averages of time constant `smoothing_s` (the expression's:
+`expression_smoothing_s`). Identity: the person's running embedding against
 the gallery (an enrolled name), else against the unknown people seen so far this session (`unknown-N`, a new N
 when nobody is close). A face lost for at most `relink_s` that reappears near where it was keeps its track id."""
 
@@ -16,6 +17,7 @@ import numpy as np
 from ...settings import AnalyticsSettings
 from ..face import FaceState
 from .gallery import match
+from .models import EXPRESSIONS
 
 
 @dataclass
@@ -28,6 +30,8 @@ class FaceRecord:
     age: float | None
     female: float | None  # smoothed probability that the face reads as female
     gender: str | None
+    expression: str | None  # the likeliest of EXPRESSIONS (smoothed), None before the first estimate
+    expressions: dict[str, float] | None  # smoothed probability of each expression
     yaw: float
     pitch: float
     roll: float
@@ -44,6 +48,7 @@ class _Person:
     embedding: np.ndarray | None = None
     age: float | None = None
     female: float | None = None
+    expression: np.ndarray | None = None  # smoothed probabilities, in EXPRESSIONS order
     identity: str | None = None
     distance: float | None = None
     enrolled: bool = False
@@ -73,12 +78,12 @@ def eye_turn_deg(face: FaceState) -> tuple[float, float]:
 
 
 class FaceAnalyzer:
-    MODELS = ("embed", "age", "gender")
+    MODELS = ("embed", "age", "gender", "expression")
 
     def __init__(self, settings: AnalyticsSettings | None = None, people: dict[str, np.ndarray] | None = None,
                  models: dict | None = None, device: str = "AUTO", precision: str = "auto"):
         """`people`: the gallery's embeddings by name. `models`: callables (frame, mesh) -> answer for 'embed',
-        'age', 'gender' (built when missing)."""
+        'age', 'gender', 'expression' (built when missing and switched on)."""
         self.s = settings or AnalyticsSettings()
         self.people = people or {}
         self.models = dict(models or {})
@@ -91,6 +96,10 @@ class FaceAnalyzer:
 
             self.models.setdefault("age", AgeEstimator(device, precision))
             self.models.setdefault("gender", GenderEstimator(device, precision))
+        if self.s.expressions and "expression" not in self.models:
+            from .models import ExpressionEstimator
+
+            self.models["expression"] = ExpressionEstimator(device, precision)
         self.tracks: dict[int, _Person] = {}  # tracker face_id -> person
         self.lost: list[_Person] = []
         self.unknown: dict[str, np.ndarray] = {}  # unknown-N -> running embedding
@@ -137,7 +146,8 @@ class FaceAnalyzer:
 
     # -- networks -------------------------------------------------------------------------------------------
     def _interval(self, model: str) -> float:
-        return self.s.embed_every_s if model == "embed" else self.s.attributes_every_s
+        return {"embed": self.s.embed_every_s, "expression": self.s.expression_every_s}.get(
+            model, self.s.attributes_every_s)
 
     def _pick(self, faces: list[tuple[FaceState, _Person]], t: float):
         """The most overdue (face, model) pair, or None."""
@@ -177,6 +187,9 @@ class FaceAnalyzer:
             e = _ema(p.embedding, np.asarray(out, np.float32), dt, self.s.smoothing_s)
             p.embedding = e / max(float(np.linalg.norm(e)), 1e-9)
             self._identify(p)
+        elif model == "expression":
+            probs = np.asarray(out, np.float64).reshape(len(EXPRESSIONS))
+            p.expression = _ema(p.expression, probs, dt, self.s.expression_smoothing_s)
         elif model == "age":
             p.age = float(_ema(p.age, float(out[0] if isinstance(out, tuple) else out), dt, self.s.smoothing_s))
         else:
@@ -214,6 +227,7 @@ class FaceAnalyzer:
 
     def _record(self, f: FaceState, p: _Person) -> FaceRecord:
         ex, ey = eye_turn_deg(f)
+        probs = None if p.expression is None else {k: round(float(v), 3) for k, v in zip(EXPRESSIONS, p.expression)}
         gy, gp = f.yaw + ex, f.pitch + ey
         return FaceRecord(
             track=p.track, box=tuple(round(v, 1) for v in f.box), identity=p.identity,
@@ -221,6 +235,8 @@ class FaceAnalyzer:
             age=None if p.age is None else round(p.age, 1),
             female=None if p.female is None else round(p.female, 3),
             gender=None if p.female is None else ("female" if p.female >= 0.5 else "male"),
+            expression=None if p.expression is None else EXPRESSIONS[int(np.argmax(p.expression))],
+            expressions=probs,
             yaw=round(f.yaw, 1), pitch=round(f.pitch, 1), roll=round(f.roll, 1),
             gaze_yaw=round(gy, 1), gaze_pitch=round(gp, 1),
             attention=abs(gy) <= self.s.attention_yaw_deg and abs(gp) <= self.s.attention_pitch_deg)

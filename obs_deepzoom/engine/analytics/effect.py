@@ -53,7 +53,7 @@ class FaceAnalytics:
         if now - self._checked >= GALLERY_CHECK_S or self.analyzer is None:
             self._checked = now
             self._stamp = self._gallery_stamp()
-        key = (s.identity, s.attributes, self._stamp)
+        key = (s.identity, s.attributes, s.expressions, self._stamp)
         if self.analyzer is not None and key == self._built_for:
             self.analyzer.s = s
             return self.analyzer
@@ -68,7 +68,7 @@ class FaceAnalytics:
         if self.analyzer is not None:
             self.analyzer.reset()  # lets a running request end
             self._models.update(self.analyzer.models)
-        wanted = {"embed": s.identity, "age": s.attributes, "gender": s.attributes}
+        wanted = {"embed": s.identity, "age": s.attributes, "gender": s.attributes, "expression": s.expressions}
         models = {m: net for m, net in self._models.items() if wanted.get(m)}
         self.analyzer = FaceAnalyzer(s, people, models)
         self._models.update(self.analyzer.models)
@@ -88,7 +88,8 @@ class FaceAnalytics:
 
     def live_stats(self) -> dict:
         out = self.session.snapshot()
-        out["identity"], out["attributes"] = self.settings.identity, self.settings.attributes
+        out.update(identity=self.settings.identity, attributes=self.settings.attributes,
+                   expressions=self.settings.expressions)
         if self.warning:
             out["warning"] = self.warning
         return out

