@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from pathlib import Path
 
 from ..errors import DeepZoomError
@@ -238,9 +239,15 @@ def analytics(c: ObsClient, source: str, reset: bool = False) -> dict:
     if not any(f["filterKind"] == kind for f in _filters(c, source)):
         raise ObsError(f"'{source}' has no {default_filter_name('analytics')} filter (add one: deepzoom remote "
                        f"add '{source}' analytics, or deepzoom remote preset '{source}' audience)")
-    if reset:
-        _vendor_request(c, RESET_ANALYTICS, source)
-    return _vendor_request(c, GET_ANALYTICS, source)
+    if not reset:
+        return _vendor_request(c, GET_ANALYTICS, source)
+    asked = time.monotonic()
+    _vendor_request(c, RESET_ANALYTICS, source)
+    while True:  # the filter's worker starts over at once and publishes anew: wait for that reading
+        stats = _vendor_request(c, GET_ANALYTICS, source)
+        if stats.get("age_s", 0.0) <= time.monotonic() - asked or time.monotonic() - asked > 3.0:
+            return stats
+        time.sleep(0.05)
 
 
 def analytics_text(source: str, stats: dict) -> str:

@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 
-from obs_deepzoom.engine.analytics.overlay import LOOKING
 from obs_deepzoom.obs.kinds import GET_ANALYTICS, VENDOR
 from obs_deepzoom.remote import commands as rc
 from obs_deepzoom.remote.client import ObsError
@@ -19,8 +18,10 @@ SOURCE = "Clip"  # the face clip, playing in a loop
 
 
 def box_pixels(img: np.ndarray) -> int:
-    """Pixels of the overlay's "looking" colour (the clip has none of that saturated green)."""
-    return int((np.abs(img.astype(np.int16) - LOOKING).max(axis=2) <= 12).sum())
+    """Pixels of the overlay's saturated "looking" green (the clip has none). OBS shows the media source through
+    its YUV conversion, so the colour is matched by hue, not exactly."""
+    b, g, r = (img[..., i].astype(np.int16) for i in range(3))
+    return int(((g - r > 60) & (g - b > 60)).sum())
 
 
 def wait_stats(c, want, timeout: float = 60.0) -> dict:
@@ -44,7 +45,7 @@ def test_analytics_overlay_and_remote_statistics(obs_env, client):
     plain = max(box_pixels(shot(client, SOURCE)) for _ in range(3))
     assert plain < 50
     rc.add(client, SOURCE, "analytics", ["analytics.attributes_every_s=0.5", "filter.latency_frames=8"])
-    stats = wait_stats(client, lambda s: s["people"] and s["people"][0]["gender"] and s["frames"] > 60)
+    stats = wait_stats(client, lambda s: s.get("people") and s["people"][0].get("gender") and s["frames"] > 60)
     (person,) = stats["people"]
     assert person["id"] == "unknown-1" and person["attention_pct"] >= 80, stats
     assert person["gender"] == "male" and 18 < person["age"] < 70, stats
@@ -56,7 +57,7 @@ def test_analytics_overlay_and_remote_statistics(obs_env, client):
     before = stats["frames"]
     after = rc.analytics(client, SOURCE, reset=True)
     assert after["frames"] < before
-    again = wait_stats(client, lambda s: s["people"] and s["frames"] > 10, timeout=20)
+    again = wait_stats(client, lambda s: s.get("people") and s["frames"] > 10, timeout=20)
     assert again["people"][0]["id"] == "unknown-1"
 
     # the command line: JSON and text
@@ -91,7 +92,7 @@ def test_bad_analytics_requests_are_one_line(obs_env, client):
                         (("remote", "analytics", "Portrait", "--follow", "--every", "0"), "--every 0.0")):
         r = deepzoom(obs_env, *args)
         assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
-    for data, words in (({"source": "Nope"}, "no source named 'Nope'"), ({}, "names no source")):
+    for data, words in (({"source": "Nope"}, "no source named 'Nope'"), ({"source": ""}, "names no source")):
         d = client.request("CallVendorRequest", {"vendorName": VENDOR, "requestType": GET_ANALYTICS,
                                                  "requestData": data})["responseData"]
         assert words in d["error"]
