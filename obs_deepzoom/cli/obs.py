@@ -63,6 +63,10 @@ def _client(args):
 def cmd_remote(args) -> int:
     from ..remote import commands as rc
 
+    if args.remote_action == "analytics" and not args.every > 0:
+        from ..errors import InputError
+
+        raise InputError(f"--every {args.every}: must be more than 0 seconds")
     with _client(args) as c:
         action = args.remote_action
         if action == "status":
@@ -98,11 +102,8 @@ def _analytics(c, args) -> None:
     """One reading, or one every --every seconds with --follow until Ctrl+C."""
     import time
 
-    from ..errors import InputError
     from ..remote import commands as rc
 
-    if not args.every > 0:
-        raise InputError(f"--every {args.every}: must be more than 0 seconds")
     reset = args.reset
     try:
         while True:

@@ -191,6 +191,7 @@ class VideoFilter(_Filter):
         self._gen = native.dz_video_settings_gen(self.handle)
         self._resets = native.dz_video_resets(self.handle)
         self._published_at = 0.0
+        self._last_job_at = time.monotonic()
         try:
             self.update(data)
         except Exception:
@@ -276,6 +277,7 @@ class VideoFilter(_Filter):
                 self._configure(active=False)
             self.native.dz_video_finish(self.handle, job.slot, int(ok))
             if ok:
+                self._last_job_at = time.monotonic()
                 self._job_ms.append((time.perf_counter() - t0) * 1000)
                 self._advise()
 
@@ -297,7 +299,10 @@ class VideoFilter(_Filter):
             now = time.monotonic()
             if now - self._published_at >= PUBLISH_S:
                 self._published_at = now
-                stats = {**effects[0].live_stats(), "effect_ms_median": self.stats().get("effect_ms_median")}
+                stats = {**effects[0].live_stats(), "effect_ms_median": self.stats().get("effect_ms_median"),
+                         "idle_s": round(time.monotonic() - self._last_job_at, 2)}  # since the last frame
+                if self.error or self.settings_error:
+                    stats["error"] = self.error or self.settings_error
                 self.native.dz_video_set_info(self.handle, json.dumps(stats).encode())
         except Exception as exc:  # statistics are a side line: never stop the effect for them
             self.errors(f"publishing statistics failed: {type(exc).__name__}: {exc}")

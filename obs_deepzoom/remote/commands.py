@@ -225,8 +225,10 @@ def _vendor_request(c: ObsClient, request: str, source: str) -> dict:
         d = c.request("CallVendorRequest", {"vendorName": VENDOR, "requestType": request,
                                             "requestData": {"source": source}})
     except ObsError as exc:
-        raise ObsError(f"OBS does not answer {VENDOR}'s {request}: is the DeepZoom script loaded (`deepzoom obs "
-                       f"setup`, then restart OBS)? ({exc})", exc.code) from None
+        if "vendor" not in str(exc).lower():
+            raise
+        raise ObsError(f"{exc}: OBS has no {VENDOR} requests (is obs-websocket 5 there and the DeepZoom script "
+                       "loaded? OBS's log says why it could not register them)", exc.code) from None
     data = d.get("responseData") or {}
     if "error" in data:
         raise ObsError(f"'{source}': {data['error']}")
@@ -241,12 +243,15 @@ def analytics(c: ObsClient, source: str, reset: bool = False) -> dict:
                        f"add '{source}' analytics, or deepzoom remote preset '{source}' audience)")
     if not reset:
         return _vendor_request(c, GET_ANALYTICS, source)
-    asked = time.monotonic()
+    before = _vendor_request(c, GET_ANALYTICS, source).get("resets", 0)
     _vendor_request(c, RESET_ANALYTICS, source)
-    while True:  # the filter's worker starts over at once and publishes anew: wait for that reading
+    deadline = time.monotonic() + 5.0
+    while True:  # the filter's worker starts over within a fraction of a second and publishes anew
         stats = _vendor_request(c, GET_ANALYTICS, source)
-        if stats.get("age_s", 0.0) <= time.monotonic() - asked or time.monotonic() - asked > 3.0:
+        if stats.get("resets", 0) > before:
             return stats
+        if time.monotonic() > deadline:
+            raise ObsError(f"'{source}': the analytics filter did not start over within 5 s (is it enabled?)")
         time.sleep(0.05)
 
 
@@ -261,7 +266,8 @@ def analytics_text(source: str, stats: dict) -> str:
         lines.append(f"  warning: {stats['warning']}")
     for p in people:
         extra = "".join([f", age {p['age']:.0f}" if p.get("age") is not None else "",
-                         f", {p['gender']}" if p.get("gender") else ""])
+                         f", {p['gender']}" if p.get("gender") else "",
+                         f", mostly {next(iter(p['expressions']))}" if p.get("expressions") else ""])
         lines.append(f"  {p['id']:20s} {p['seconds']:7.1f} s in view, looking at the screen "
                      f"{p['attention_pct']:5.1f} %{extra}")
     return "\n".join(lines)

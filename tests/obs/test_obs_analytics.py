@@ -49,7 +49,9 @@ def test_analytics_overlay_and_remote_statistics(obs_env, client):
     (person,) = stats["people"]
     assert person["id"] == "unknown-1" and person["attention_pct"] >= 80, stats
     assert person["gender"] == "male" and 18 < person["age"] < 70, stats
-    assert stats["in_view"] == 1 and stats["age_s"] < 2.0 and stats["effect_ms_median"] > 0
+    assert stats["in_view"] == 1 and stats["age_s"] < 2.0 and stats["effect_ms_median"] > 0 and stats["idle_s"] < 2
+    box = stats["faces"][0]["box"]  # crossed obs-websocket's data intact
+    assert set(box) == {"x", "y", "w", "h"} and 40 < box["w"] < 640 and 40 < box["h"] < 360, stats
     img = settle(client, SOURCE, lambda im: box_pixels(im) > 300, timeout=20)
     assert box_pixels(img) > 300, "the overlay's box never showed"
 

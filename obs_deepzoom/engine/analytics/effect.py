@@ -1,7 +1,8 @@
 """Face analytics as a video effect (the OBS filter "DeepZoom Face Analytics"): the analyzer on the chain's
 tracked faces, the session's statistics (`live_stats`, read remotely) and an optional overlay. The picture is
-otherwise untouched. The networks are built once and kept when settings change; the gallery is re-read when
-its index changes on disk (someone enrolled a face while OBS runs)."""
+otherwise untouched. The networks are built once and kept when settings change (switching one on or off starts
+the statistics over: the labels restart); the gallery is re-read when its index changes on disk (someone
+enrolled a face while OBS runs)."""
 
 from __future__ import annotations
 
@@ -34,11 +35,12 @@ class FaceAnalytics:
         self.settings = settings
         self.analyzer: FaceAnalyzer | None = None
         self.session = SessionStats()
-        self.warning: str | None = None  # e.g. an unreadable gallery: analytics go on without it
+        self.gallery_warning: str | None = None  # an unreadable gallery: analytics go on without it
+        self.model_warning: str | None = None  # a network that could not load, switched off
         self._models = dict(models or {})
         self._built_for = None
         self._stamp = None
-        self._checked = -1e9
+        self._checked = 0.0
 
     def _gallery_stamp(self):
         folder = gallery_folder(self.settings.gallery)
@@ -47,32 +49,57 @@ class FaceAnalytics:
         except OSError:
             return str(folder), None
 
-    def _ensure(self) -> FaceAnalyzer:
+    def _people(self) -> dict[str, np.ndarray]:
+        """The gallery's embeddings; an unreadable gallery is a warning and analytics go on without it."""
+        self.gallery_warning = None
+        if not self.settings.identity:
+            return {}
+        try:
+            return Gallery(gallery_folder(self.settings.gallery)).loaded()
+        except DeepZoomError as e:
+            self.gallery_warning = f"gallery not used: {e}"
+            log.warning("analytics: %s", self.gallery_warning)
+            return {}
+
+    def _build(self) -> FaceAnalyzer:
+        """A new analyzer for the networks the settings switch on (networks built before are kept); a network
+        that cannot load (e.g. its model not built) is switched off with a warning, not the whole filter."""
         s = self.settings
-        now = time.monotonic()
-        if now - self._checked >= GALLERY_CHECK_S or self.analyzer is None:
-            self._checked = now
-            self._stamp = self._gallery_stamp()
-        key = (s.identity, s.attributes, s.expressions, self._stamp)
-        if self.analyzer is not None and key == self._built_for:
-            self.analyzer.s = s
-            return self.analyzer
-        people: dict[str, np.ndarray] = {}
-        self.warning = None
-        if s.identity:
-            try:
-                people = Gallery(gallery_folder(s.gallery)).loaded()
-            except DeepZoomError as e:
-                self.warning = f"gallery not used: {e}"
-                log.warning("analytics: %s", self.warning)
         if self.analyzer is not None:
             self.analyzer.reset()  # lets a running request end
             self._models.update(self.analyzer.models)
         wanted = {"embed": s.identity, "age": s.attributes, "gender": s.attributes, "expression": s.expressions}
         models = {m: net for m, net in self._models.items() if wanted.get(m)}
-        self.analyzer = FaceAnalyzer(s, people, models)
-        self._models.update(self.analyzer.models)
-        self._built_for = key
+        self.model_warning = None
+        try:
+            analyzer = FaceAnalyzer(s, self._people(), models)
+        except DeepZoomError as e:
+            if not s.expressions or "expression" in models:
+                raise
+            self.model_warning = f"expressions off: {e}"
+            log.warning("analytics: %s", self.model_warning)
+            analyzer = FaceAnalyzer(s.model_copy(update={"expressions": False}), self._people(), models)
+        self._models.update(analyzer.models)
+        return analyzer
+
+    def _ensure(self) -> FaceAnalyzer:
+        s = self.settings
+        key = (s.identity, s.attributes, s.expressions)
+        if self.analyzer is None or key != self._built_for:
+            rebuilt = self.analyzer is not None
+            self.analyzer = self._build()
+            self._built_for = key
+            self._stamp, self._checked = self._gallery_stamp(), time.monotonic()
+            if rebuilt:  # track numbers and unknown-N labels start again: so do the statistics
+                self.session.reset()
+        now = time.monotonic()
+        if s.identity and now - self._checked >= GALLERY_CHECK_S:
+            self._checked = now
+            stamp = self._gallery_stamp()
+            if stamp != self._stamp:  # someone enrolled or removed a face: the same analyzer, the new gallery
+                self._stamp = stamp
+                self.analyzer.people = self._people()
+        self.analyzer.s = s if not self.model_warning else s.model_copy(update={"expressions": False})
         return self.analyzer
 
     def process(self, frame: np.ndarray, ctx) -> np.ndarray:
@@ -90,8 +117,9 @@ class FaceAnalytics:
         out = self.session.snapshot()
         out.update(identity=self.settings.identity, attributes=self.settings.attributes,
                    expressions=self.settings.expressions)
-        if self.warning:
-            out["warning"] = self.warning
+        warnings = [w for w in (self.gallery_warning, self.model_warning) if w]
+        if warnings:
+            out["warning"] = "; ".join(warnings)
         return out
 
     def reset_session(self) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from .analyzer import FaceRecord
 
 MAX_GAP_S = 0.5  # a longer gap between frames (a pause) counts as this much time in view
+MAX_PEOPLE = 50  # people listed (most seen first); `people_total` counts them all
 
 
 @dataclass
@@ -62,6 +63,7 @@ class SessionStats:
         self.tracks: dict[int, _Tally] = {}  # track -> tally, while the track has no identity yet
         self.in_view: list[FaceRecord] = []
         self._last_t: float | None = None
+        self.resets = getattr(self, "resets", -1) + 1  # a reader waiting for a reset compares this
 
     def add(self, records: list[FaceRecord], t: float) -> None:
         dt = 0.0 if self._last_t is None else min(max(t - self._last_t, 0.0), MAX_GAP_S)
@@ -88,7 +90,9 @@ class SessionStats:
                    "age": None if t.age is None else round(t.age, 1), "gender": t.gender,
                    "expressions": shares(t.expressions)}
                   for name, t in sorted(rows, key=lambda r: -r[1].frames)]
-        now = [{"id": r.identity or f"track-{r.track}", "box": [round(v) for v in r.box], "attention": r.attention,
+        # the box as an object: obs-websocket's data keeps arrays of objects only
+        now = [{"id": r.identity or f"track-{r.track}", "box": dict(zip("xywh", (round(v) for v in r.box))),
+                "attention": r.attention,
                 "age": r.age, "gender": r.gender, "expression": r.expression} for r in self.in_view]
         return {"frames": self.frames, "seconds": round(self.seconds, 2), "in_view": len(now),
-                "people": people, "faces": now}
+                "people": people[:MAX_PEOPLE], "people_total": len(people), "faces": now, "resets": self.resets}

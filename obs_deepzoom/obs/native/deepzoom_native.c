@@ -1026,7 +1026,9 @@ EXPORT void dz_video_free(struct dz_video *v)
 		}
 	mutex_unlock(&reg_lock);
 	free(v->info);
-	void *parent = v->context ? api.filter_get_parent(v->context) : NULL;
+	/* the filter may be gone already (a worker that outlived destroy frees this last): its parent is
+	 * asked only when frames are still held, which destroy's close releases first */
+	void *parent = v->nheld && v->context ? api.filter_get_parent(v->context) : NULL;
 	if (v->nheld && parent)
 		flush_held(v, parent);
 	for (int i = 0; i < NSLOTS; i++) {
@@ -1084,7 +1086,10 @@ static void *request_source(void *request, void *response)
 	void *source = name && *name ? api.get_source_by_name(name) : NULL;
 	if (!source) {
 		char text[400];
-		snprintf(text, sizeof(text), name && *name ? "no source named '%.300s'" : "the request names no source",
+		int n = name ? (int)strnlen(name, 300) : 0;
+		while (n > 0 && name[n] && ((unsigned char)name[n] & 0xC0) == 0x80)
+			n--; /* never cut a UTF-8 character */
+		snprintf(text, sizeof(text), n ? "no source named '%.*s'" : "the request names no source", n,
 			 name ? name : "");
 		api.data_set_string(response, "error", text);
 	}
@@ -1144,10 +1149,8 @@ EXPORT void dz_vendor_reset(void *request, void *response, void *priv)
 		return;
 	registry_lock();
 	struct dz_video *v = published_on(source);
-	if (v) {
-		atomic_fetch_add(&v->resets, 1);
-		event_post(&v->work);
-	}
+	if (v)
+		atomic_fetch_add(&v->resets, 1); /* the worker looks at it within WAIT_MS */
 	mutex_unlock(&reg_lock);
 	api.source_release(source);
 	if (v)
