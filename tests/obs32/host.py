@@ -186,6 +186,7 @@ SIGNATURES = {
     "obs_property_int_max": (c_int, P),
     "obs_property_float_min": (c_double, P),
     "obs_property_float_max": (c_double, P),
+    "obs_property_path_type": (c_int, P),
     "obs_property_list_item_count": (c_size_t, P),
     "obs_property_list_item_string": (c_char_p, P, c_size_t),
     "obs_property_list_item_name": (c_char_p, P, c_size_t),
@@ -323,6 +324,8 @@ class Host:
                 item["range"] = [self.obs_property_int_min(p), self.obs_property_int_max(p)]
             elif kind == "float":
                 item["range"] = [self.obs_property_float_min(p), self.obs_property_float_max(p)]
+            elif kind == "path":  # enum obs_path_type: a file to open, a file to save, a folder
+                item["path_type"] = {0: "file", 1: "file_save", 2: "folder"}.get(self.obs_property_path_type(p), "?")
             elif kind == "list":
                 item["items"] = [self.obs_property_list_item_string(p, i).decode()
                                  for i in range(self.obs_property_list_item_count(p))]
@@ -730,10 +733,7 @@ def speech_blocks():
 
 
 # a generous queue: the worker may be late by this much before a block passes through raw (2 busy cores)
-# The networks at f32: this is a test of the plumbing (alignment, which samples were processed in time), and the
-# bf16 recurrent networks of denoise turn a last-bit difference of the resampler's sums (a CI run under load
-# once showed 6 % of the samples off) into audible-size differences that persist for a while
-AUDIO_SETTINGS = {"audio_filter.queue_ms": 300.0, "denoise.precision": "f32", "automute.precision": "f32"}
+AUDIO_SETTINGS = {"audio_filter.queue_ms": 300.0}
 PARITY_TOL = 1e-4  # max abs error of a processed sample against the engine run here on the same signal
 
 

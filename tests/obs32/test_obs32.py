@@ -90,7 +90,10 @@ def test_property_page(user_run, effect):
         assert all(props[s.key]["group"] == f"deepzoom.group.{group}" for s in items)
     for spec in specs:
         p = props[spec.key]
-        assert p["type"] == spec.kind, (spec.key, p)
+        if spec.kind in ("path", "folder"):  # a path property either way: a file picker or a folder picker
+            assert p["type"] == "path" and p["path_type"] == ("file" if spec.kind == "path" else "folder"), p
+        else:
+            assert p["type"] == spec.kind, (spec.key, p)
         assert p["label"] == spec.label and p["tooltip"] == bool(spec.tooltip)
         if spec.kind in ("int", "float"):
             assert p["range"] == pytest.approx([spec.minimum, spec.maximum]), (spec.key, p)
