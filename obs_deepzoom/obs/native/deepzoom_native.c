@@ -1103,30 +1103,40 @@ static void no_filter(void *response)
 			    "publishes while it is enabled and its source shows frames)");
 }
 
-/* obs-websocket vendor request GetAnalytics {source}: the statistics the filter's worker last published, as
- * the response's fields, plus age_s (how old they are). Runs on obs-websocket's thread; no Python. */
-EXPORT void dz_vendor_get(void *request, void *response, void *priv)
+/* What both vendor requests share: the filter on the request's source that published statistics. With
+ * `json` set, a copy of them (and when they were published); else a reset is asked for. 1 if there is one;
+ * else the response says why. Runs on obs-websocket's thread; no Python. */
+static int published_request(void *request, void *response, char **json, uint64_t *at)
 {
-	(void)priv;
 	if (!atomic_load(&api_ready) || !response)
-		return;
+		return 0;
 	void *source = request_source(request, response);
 	if (!source)
-		return;
-	char *json = NULL;
-	uint64_t at = 0;
+		return 0;
 	registry_lock();
 	struct dz_video *v = published_on(source);
-	if (v) {
-		json = copy_string(v->info);
-		at = v->info_ns;
+	if (v && json) {
+		*json = copy_string(v->info);
+		*at = v->info_ns;
+	} else if (v) {
+		atomic_fetch_add(&v->resets, 1); /* the worker looks at it within WAIT_MS */
 	}
 	mutex_unlock(&reg_lock);
 	api.source_release(source);
-	if (!json) {
+	if (!v || (json && !*json))
 		no_filter(response);
+	return v && (!json || *json);
+}
+
+/* obs-websocket vendor request GetAnalytics {source}: the statistics the filter's worker last published, as
+ * the response's fields, plus age_s (how old they are). */
+EXPORT void dz_vendor_get(void *request, void *response, void *priv)
+{
+	(void)priv;
+	char *json = NULL;
+	uint64_t at = 0;
+	if (!published_request(request, response, &json, &at))
 		return;
-	}
 	void *data = api.data_create_from_json(json);
 	free(json);
 	if (!data) {
@@ -1142,21 +1152,8 @@ EXPORT void dz_vendor_get(void *request, void *response, void *priv)
 EXPORT void dz_vendor_reset(void *request, void *response, void *priv)
 {
 	(void)priv;
-	if (!atomic_load(&api_ready) || !response)
-		return;
-	void *source = request_source(request, response);
-	if (!source)
-		return;
-	registry_lock();
-	struct dz_video *v = published_on(source);
-	if (v)
-		atomic_fetch_add(&v->resets, 1); /* the worker looks at it within WAIT_MS */
-	mutex_unlock(&reg_lock);
-	api.source_release(source);
-	if (v)
+	if (published_request(request, response, NULL, NULL))
 		api.data_set_bool(response, "reset", true);
-	else
-		no_filter(response);
 }
 
 /* ======================================================================================================
