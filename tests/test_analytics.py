@@ -97,6 +97,16 @@ def test_roc_auc_and_threshold_rule():
     assert ev.balanced_accuracy(overlap_same, overlap_diff, t) == pytest.approx(5 / 6)
 
 
+def test_cluster_purity_and_completeness():
+    from obs_deepzoom.evaluate.analytics_clusters import score
+
+    assert score(list("aaab"), ["u1", "u1", "u1", "u2"]) == {"purity": 1.0, "completeness": 1.0, "scored_frames": 4}
+    mixed = score(list("aabb"), ["u1"] * 4)  # two people under one label: impure, complete
+    assert mixed["purity"] == 0.5 and mixed["completeness"] == 1.0
+    split = score(list("aaaa"), ["u1", "u1", "u2", "u3"])  # one person under three labels: pure, incomplete
+    assert split["purity"] == 1.0 and split["completeness"] == 0.5
+
+
 def test_leave_one_person_out_never_scores_a_pair_at_a_threshold_chosen_with_it():
     # person C's pairs sit apart from everyone else's: a threshold chosen without C misjudges them
     people = ["A", "A", "B", "B", "C", "C"]

@@ -1,5 +1,5 @@
-"""`deepzoom eval analytics`: face verification, identity clustering and apparent gender, against dlib's face
-recognition (the descriptor users know from the face_recognition package) in the same run.
+"""`deepzoom eval analytics`: face verification, identity clustering (analytics_clusters) and apparent gender,
+against dlib's face recognition (the descriptor users know from the face_recognition package) in the same run.
 
 Verification: every pair of pictures of a set, same person or not. ROC AUC needs no threshold. Accuracy is
 *balanced* (the mean of the same-pair and different-pair accuracies: the sets hold far more different pairs)
@@ -26,7 +26,7 @@ from ..engine.analytics.still import StillFaces
 from ..media import read_image
 from ..samples import sample
 from ..settings import AnalyticsSettings
-from . import face_data
+from . import analytics_clusters, face_data
 
 DLIB_THRESHOLD = 0.6
 # the sample portraits, labelled by us by eye: (label, approximate face centre in pixels or None for the only face)
@@ -188,6 +188,12 @@ def run(progress=print) -> dict:
     res["verify_auc"], res["peer_verify_auc"] = res["tune_roc_auc"], res["tune_peer_roc_auc"]
     res["verify_accuracy"] = res["tune_accuracy_leave_one_person_out"]
     res["peer_verify_accuracy"] = res["tune_peer_accuracy_leave_one_person_out"]
+
+    # identity clustering: the same sets as a live "slideshow" with an empty gallery (analytics_clusters)
+    for key, prefix in (("johns", "clusters_tune_"), ("held_out", "clusters_")):
+        progress(f"identity clustering: {key} as a clip")
+        got = analytics_clusters.run_clip(face_data.labelled(key), settings, progress=lambda *_: None)
+        res.update({f"{prefix}{k}": v for k, v in got.items()})
 
     # apparent gender: every johns and held-out face is a man's; the sample portraits labelled by us by eye
     truth = ["male"] * len(fem)

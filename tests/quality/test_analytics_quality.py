@@ -16,5 +16,9 @@ def test_analytics_quality_does_not_regress():
     assert r["gender_n_female"] == 5 and r["gender_missed"] <= 1, r
     # the shipped threshold is what the rule chose on the tune set (not on the held-out pictures)
     assert abs(AnalyticsSettings().threshold - r["tune_threshold_chosen"]) <= 0.01, r
+    # identity clustering as a live clip: johns 5 people -> 6 labels, purity 1.0, completeness 0.98
+    assert r["clusters_tune_people"] == 5 and 5 <= r["clusters_tune_identities_found"] <= 7, r
+    assert r["clusters_tune_purity"] >= 0.97 and r["clusters_tune_completeness"] >= 0.9, r
+    assert r["clusters_shots_unlabelled"] == 0 and r["clusters_purity"] >= 0.97, r
     # the peer ran in the same process and is scored the same way
     assert r["peer_kind"] == "outside" and r["peer_verify_auc"] >= 0.99, r
