@@ -1,7 +1,7 @@
 """`deepzoom bench analytics`: face analytics per 1280x720 frame, tracking included, with 1 face (the sample
 clip) and 4 faces (the clip in a 2x2 mosaic), the networks amortised as they run live: frames arrive at 30 fps,
 one network per frame at most, each person's embedding every `embed_every_s`, age and gender every
-`attributes_every_s`; the embedding runs asynchronously and is collected at the next frame. Also the frames
+`attributes_every_s`, the expression every `expression_every_s`; the embedding runs asynchronously and is collected at the next frame. Also the frames
 that start a network, the frames after them, and each network alone. The peer, in the same process: dlib as
 users of the face_recognition package run it on every frame (HOG detector, 5-point alignment, ResNet
 descriptor; the test-only dlib reference), on the same frames."""
@@ -68,13 +68,14 @@ def _pass(frames, faces: int, rounds: int, settings: AnalyticsSettings) -> dict:
 
 def _alone(frames) -> dict:
     """Each network alone on the clip's face (median ms)."""
-    from ..engine.analytics.models import AgeEstimator, FaceEmbedder, GenderEstimator
+    from ..engine.analytics.models import AgeEstimator, ExpressionEstimator, FaceEmbedder, GenderEstimator
 
     tracker = FaceTracker()
     face = next(fs[0] for fs in (tracker.process(f, i / FPS) for i, f in enumerate(frames)) if fs)
     frame = frames[0]
     out = {}
-    for name, model in (("embed", FaceEmbedder()), ("age", AgeEstimator()), ("gender", GenderEstimator())):
+    for name, model in (("embed", FaceEmbedder()), ("age", AgeEstimator()), ("gender", GenderEstimator()),
+                        ("expression", ExpressionEstimator())):
         model(frame, face.landmarks)
         out[f"{name}_ms_median"] = round(float(np.median([timed(lambda m=model: m(frame, face.landmarks))
                                                            for _ in range(30)])), 3)
