@@ -65,8 +65,8 @@ def steps(target: str = "tests", progress=print) -> list[Step]:
     out = [*audio_data.fetch_steps(), *_samples(), *_peers(),
            ("MediaPipe reference", lambda: [reference.install_mediapipe(progress)]),
            ("dlib face descriptor reference", lambda: reference.install_dlib(progress)),
-           ("face analytics pictures (dlib's johns, face_recognition's tests)",
-            lambda: [*face_data.fetch("johns"), *face_data.fetch("held_out")]),
+           ("face analytics pictures (dlib's johns, face_recognition's tests, ORL, CK+ frames)",
+            lambda: [p for name in face_data.SETS for p in face_data.fetch(name)]),
            ("calibration media (int8 builds)", lambda: calibration.fetch(lambda *_: None))]
     if target == "tests":
         def obs32() -> list[Path]:

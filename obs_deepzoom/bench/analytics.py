@@ -1,8 +1,9 @@
 """`deepzoom bench analytics`: face analytics per 1280x720 frame, tracking included, with 1 face (the sample
 clip) and 4 faces (the clip in a 2x2 mosaic), the networks amortised as they run live: frames arrive at 30 fps,
 one network per frame at most, each person's embedding every `embed_every_s`, age and gender every
-`attributes_every_s`, the expression every `expression_every_s`; the embedding runs asynchronously and is collected at the next frame. Also the frames
-that start a network, the frames after them, and each network alone. The peer, in the same process: dlib as
+`attributes_every_s`, the expression every `expression_every_s`; the embedding runs asynchronously and is
+collected at the next frame. Also the frames that start a network, the frames after them, and each network
+alone. The peer, in the same process: dlib as
 users of the face_recognition package run it on every frame (HOG detector, 5-point alignment, ResNet
 descriptor; the test-only dlib reference), on the same frames."""
 

