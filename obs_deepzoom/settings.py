@@ -348,7 +348,7 @@ class AnalyticsSettings(SettingsModel):
                                                 "feels")
     gallery: str = Field("", description="Folder of enrolled faces (empty: ~/.local/share/obs-deepzoom/faces, or "
                                          "$DEEPZOOM_GALLERY)", json_schema_extra={"folder": True})
-    threshold: float = Field(0.95, ge=0.3, le=1.6,
+    threshold: float = Field(1.0, ge=0.3, le=1.6,
                              description="Embedding distance below which two faces are the same person "
                                          "(lower: fewer false matches, more misses)", json_schema_extra=ADVANCED)
     embed_every_s: float = Field(1.0, ge=0.1, le=30.0,

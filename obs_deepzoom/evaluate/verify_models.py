@@ -67,7 +67,7 @@ def _check(name: str, photo: np.ndarray) -> tuple[str, object]:
     if name in ("dtln_1", "dtln_2", "nsnet2_16k", "gtcrn") or name.startswith("dfn3_"):
         return _denoise_check(name)
 
-    if name in ("age_v1", "gender_v1", "facenet", "fer_expression"):
+    if name in ("age_v1", "gender_v1", "sface", "fer_expression"):
         return _check_analytics(name, photo)
     if name.startswith("face_detection"):
         det = models.FaceDetector(name.rsplit("_", 1)[1], "CPU")

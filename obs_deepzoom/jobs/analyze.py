@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.analytics.analyzer import FaceAnalyzer, FaceRecord
-from ..engine.analytics.gallery import Gallery
+from ..engine.analytics.gallery import EMBED_DIM, Gallery
 from ..engine.analytics.session import shares
 from ..engine.contract import FrameContext
 from ..engine.face import FaceTracker
@@ -134,7 +134,7 @@ def analyze(source: VideoSource, out_dir: Path, settings: AnalyticsSettings, gal
         probe.unlink()
     except OSError as e:
         raise InputError(f"{out_dir}: cannot write the report there ({e.strerror or e})") from e
-    people = Gallery(gallery).loaded() if settings.identity else {}
+    people = Gallery(gallery).loaded(EMBED_DIM) if settings.identity else {}
     tracker = FaceTracker(FaceTrackingSettings(max_faces=4))
     analyzer = FaceAnalyzer(settings, people)
     rows: list[dict] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..engine.analytics.gallery import Gallery, match
+from ..engine.analytics.gallery import EMBED_DIM, Gallery, match
 from ..engine.analytics.still import MAX_FACES, StillFaces
 from ..errors import InputError
 from ..media import read_image
@@ -66,7 +66,7 @@ class FaceJobs:
         return {"same": d < self.s.threshold, "distance": round(d, 4), "threshold": self.s.threshold}
 
     def identify(self, path: Path) -> dict:
-        people = self.gallery.loaded()
+        people = self.gallery.loaded(EMBED_DIM)
         if not people:
             self.progress(f"the gallery {self.gallery.folder} is empty: every face is unknown "
                           "(enrol with `deepzoom faces enroll NAME PICTURE…`)")

@@ -3,7 +3,8 @@
 Five points (eye centres, nose tip, mouth corners) are fitted by a similarity transform (rotation, scale,
 shift) to the same points of the canonical face; the chip is the square around the canonical face's brows,
 chin and cheeks, widened by `padding` (a fraction of the face's width on each side, as dlib's face chips are
-defined), resampled to `size` pixels."""
+defined), resampled to `size` pixels. `template_chip` fits them to fixed pixel positions instead (the 112 px
+five-point layout face-recognition networks of the ArcFace family were trained on)."""
 
 from __future__ import annotations
 
@@ -51,12 +52,30 @@ def chip_transform(mesh: np.ndarray, size: int, padding: float) -> np.ndarray:
     return m
 
 
-def chip(frame: np.ndarray, mesh: np.ndarray, size: int, padding: float = 0.2) -> np.ndarray:
-    """The aligned size x size chip (BGR uint8, like the frame), borders replicated. A face much larger than
-    the chip is warped at a whole multiple of the size first and then area-averaged down (no aliasing)."""
-    m = chip_transform(mesh, size, padding)
+# where the five points sit in the 112 px chips of ArcFace-family recognition networks (eye centres, nose tip,
+# mouth corners: the layout their training crops used)
+RECOGNITION_POINTS_112 = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+                                   [41.5493, 92.3655], [70.7299, 92.2041]])
+
+
+def _warp(frame: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+    """The size x size chip an affine `m` (frame -> chip pixels) gives, borders replicated. A face much larger
+    than the chip is warped at a whole multiple of the size first and then area-averaged down (no aliasing)."""
     k = int(max(1, min(8, 1 / max(float(np.hypot(m[0, 0], m[0, 1])), 1e-6))))
     mk = m * k
     mk[:, 2] += (k - 1) / 2  # chip pixel i averages big pixels k*i … k*i+k-1, whose centre is k*i + (k-1)/2
     big = cv2.warpAffine(frame, mk, (size * k, size * k), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return big if k == 1 else cv2.resize(big, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def chip(frame: np.ndarray, mesh: np.ndarray, size: int, padding: float = 0.2) -> np.ndarray:
+    """The aligned size x size chip around the canonical face (BGR uint8, like the frame)."""
+    return _warp(frame, chip_transform(mesh, size, padding), size)
+
+
+def template_chip(frame: np.ndarray, mesh: np.ndarray, points: np.ndarray, size: int) -> np.ndarray:
+    """The size x size chip with the mesh's five points fitted to `points` (5x2 chip pixels)."""
+    m, _ = cv2.estimateAffinePartial2D(five_points(mesh), np.asarray(points, np.float64), method=cv2.LMEDS)
+    if m is None:
+        raise ValueError("the five face points are degenerate")
+    return _warp(frame, m, size)

@@ -14,7 +14,7 @@ import numpy as np
 from ...errors import DeepZoomError
 from ...settings import AnalyticsSettings
 from .analyzer import FaceAnalyzer
-from .gallery import INDEX, Gallery, gallery_folder
+from .gallery import EMBED_DIM, INDEX, Gallery, gallery_folder
 from .overlay import draw
 from .session import SessionStats
 
@@ -55,7 +55,7 @@ class FaceAnalytics:
         if not self.settings.identity:
             return {}
         try:
-            return Gallery(gallery_folder(self.settings.gallery)).loaded()
+            return Gallery(gallery_folder(self.settings.gallery)).loaded(EMBED_DIM)
         except DeepZoomError as e:
             self.gallery_warning = f"gallery not used: {e}"
             log.warning("analytics: %s", self.gallery_warning)

@@ -19,6 +19,8 @@ from ...errors import DeepZoomError
 NAME_RE = re.compile(r"^[\w][\w .'-]{0,63}$")
 INDEX = "gallery.json"
 
+EMBED_DIM = 128  # what models.FaceEmbedder (SFace) makes; a gallery enrolled with another model is refused
+
 
 @dataclass(frozen=True)
 class Person:
@@ -88,7 +90,8 @@ class Gallery:
         path = self.folder / entry["file"]
         old = self._load(name, path) if path.is_file() else np.zeros((0, e.shape[1]), np.float32)
         if old.shape[1] != e.shape[1]:
-            raise DeepZoomError(f"{name} was enrolled with another face model ({old.shape[1]}-D embeddings)")
+            raise DeepZoomError(f"{name} was enrolled with another face model ({old.shape[1]}-D embeddings): "
+                                f"`deepzoom faces remove \"{name}\"` and enrol again")
         both = np.concatenate([old, e])
         _atomic_write(path, lambda f: np.save(f, both))
         index[name] = {**entry, "pictures": int(both.shape[0]), "enrolled": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -122,8 +125,15 @@ class Gallery:
             raise DeepZoomError(f"the embeddings of {name} ({path}) are missing; enrol {name} again")
         return self._load(name, path)
 
-    def loaded(self) -> dict[str, np.ndarray]:
-        return {p.name: self.embeddings(p.name) for p in self.people()}
+    def loaded(self, dim: int | None = None) -> dict[str, np.ndarray]:
+        """Everyone's embeddings; `dim`: the size the face model in use makes (someone enrolled with another
+        model is an error that says what to do)."""
+        out = {p.name: self.embeddings(p.name) for p in self.people()}
+        for name, e in out.items():
+            if dim is not None and e.shape[1] != dim:
+                raise DeepZoomError(f"{name} was enrolled with another face model ({e.shape[1]}-D embeddings, this "
+                                    f"version makes {dim}-D): `deepzoom faces remove \"{name}\"` and enrol again")
+        return out
 
 
 def match(embedding: np.ndarray, people: dict[str, np.ndarray], threshold: float) -> Match:

