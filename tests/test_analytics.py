@@ -60,6 +60,9 @@ def test_gallery_bad_input_is_one_clear_error(tmp_path):
     g.enroll("A", [unit([1, 0])])
     with pytest.raises(DeepZoomError, match="another face model"):
         g.enroll("A", [unit([1, 0, 0])])
+    assert g.loaded(2)["A"].shape == (1, 2)
+    with pytest.raises(DeepZoomError, match=r"another face model \(2-D embeddings, this version makes 128-D\).*remove"):
+        g.loaded(128)  # enrolled with an older face model: the message says what to do
     (tmp_path / "gallery.json").write_text("{broken")
     with pytest.raises(DeepZoomError, match="unreadable"):
         g.people()
@@ -213,6 +216,12 @@ def test_chips_are_upright_and_centred(tracked_face):
     eyes = pts[:2] @ m[:, :2].T + m[:, 2]
     assert abs(eyes[0, 1] - eyes[1, 1]) < 1.5  # level eyes
     assert abs((eyes[0, 0] + eyes[1, 0]) / 2 - 32) < 3  # centred
+    # the embedding's chip: the five points land where recognition networks expect them
+    m = align.template_transform(base.landmarks, align.RECOGNITION_POINTS_112)
+    placed = pts @ m[:, :2].T + m[:, 2]
+    off = np.hypot(*(placed - align.RECOGNITION_POINTS_112).T)  # a similarity fit of five points: not exact
+    assert off[:2].max() < 3 and off.max() < 6, placed
+    assert align.template_chip(img, base.landmarks, align.RECOGNITION_POINTS_112, 112).shape == (112, 112, 3)
 
 
 # ---- the commands, real networks -------------------------------------------------------------------------------

@@ -73,9 +73,14 @@ def chip(frame: np.ndarray, mesh: np.ndarray, size: int, padding: float = 0.2) -
     return _warp(frame, chip_transform(mesh, size, padding), size)
 
 
-def template_chip(frame: np.ndarray, mesh: np.ndarray, points: np.ndarray, size: int) -> np.ndarray:
-    """The size x size chip with the mesh's five points fitted to `points` (5x2 chip pixels)."""
+def template_transform(mesh: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """2x3 similarity taking frame pixels to chip pixels, the mesh's five points fitted to `points` (5x2)."""
     m, _ = cv2.estimateAffinePartial2D(five_points(mesh), np.asarray(points, np.float64), method=cv2.LMEDS)
     if m is None:
         raise ValueError("the five face points are degenerate")
-    return _warp(frame, m, size)
+    return m
+
+
+def template_chip(frame: np.ndarray, mesh: np.ndarray, points: np.ndarray, size: int) -> np.ndarray:
+    """The size x size chip with the mesh's five points fitted to `points` (5x2 chip pixels)."""
+    return _warp(frame, template_transform(mesh, points), size)
