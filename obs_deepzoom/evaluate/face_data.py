@@ -94,3 +94,12 @@ def expressions() -> list[tuple[str, Path]]:
         else:  # sample_happy_image.png, sample_anger_image2.png, …
             out.append((CKPLUS_WORDS[p.stem.split("_")[1]], p))
     return out
+
+
+def first_neutral_frames() -> list[Path]:
+    """One neutral frame per CK+ person of the `ckplus` set (the start of their first sequence)."""
+    seen: dict[str, Path] = {}
+    for label, path in expressions():
+        if label == "neutral":
+            seen.setdefault(path.name[:4], path)
+    return [seen[k] for k in sorted(seen)]
