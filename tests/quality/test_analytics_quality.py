@@ -9,7 +9,7 @@ def test_analytics_quality_does_not_regress():
     r = analytics.run(progress=lambda *_: None)
     # docs/analytics.md: ORL (held out, 40 people) AUC 1.0 (dlib 0.9996), balanced accuracy at the shipped
     # threshold 0.9947 (dlib 0.9865 at its 0.6); tune set AUC 1.0, leave-one-person-out 1.0; face_recognition's
-    # four pictures 1.0 at the default; gender: men 61 of 61, women 3 of 5 (balanced 0.8)
+    # four pictures 1.0 at the default; gender: men 63 of 63, women 8 of 13 (balanced 0.81)
     assert r["tune_faces_found_pct"] == 100 and r["faces_found_pct"] == 100 and r["orl_faces_found_pct"] == 100, r
     assert r["verify_auc"] >= 0.998 and r["verify_accuracy"] >= 0.985, r
     assert r["verify_accuracy"] >= r["peer_verify_accuracy"] and r["verify_auc"] >= r["peer_verify_auc"], r
@@ -17,8 +17,8 @@ def test_analytics_quality_does_not_regress():
     assert r["roc_auc"] >= 0.99 and r["accuracy_at_default"] >= 0.8, r
     # expressions on CK+ frames: 58 of 61 (balanced over the five classes present 0.79)
     assert r["expression_n"] == 61 and r["expression_accuracy"] >= 0.9, r
-    assert r["gender_accuracy_male"] >= 0.98 and r["gender_accuracy_female"] >= 0.6, r
-    assert r["gender_n_female"] == 5 and r["gender_missed"] <= 1, r
+    assert r["gender_accuracy_male"] >= 0.98 and r["gender_accuracy_female"] >= 0.55, r
+    assert r["gender_n_female"] == 13 and r["gender_missed"] <= 1, r
     # the shipped threshold is what the rule chose on the tune set (not on the held-out pictures)
     assert abs(AnalyticsSettings().threshold - r["tune_threshold_chosen"]) <= 0.01, r
     # identity clustering as a live clip: johns 5 people -> 6 labels, purity 1.0, completeness 0.95; ORL 20
