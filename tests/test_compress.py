@@ -254,3 +254,14 @@ def test_accuracy_measures_see_a_difference():
     moved_iris = iris.copy()
     moved_iris[1, 0, 1] = 2  # one iris centre 2 px down: 5 % of its eye's width
     assert measure_of("iris_landmark")[0]([contours, iris], [contours, moved_iris]) == pytest.approx(5.0)
+    e = np.zeros((1, 128), np.float32)
+    e[0, 0] = 3.0  # not normalised, as the network gives it
+    turned = np.zeros((1, 128), np.float32)
+    turned[0, 1] = 0.5  # a quarter turn: unit vectors sqrt(2) apart, whatever the lengths
+    assert measure_of("sface")[0]([e], [e * 2]) == pytest.approx(0.0)
+    assert measure_of("sface")[0]([e], [turned]) == pytest.approx(np.sqrt(2))
+    ages = np.zeros((1, 81), np.float32)
+    ages[0, 30], older = 1.0, np.zeros((1, 81), np.float32)
+    older[0, 32] = 1.0  # bins 1 year apart from index 1 on
+    assert measure_of("age_v1")[0]([ages], [older]) == pytest.approx(2.0)
+    assert measure_of("gender_v1")[0]([np.array([[0.7, 0.3]])], [np.array([[0.6, 0.4]])]) == pytest.approx(0.1)

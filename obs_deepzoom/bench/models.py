@@ -71,6 +71,25 @@ def _vad_diff(ref, got) -> float:
     return float(np.abs(ref[0] - got[0]).max())
 
 
+def _embed_dist(ref, got) -> float:
+    """Distance between the two embeddings once L2-normalised (the analytics threshold is 1.0)."""
+    r, g = (x[0].ravel() / max(float(np.linalg.norm(x[0])), 1e-9) for x in (ref, got))
+    return float(np.linalg.norm(r - g))
+
+
+def _age_diff(ref, got) -> float:
+    """Difference of the expected apparent ages, years."""
+    from ..engine.analytics.models import AGE_BINS
+
+    r, g = (x[0].ravel() / max(float(x[0].sum()), 1e-9) for x in (ref, got))
+    return float(abs(r @ AGE_BINS - g @ AGE_BINS))
+
+
+def _first_prob_diff(ref, got) -> float:
+    """Difference of the first class's probability (gender: p(female))."""
+    return float(abs(ref[0].ravel()[0] - got[0].ravel()[0]))
+
+
 # name prefix: (measure of one sample, what it is, tolerance on the mean over the samples, True when higher is
 # better). Recurrent models get the f32 model's recorded state at every step, so these are per-step errors;
 # the error that builds up over a stream is what `deepzoom eval denoise --precision int8` measures.
@@ -81,6 +100,9 @@ MEASURES = {
     "selfie_segmentation": (_mask_iou, "mask IoU against f32", 0.98, True),
     "fsrcnn": (_psnr, "PSNR of int8 against f32, dB", 40.0, True),
     "silero_vad": (_vad_diff, "speech probability difference", 0.05, False),
+    "sface": (_embed_dist, "embedding distance (threshold 1.0)", 0.05, False),
+    "age_v1": (_age_diff, "apparent age difference, years", 1.0, False),
+    "gender_v1": (_first_prob_diff, "p(female) difference", 0.05, False),
     "": (_snr, "output SNR against f32 (worst output), dB", 20.0, True),
 }
 

@@ -13,7 +13,7 @@ from ..modelstore.manifest import load_manifest
 from ..modelstore.quantize import _nncf, quantize_one
 from . import calibration
 
-VIDEO_MODELS = ("face_", "iris_", "selfie_", "fsrcnn_")
+VIDEO_MODELS = ("face_", "iris_", "selfie_", "fsrcnn_", "age_", "gender_", "sface")
 
 
 def calibration_dir() -> Path:

@@ -148,9 +148,24 @@ def _restore_chain(model: str) -> tuple[list[str], ChainSettings]:
     return ["restore"], s
 
 
+def _analytics_pass(frames: list[np.ndarray]) -> None:
+    """The face analytics networks (f32) on every face the tracker (f32) finds in `frames`."""
+    from ..engine.analytics.models import AgeEstimator, FaceEmbedder, GenderEstimator
+    from ..engine.face import FaceTracker
+    from ..settings import FaceTrackingSettings
+
+    tracker = FaceTracker(FaceTrackingSettings(max_faces=4, precision="f32"))
+    nets = [cls("CPU", "f32") for cls in (FaceEmbedder, AgeEstimator, GenderEstimator)]
+    for i, frame in enumerate(frames):
+        for face in tracker.process(frame, i / 30):
+            for net in nets:
+                net(frame, face.landmarks)
+
+
 def record_video(media: str = "calibration", limit: int = 600, progress=print) -> dict[str, list]:
     people, natural = video_frames(media)
     with recording(limit) as rec:
+        _analytics_pass(people)
         for effects, settings in _video_chains():
             chain = Chain(effects, settings)
             for i, frame in enumerate(people + natural):
