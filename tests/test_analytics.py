@@ -61,6 +61,10 @@ def test_gallery_bad_input_is_one_clear_error(tmp_path):
     with pytest.raises(DeepZoomError, match="another face model"):
         g.enroll("A", [unit([1, 0, 0])])
     assert g.loaded(2)["A"].shape == (1, 2)
+    g.enroll("B", [unit([1, 0])])
+    g.enroll("C", [unit([1, 0, 0])])
+    people, other = g.usable(3)  # the others are still recognised, the message names everyone to re-enrol
+    assert list(people) == ["C"] and "A, B were enrolled" in other and '("A" "B")' in other
     with pytest.raises(DeepZoomError, match=r"another face model \(2-D embeddings, this version makes 128-D\).*remove"):
         g.loaded(128)  # enrolled with an older face model: the message says what to do
     (tmp_path / "gallery.json").write_text("{broken")
@@ -454,6 +458,44 @@ def test_the_analytics_effect_with_the_real_networks(tmp_path, monkeypatch):
     assert effect.analyzer.runs["age"] >= 3 and effect.analyzer.runs["embed"] >= 1
     effect.reset_session()
     assert effect.live_stats()["people"] == []
+
+
+def test_a_network_that_cannot_load_switches_off_its_feature_only(tmp_path, monkeypatch):
+    """An install whose embedding model is not built (or fails to compile): identity goes off with a warning,
+    age, gender and expressions go on; an old gallery's people are named in a warning, not a failure."""
+    from obs_deepzoom.engine.analytics import models as am
+    from obs_deepzoom.engine.chain import Chain
+    from obs_deepzoom.errors import ModelError
+    from obs_deepzoom.media import VideoSource
+    from obs_deepzoom.settings import ChainSettings
+
+    class Unbuilt:
+        def __init__(self, *a, **k):
+            raise ModelError("sface", "is not built")
+
+    monkeypatch.setattr(am, "FaceEmbedder", Unbuilt)
+    Gallery(tmp_path / "g").enroll("Old Timer", [unit(np.ones(512))])
+    chain = Chain(["analytics"], ChainSettings(analytics=AnalyticsSettings(gallery=str(tmp_path / "g"),
+                                                                           attributes_every_s=0.3)))
+    effect = chain.effects[0]
+    src = VideoSource.open_file(sample("single_face.mp4"))
+    for i, frame in enumerate(src.frames()):
+        chain.process(frame, i / src.fps)
+        if i == 30:
+            break
+    stats = effect.live_stats()
+    assert "identity off: model 'sface' is not built" in stats["warning"]
+    assert "embed" not in effect.analyzer.models and effect.analyzer.runs["age"] >= 2
+    assert effect.analyzer.runs["expression"] >= 2 and stats["people"][0]["gender"] == "male"
+    assert effect.settings.identity  # the user's setting is untouched: a rebuilt model is used next time
+
+    monkeypatch.undo()  # the model back, an old gallery: a warning naming the person, identity on
+    effect.settings = effect.settings.model_copy(update={"attributes": False})  # a toggle rebuilds
+    chain.process(frame, 2.0)
+    stats = effect.live_stats()
+    assert "Old Timer was enrolled with another face model" in stats["warning"]
+    assert "identity off" not in stats["warning"]
+    assert "embed" in effect.analyzer.models
 
 
 def test_remote_analytics_text():

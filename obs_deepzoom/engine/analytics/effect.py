@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from ...errors import DeepZoomError
+from ...errors import DeepZoomError, ModelError
 from ...settings import AnalyticsSettings
 from .analyzer import FaceAnalyzer
 from .gallery import EMBED_DIM, INDEX, Gallery, gallery_folder
@@ -20,6 +20,9 @@ from .session import SessionStats
 
 log = logging.getLogger("obs_deepzoom.analytics")
 GALLERY_CHECK_S = 2.0  # how often the gallery's index is looked at for changes
+# the feature (an AnalyticsSettings switch) each network serves
+FEATURE_OF_MODEL = {"sface": "identity", "age_v1": "attributes", "gender_v1": "attributes",
+                    "fer_expression": "expressions"}
 
 
 class FaceAnalytics:
@@ -38,6 +41,7 @@ class FaceAnalytics:
         self.gallery_warning: str | None = None  # an unreadable gallery: analytics go on without it
         self.model_warning: str | None = None  # a network that could not load, switched off
         self._models = dict(models or {})
+        self._off: set[str] = set()  # features switched off because their network could not load
         self._built_for = None
         self._stamp = None
         self._checked = 0.0
@@ -55,30 +59,46 @@ class FaceAnalytics:
         if not self.settings.identity:
             return {}
         try:
-            return Gallery(gallery_folder(self.settings.gallery)).loaded(EMBED_DIM)
+            people, other = Gallery(gallery_folder(self.settings.gallery)).usable(EMBED_DIM)
+            if other:  # the others are still recognised
+                self.gallery_warning = f"some people not used: {other}"
+                log.warning("analytics: %s", self.gallery_warning)
+            return people
         except DeepZoomError as e:
             self.gallery_warning = f"gallery not used: {e}"
             log.warning("analytics: %s", self.gallery_warning)
             return {}
 
+    def _effective(self) -> AnalyticsSettings:
+        """The settings with the features whose network could not load switched off."""
+        s = self.settings
+        return s.model_copy(update=dict.fromkeys(self._off, False)) if self._off else s
+
     def _build(self) -> FaceAnalyzer:
         """A new analyzer for the networks the settings switch on (networks built before are kept); a network
-        that cannot load (e.g. its model not built) is switched off with a warning, not the whole filter."""
-        s = self.settings
+        that cannot load (e.g. its model not built) switches its feature off with a warning, not the filter."""
         if self.analyzer is not None:
             self.analyzer.reset()  # lets a running request end
             self._models.update(self.analyzer.models)
-        wanted = {"embed": s.identity, "age": s.attributes, "gender": s.attributes, "expression": s.expressions}
-        models = {m: net for m, net in self._models.items() if wanted.get(m)}
-        self.model_warning = None
-        try:
-            analyzer = FaceAnalyzer(s, self._people(), models)
-        except DeepZoomError as e:
-            if not s.expressions or "expression" in models:
-                raise
-            self.model_warning = f"expressions off: {e}"
-            log.warning("analytics: %s", self.model_warning)
-            analyzer = FaceAnalyzer(s.model_copy(update={"expressions": False}), self._people(), models)
+        self._off, warnings = set(), []
+        people = self._people()
+        for _ in FEATURE_OF_MODEL:  # each failure switches one feature off: at most one try per feature
+            s = self._effective()
+            wanted = {"embed": s.identity, "age": s.attributes, "gender": s.attributes, "expression": s.expressions}
+            models = {m: net for m, net in self._models.items() if wanted.get(m)}
+            try:
+                analyzer = FaceAnalyzer(s, people, models)
+                break
+            except ModelError as e:
+                feature = FEATURE_OF_MODEL.get(e.model)
+                if feature is None or not getattr(s, feature):
+                    raise
+                self._off.add(feature)
+                warnings.append(f"{feature} off: {e}")
+                log.warning("analytics: %s", warnings[-1])
+        else:
+            analyzer = FaceAnalyzer(self._effective(), people, {})
+        self.model_warning = "; ".join(warnings) or None
         self._models.update(analyzer.models)
         return analyzer
 
@@ -99,7 +119,7 @@ class FaceAnalytics:
             if stamp != self._stamp:  # someone enrolled or removed a face: the same analyzer, the new gallery
                 self._stamp = stamp
                 self.analyzer.people = self._people()
-        self.analyzer.s = s if not self.model_warning else s.model_copy(update={"expressions": False})
+        self.analyzer.s = self._effective()
         return self.analyzer
 
     def process(self, frame: np.ndarray, ctx) -> np.ndarray:

@@ -90,8 +90,7 @@ class Gallery:
         path = self.folder / entry["file"]
         old = self._load(name, path) if path.is_file() else np.zeros((0, e.shape[1]), np.float32)
         if old.shape[1] != e.shape[1]:
-            raise DeepZoomError(f"{name} was enrolled with another face model ({old.shape[1]}-D embeddings): "
-                                f"`deepzoom faces remove \"{name}\"` and enrol again")
+            raise DeepZoomError(_other_model([name], old.shape[1], e.shape[1]))
         both = np.concatenate([old, e])
         _atomic_write(path, lambda f: np.save(f, both))
         index[name] = {**entry, "pictures": int(both.shape[0]), "enrolled": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -125,15 +124,32 @@ class Gallery:
             raise DeepZoomError(f"the embeddings of {name} ({path}) are missing; enrol {name} again")
         return self._load(name, path)
 
-    def loaded(self, dim: int | None = None) -> dict[str, np.ndarray]:
-        """Everyone's embeddings; `dim`: the size the face model in use makes (someone enrolled with another
-        model is an error that says what to do)."""
+    def usable(self, dim: int) -> tuple[dict[str, np.ndarray], str | None]:
+        """The embeddings of everyone enrolled with the face model in use (`dim`-D), and a message naming
+        those enrolled with another model (None when there are none)."""
         out = {p.name: self.embeddings(p.name) for p in self.people()}
-        for name, e in out.items():
-            if dim is not None and e.shape[1] != dim:
-                raise DeepZoomError(f"{name} was enrolled with another face model ({e.shape[1]}-D embeddings, this "
-                                    f"version makes {dim}-D): `deepzoom faces remove \"{name}\"` and enrol again")
+        other = {n: e.shape[1] for n, e in out.items() if e.shape[1] != dim}
+        if not other:
+            return out, None
+        return ({n: e for n, e in out.items() if n not in other},
+                _other_model(sorted(other), next(iter(other.values())), dim))
+
+    def loaded(self, dim: int | None = None) -> dict[str, np.ndarray]:
+        """Everyone's embeddings; `dim`: the size the face model in use makes (anyone enrolled with another
+        model is an error that names them all and says what to do)."""
+        if dim is None:
+            return {p.name: self.embeddings(p.name) for p in self.people()}
+        out, other = self.usable(dim)
+        if other:
+            raise DeepZoomError(other)
         return out
+
+
+def _other_model(names: list[str], had: int, wanted: int) -> str:
+    quoted = " ".join(f'"{n}"' for n in names)
+    return (f"{', '.join(names)} {'was' if len(names) == 1 else 'were'} enrolled with another face model "
+            f"({had}-D embeddings, this version makes {wanted}-D): `deepzoom faces remove` each "
+            f"({quoted}) and enrol again")
 
 
 def match(embedding: np.ndarray, people: dict[str, np.ndarray], threshold: float) -> Match:

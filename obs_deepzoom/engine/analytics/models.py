@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ...errors import ModelError
 from ..runtime import Infer
 from .align import RECOGNITION_POINTS_112, chip, template_chip
-from .gallery import EMBED_DIM  # noqa: F401 (the embedding's size, kept beside the gallery that stores it)
+from .gallery import EMBED_DIM
 
 AGE_MEANS = np.array([122.782, 117.001, 104.298], np.float32)  # RGB, the networks' training means
 AGE_BINS = np.array([0.25, *range(1, 81)], np.float32)
@@ -73,6 +74,9 @@ class FaceEmbedder:
 
     def __init__(self, device: str = "AUTO", precision: str = "auto"):
         self.infer = Infer("sface", device, precision=precision)
+        size = self.infer.compiled.outputs[0].get_partial_shape()[-1]
+        if size.is_static and size.get_length() != EMBED_DIM:  # the gallery's size check relies on it
+            raise ModelError("sface", f"makes {size.get_length()}-D embeddings, not {EMBED_DIM}-D")
 
     def __call__(self, frame: np.ndarray, mesh: np.ndarray) -> np.ndarray:
         self.start(frame, mesh)
