@@ -233,7 +233,8 @@ def run(progress=print) -> dict:
     orl = [x for p in first for x in sorted(by_person[p], key=lambda x: int(x[1].stem))[:CLUSTER_PICTURES]]
     for key, prefix, items in (("johns", "clusters_tune_", face_data.labelled("johns")),
                                ("held_out", "clusters_", face_data.labelled("held_out")),
-                               ("orl", "clusters_orl_", orl)):
+                               ("orl", "clusters_orl_", orl),
+                               ("ckplus", "clusters_ckplus_", face_data.labelled("ckplus"))):
         progress(f"identity clustering: {key} as a clip ({len(items)} shots)")
         got = analytics_clusters.run_clip(items, settings, progress=lambda *_: None)
         res.update({f"{prefix}{k}": v for k, v in got.items()})
