@@ -348,6 +348,8 @@ class AnalyticsSettings(SettingsModel):
                                                 "feels")
     gallery: str = Field("", description="Folder of enrolled faces (empty: ~/.local/share/obs-deepzoom/faces, or "
                                          "$DEEPZOOM_GALLERY)", json_schema_extra={"folder": True})
+    precision: Precision = Field("auto", description=PRECISION_HELP.format(what="the analytics networks"),
+                                 json_schema_extra=ADVANCED)
     threshold: float = Field(1.0, ge=0.3, le=1.6,
                              description="Embedding distance below which two faces are the same person "
                                          "(lower: fewer false matches, more misses)", json_schema_extra=ADVANCED)

@@ -191,6 +191,22 @@ def test_effects_pass_their_precision_setting(monkeypatch):
     assert dict(asked)["dfn3_enc"] == "bf16" and dict(asked)["silero_vad"] == "int8"
     assert "face.precision" in _obs_rebuild_keys()  # the OBS worker rebuilds its chain's face tracker
 
+    # the analytics networks: their own setting, and a change while running compiles them again
+    from obs_deepzoom.engine.analytics.effect import FaceAnalytics
+    from obs_deepzoom.engine.chain import FrameContext
+    from obs_deepzoom.settings import AnalyticsSettings
+
+    asked.clear()
+    effect = FaceAnalytics(AnalyticsSettings(precision="int8"))
+    frame = read_image(sample("single_face.jpg"))
+    effect.process(frame, FrameContext(0, 0.0, []))
+    assert {n: dict(asked).get(n) for n in ("sface", "age_v1", "gender_v1", "fer_expression")} == dict.fromkeys(
+        ("sface", "age_v1", "gender_v1", "fer_expression"), "int8")
+    asked.clear()
+    effect.settings = effect.settings.model_copy(update={"precision": "f32"})
+    effect.process(frame, FrameContext(1, 0.1, []))
+    assert dict(asked).get("sface") == "f32" and dict(asked).get("age_v1") == "f32"
+
 
 def _obs_rebuild_keys() -> tuple[str, ...]:
     """obs/filters.py's REBUILD_KEYS, read without importing it (it loads libobs)."""

@@ -83,8 +83,10 @@ class FaceAnalyzer:
     def __init__(self, settings: AnalyticsSettings | None = None, people: dict[str, np.ndarray] | None = None,
                  models: dict | None = None, device: str = "AUTO", precision: str = "auto"):
         """`people`: the gallery's embeddings by name. `models`: callables (frame, mesh) -> answer for 'embed',
-        'age', 'gender', 'expression' (built when missing and switched on)."""
+        'age', 'gender', 'expression' (built when missing and switched on, at `precision`, or at the settings'
+        precision when that is 'auto')."""
         self.s = settings or AnalyticsSettings()
+        precision = self.s.precision if precision == "auto" else precision
         self.people = people or {}
         self.models = dict(models or {})
         if "embed" not in self.models and self.s.identity:

@@ -104,9 +104,13 @@ class FaceAnalytics:
 
     def _ensure(self) -> FaceAnalyzer:
         s = self.settings
-        key = (s.identity, s.attributes, s.expressions)
+        key = (s.identity, s.attributes, s.expressions, s.precision)
         if self.analyzer is None or key != self._built_for:
             rebuilt = self.analyzer is not None
+            if rebuilt and key[3] != self._built_for[3]:  # another precision: every network is compiled again
+                self.analyzer.reset()
+                self.analyzer.models.clear()
+                self._models.clear()
             self.analyzer = self._build()
             self._built_for = key
             self._stamp, self._checked = self._gallery_stamp(), time.monotonic()
