@@ -228,6 +228,21 @@ def test_chips_are_upright_and_centred(tracked_face):
     assert align.template_chip(img, base.landmarks, align.RECOGNITION_POINTS_112, 112).shape == (112, 112, 3)
 
 
+def test_the_five_point_fit_recovers_a_turned_scaled_shifted_face(monkeypatch):
+    """Points made from the template by a known similarity (30 degrees, x2.5, shifted) come back exactly."""
+    tpl = align.RECOGNITION_POINTS_112
+    angle, scale, shift = np.radians(30), 2.5, np.array([300.0, 120.0])
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    frame_pts = tpl @ rot.T + shift  # where the face's five points are in the frame
+    monkeypatch.setattr(align, "five_points", lambda mesh: frame_pts)
+    m = align.template_transform(None, tpl)
+    assert np.allclose(frame_pts @ m[:, :2].T + m[:, 2], tpl, atol=1e-6)
+    assert np.allclose(m[:, :2], np.linalg.inv(rot), atol=1e-9)
+    monkeypatch.setattr(align, "five_points", lambda mesh: np.ones((5, 2)))
+    with pytest.raises(ValueError, match="degenerate"):
+        align.template_transform(None, tpl)
+
+
 # ---- the commands, real networks -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def johns():
@@ -486,6 +501,7 @@ def test_a_network_that_cannot_load_switches_off_its_feature_only(tmp_path, monk
     stats = effect.live_stats()
     assert "identity off: model 'sface' is not built" in stats["warning"]
     assert "embed" not in effect.analyzer.models and effect.analyzer.runs["age"] >= 2
+    assert effect.analyzer.runs["embed"] == 0 and stats["identity"] is False  # what runs, not what was asked
     assert effect.analyzer.runs["expression"] >= 2 and stats["people"][0]["gender"] == "male"
     assert effect.settings.identity  # the user's setting is untouched: a rebuilt model is used next time
 

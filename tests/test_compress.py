@@ -194,18 +194,23 @@ def test_effects_pass_their_precision_setting(monkeypatch):
     # the analytics networks: their own setting, and a change while running compiles them again
     from obs_deepzoom.engine.analytics.effect import FaceAnalytics
     from obs_deepzoom.engine.chain import FrameContext
+    from obs_deepzoom.engine.face import FaceTracker
     from obs_deepzoom.settings import AnalyticsSettings
 
     asked.clear()
     effect = FaceAnalytics(AnalyticsSettings(precision="int8"))
     frame = read_image(sample("single_face.jpg"))
-    effect.process(frame, FrameContext(0, 0.0, []))
+    faces = FaceTracker().process(frame, 0.0)
+    effect.process(frame, FrameContext(0, 0.0, faces))  # the first frame starts the embedding (asynchronous)
+    assert effect.analyzer._pending is not None
     assert {n: dict(asked).get(n) for n in ("sface", "age_v1", "gender_v1", "fer_expression")} == dict.fromkeys(
         ("sface", "age_v1", "gender_v1", "fer_expression"), "int8")
     asked.clear()
-    effect.settings = effect.settings.model_copy(update={"precision": "f32"})
-    effect.process(frame, FrameContext(1, 0.1, []))
+    effect.settings = effect.settings.model_copy(update={"precision": "f32"})  # while it runs
+    effect.process(frame, FrameContext(1, 0.1, faces))
     assert dict(asked).get("sface") == "f32" and dict(asked).get("age_v1") == "f32"
+    effect.process(frame, FrameContext(2, 0.2, faces))
+    assert effect.live_stats()["people"], "analytics go on after the change"
 
 
 def _obs_rebuild_keys() -> tuple[str, ...]:

@@ -148,24 +148,32 @@ def _restore_chain(model: str) -> tuple[list[str], ChainSettings]:
     return ["restore"], s
 
 
-def _analytics_pass(frames: list[np.ndarray]) -> None:
-    """The face analytics networks (f32) on every face the tracker (f32) finds in `frames`."""
-    from ..engine.analytics.models import AgeEstimator, FaceEmbedder, GenderEstimator
+def _faces(frames: list[np.ndarray]) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """(frame, the meshes of its faces) for every frame, by the f32 tracker (outside any recording: the face
+    models' own samples come from the effect chains)."""
     from ..engine.face import FaceTracker
     from ..settings import FaceTrackingSettings
 
     tracker = FaceTracker(FaceTrackingSettings(max_faces=4, precision="f32"))
+    return [(f, [face.landmarks for face in tracker.process(f, i / 30)]) for i, f in enumerate(frames)]
+
+
+def _analytics_pass(faces: list[tuple[np.ndarray, list[np.ndarray]]]) -> None:
+    """The face analytics networks (f32) on every face of `faces` (from _faces)."""
+    from ..engine.analytics.models import AgeEstimator, FaceEmbedder, GenderEstimator
+
     nets = [cls("CPU", "f32") for cls in (FaceEmbedder, AgeEstimator, GenderEstimator)]
-    for i, frame in enumerate(frames):
-        for face in tracker.process(frame, i / 30):
+    for frame, meshes in faces:
+        for mesh in meshes:
             for net in nets:
-                net(frame, face.landmarks)
+                net(frame, mesh)
 
 
 def record_video(media: str = "calibration", limit: int = 600, progress=print) -> dict[str, list]:
     people, natural = video_frames(media)
+    faces = _faces(people)
     with recording(limit) as rec:
-        _analytics_pass(people)
+        _analytics_pass(faces)
         for effects, settings in _video_chains():
             chain = Chain(effects, settings)
             for i, frame in enumerate(people + natural):

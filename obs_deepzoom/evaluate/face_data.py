@@ -39,7 +39,7 @@ SETS = {  # name: (package, archive sha256, folder in the archive, files or None
 }
 # CK+ folder and file words -> the expression network's names
 CKPLUS_WORDS = {"anger": "angry", "happiness": "happy", "happy": "happy", "surprise": "surprise",
-                "disgust": "disgust"}
+                "disgust": "disgust", "fear": "fear", "sadness": "sad"}
 # who is in each held-out picture (the file names say it)
 HELD_OUT_PEOPLE = {"obama.jpg": "Barack_Obama", "obama2.jpg": "Barack_Obama", "obama3.jpg": "Barack_Obama",
                    "biden.jpg": "Joe_Biden"}
@@ -90,29 +90,38 @@ def _ckplus_sequence(path: Path) -> str:
 
 def expressions() -> list[tuple[str, Path]]:
     """(expression, picture) of the `ckplus` set: each expression frame with its folder's or file name's word
-    (EmoPy's labels: two frames of each sequence, the later nearer the apex), and one neutral frame per person
-    (the start of their first sequence: CK+ sequences begin neutral)."""
+    (EmoPy's labels: two frames of each sequence, the later nearer the apex), except frames of a sequence that
+    EmoPy files under another expression elsewhere in the set (their label is in doubt), and one neutral
+    frame per person (the start of one of their sequences: CK+ sequences begin neutral)."""
+    pics = fetch("ckplus")
+    series = {}  # sequence -> the expression of its folder in sample_image_series_directory
+    for p in pics:
+        rel = p.relative_to(_dir("ckplus")).parts
+        if rel[0] == "sample_image_series_directory":
+            series[_ckplus_sequence(p)] = CKPLUS_WORDS.get(rel[1], rel[1])
     out, neutral = [], {}
-    for p in fetch("ckplus"):
+    for p in pics:
         rel = p.relative_to(_dir("ckplus")).parts
         if rel[0] == "sample_image_series_directory":
             if p.stem.endswith("_00000001"):
                 neutral.setdefault(p.name[:4], p)
         elif rel[0] == "sample_image_directory":
-            out.append((CKPLUS_WORDS[rel[1]], p))
+            label = CKPLUS_WORDS[rel[1]]
+            if series.get(_ckplus_sequence(p), label) == label:
+                out.append((label, p))
         else:  # sample_happy_image.png, sample_anger_image2.png, …
             out.append((CKPLUS_WORDS[p.stem.split("_")[1]], p))
     return out + [("neutral", neutral[k]) for k in sorted(neutral)]
 
 
 def first_neutral_frames() -> list[Path]:
-    """One neutral frame per CK+ person (the start of their first sequence)."""
+    """One neutral frame per CK+ person (the start of one of their sequences)."""
     return [p for label, p in expressions() if label == "neutral"]
 
 
 def ckplus_people() -> list[tuple[str, Path]]:
     """(CK+ person, picture) with one frame per expression sequence: its neutral start, and its later
-    expression frame where the set has one (10 people, 3 to 9 pictures each)."""
+    expression frame where the set has one (10 people, 3 to 7 pictures each: 49 from 46 sequences)."""
     out, later = [], {}
     for p in fetch("ckplus"):
         rel = p.relative_to(_dir("ckplus")).parts

@@ -17,9 +17,9 @@ def test_analytics_quality_does_not_regress():
     assert r["orl_roc_auc"] >= 0.998 and r["orl_accuracy_at_default"] >= 0.985, r
     assert r["tune_roc_auc"] >= 0.998 and r["tune_accuracy_leave_one_person_out"] >= 0.98, r
     assert r["roc_auc"] >= 0.99 and r["accuracy_at_default"] >= 0.8, r
-    # expressions on CK+ frames, per class: angry 7/7, happy 7/7, surprise 6/6, neutral 10/10 (disgust 0/1)
-    assert r["expression_n"] == 31, r
-    for cls, least in (("angry", 6), ("happy", 6), ("surprise", 5), ("neutral", 9)):
+    # expressions on CK+ frames, per class: angry 3/3, happy 7/7, surprise 6/6, neutral 10/10 (disgust 0/1)
+    assert r["expression_n"] == 27, r
+    for cls, least in (("angry", 2), ("happy", 6), ("surprise", 5), ("neutral", 9)):
         assert round(r[f"expression_accuracy_{cls}"] * r[f"expression_n_{cls}"]) >= least, (cls, r)
     assert r["gender_accuracy_male"] >= 0.98 and r["gender_accuracy_female"] >= 0.55, r
     assert r["gender_n_female"] == 13 and r["gender_missed"] <= 1, r
@@ -27,8 +27,8 @@ def test_analytics_quality_does_not_regress():
     # johns 5, Obama/Biden 2, ORL 20, CK+ 10 labels for as many people
     for key, people in (("clusters_tune_", 5), ("clusters_", 2), ("clusters_orl_", 20), ("clusters_ckplus_", 10)):
         assert r[f"{key}people"] == people and r[f"{key}shots_unlabelled"] == 0, (key, r)
-        assert r[f"{key}purity"] >= 0.99 and r[f"{key}completeness"] >= 0.9, (key, r)
-        assert people <= r[f"{key}identities_found"] <= people + 2, (key, r)
+        assert r[f"{key}purity"] >= 0.99 and r[f"{key}completeness"] >= 0.98, (key, r)
+        assert people <= r[f"{key}identities_found"] <= people + 1, (key, r)
     # the shipped threshold is what the rule chose on the tune set (not on the held-out pictures)
     assert abs(AnalyticsSettings().threshold - r["tune_threshold_chosen"]) <= 0.01, r
     # the peer ran in the same process and is scored the same way

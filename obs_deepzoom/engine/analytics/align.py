@@ -77,13 +77,13 @@ def template_transform(mesh: np.ndarray, points: np.ndarray) -> np.ndarray:
     """2x3 similarity taking frame pixels to chip pixels: the least-squares fit of the mesh's five points to
     `points` (5x2), every point counted (a robust fit may drop the mouth on one frame and not the next)."""
     src, dst = five_points(mesh), np.asarray(points, np.float64)
+    if not np.isfinite(src).all() or np.ptp(src, axis=0).max() < 1e-3:
+        raise ValueError("the five face points are degenerate")
     x, y = src[:, 0], src[:, 1]
     one, zero = np.ones_like(x), np.zeros_like(x)
     # u = a x - b y + tx, v = b x + a y + ty
     rows = np.concatenate([np.stack([x, -y, one, zero], 1), np.stack([y, x, zero, one], 1)])
     (a, b, tx, ty), *_ = np.linalg.lstsq(rows, np.concatenate([dst[:, 0], dst[:, 1]]), rcond=None)
-    if np.hypot(a, b) < 1e-9:
-        raise ValueError("the five face points are degenerate")
     return np.array([[a, -b, tx], [b, a, ty]])
 
 

@@ -96,8 +96,10 @@ class FaceAnalyzer:
         if self.s.attributes:
             from .models import AgeEstimator, GenderEstimator
 
-            self.models.setdefault("age", AgeEstimator(device, precision))
-            self.models.setdefault("gender", GenderEstimator(device, precision))
+            if "age" not in self.models:
+                self.models["age"] = AgeEstimator(device, precision)
+            if "gender" not in self.models:
+                self.models["gender"] = GenderEstimator(device, precision)
         if self.s.expressions and "expression" not in self.models:
             from .models import ExpressionEstimator
 

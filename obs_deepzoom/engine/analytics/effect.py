@@ -108,9 +108,10 @@ class FaceAnalytics:
         if self.analyzer is None or key != self._built_for:
             rebuilt = self.analyzer is not None
             if rebuilt and key[3] != self._built_for[3]:  # another precision: every network is compiled again
-                self.analyzer.reset()
+                self.analyzer.reset()  # ends a running request first
                 self.analyzer.models.clear()
                 self._models.clear()
+                self._built_for = None  # a failed build is tried again, whatever the next settings
             self.analyzer = self._build()
             self._built_for = key
             self._stamp, self._checked = self._gallery_stamp(), time.monotonic()
@@ -139,8 +140,8 @@ class FaceAnalytics:
 
     def live_stats(self) -> dict:
         out = self.session.snapshot()
-        out.update(identity=self.settings.identity, attributes=self.settings.attributes,
-                   expressions=self.settings.expressions)
+        s = self._effective()  # what runs: a feature whose network could not load reads as off
+        out.update(identity=s.identity, attributes=s.attributes, expressions=s.expressions)
         warnings = [w for w in (self.gallery_warning, self.model_warning) if w]
         if warnings:
             out["warning"] = "; ".join(warnings)
