@@ -514,6 +514,36 @@ def test_a_network_that_cannot_load_switches_off_its_feature_only(tmp_path, monk
     assert "embed" in effect.analyzer.models
 
 
+def test_a_failed_rebuild_after_a_precision_change_is_tried_again(tracked_face, tmp_path, monkeypatch):
+    """A precision changed on the property page compiles the networks again; when that compile fails with an
+    error that is not a missing model, the frame fails, and the next frame tries again (no stale state)."""
+    from obs_deepzoom.engine.analytics import models as am
+    from obs_deepzoom.engine.analytics.effect import FaceAnalytics
+    from obs_deepzoom.engine.chain import FrameContext
+
+    img, base = tracked_face
+    fake = FakeModels({0: unit([1, 0, 0])})
+    asked = []
+
+    def flaky(device, precision):
+        asked.append(precision)
+        if len(asked) == 1:
+            raise RuntimeError("the device went away")
+        return fake.models()["embed"]
+
+    monkeypatch.setattr(am, "FaceEmbedder", flaky)
+    effect = FaceAnalytics(AnalyticsSettings(attributes=False, expressions=False, gallery=str(tmp_path / "g")),
+                           models={"embed": fake.models()["embed"]})
+    effect.process(img, FrameContext(0, 0.0, [_face(base, 0)]))
+    effect.settings = effect.settings.model_copy(update={"precision": "int8"})
+    with pytest.raises(RuntimeError, match="went away"):
+        effect.process(img, FrameContext(1, 0.1, [_face(base, 0)]))
+    for i in range(2, 5):
+        effect.process(img, FrameContext(i, i / 10, [_face(base, 0)]))
+    assert asked == ["int8", "int8"]  # tried again once, then kept
+    assert effect.analyzer.runs["embed"] >= 1 and effect.live_stats()["people"][0]["id"] == "unknown-1"
+
+
 def test_remote_analytics_text():
     from obs_deepzoom.remote.commands import analytics_text
 

@@ -210,7 +210,8 @@ def test_effects_pass_their_precision_setting(monkeypatch):
     effect.process(frame, FrameContext(1, 0.1, faces))
     assert dict(asked).get("sface") == "f32" and dict(asked).get("age_v1") == "f32"
     effect.process(frame, FrameContext(2, 0.2, faces))
-    assert effect.live_stats()["people"], "analytics go on after the change"
+    assert effect.analyzer.runs["embed"] >= 1  # the f32 embedding started after the change ...
+    assert effect.live_stats()["people"][0]["id"] == "unknown-1", "... and its answer was collected"
 
 
 def _obs_rebuild_keys() -> tuple[str, ...]:

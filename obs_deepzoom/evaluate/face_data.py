@@ -121,7 +121,8 @@ def first_neutral_frames() -> list[Path]:
 
 def ckplus_people() -> list[tuple[str, Path]]:
     """(CK+ person, picture) with one frame per expression sequence: its neutral start, and its later
-    expression frame where the set has one (10 people, 3 to 7 pictures each: 49 from 46 sequences)."""
+    expression frame where the set has one (10 people, 3 to 7 pictures each: 40 neutral starts and 9 later
+    frames, 49 pictures from 40 sequences)."""
     out, later = [], {}
     for p in fetch("ckplus"):
         rel = p.relative_to(_dir("ckplus")).parts

@@ -24,10 +24,11 @@ def test_analytics_quality_does_not_regress():
     assert r["gender_accuracy_male"] >= 0.98 and r["gender_accuracy_female"] >= 0.55, r
     assert r["gender_n_female"] == 13 and r["gender_missed"] <= 1, r
     # identity clustering as live clips: every clip's labels pure (never two people under one label), and
-    # johns 5, Obama/Biden 2, ORL 20, CK+ 10 labels for as many people
+    # johns 5, Obama/Biden 2, ORL 20, CK+ 10 labels for as many people; tolerated: one person split in two (one
+    # extra label, a completeness one shot short)
     for key, people in (("clusters_tune_", 5), ("clusters_", 2), ("clusters_orl_", 20), ("clusters_ckplus_", 10)):
         assert r[f"{key}people"] == people and r[f"{key}shots_unlabelled"] == 0, (key, r)
-        assert r[f"{key}purity"] >= 0.99 and r[f"{key}completeness"] >= 0.98, (key, r)
+        assert r[f"{key}purity"] >= 0.99 and r[f"{key}completeness"] >= 1 - 1.5 / r[f"{key}shots"], (key, r)
         assert people <= r[f"{key}identities_found"] <= people + 1, (key, r)
     # the shipped threshold is what the rule chose on the tune set (not on the held-out pictures)
     assert abs(AnalyticsSettings().threshold - r["tune_threshold_chosen"]) <= 0.01, r

@@ -84,11 +84,12 @@ class FaceAnalyzer:
                  models: dict | None = None, device: str = "AUTO", precision: str = "auto"):
         """`people`: the gallery's embeddings by name. `models`: callables (frame, mesh) -> answer for 'embed',
         'age', 'gender', 'expression' (built when missing and switched on, at `precision`, or at the settings'
-        precision when that is 'auto')."""
+        precision when that is 'auto'); the dict given is filled as networks compile, so a caller keeps those a
+        failed construction compiled."""
         self.s = settings or AnalyticsSettings()
         precision = self.s.precision if precision == "auto" else precision
         self.people = people or {}
-        self.models = dict(models or {})
+        self.models = models if models is not None else {}
         if "embed" not in self.models and self.s.identity:
             from .models import FaceEmbedder
 

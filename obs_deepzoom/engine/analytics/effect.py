@@ -90,6 +90,7 @@ class FaceAnalytics:
                 analyzer = FaceAnalyzer(s, people, models)
                 break
             except ModelError as e:
+                self._models.update(models)  # the networks this try compiled are kept for the next
                 feature = FEATURE_OF_MODEL.get(e.model)
                 if feature is None or not getattr(s, feature):
                     raise
@@ -107,7 +108,8 @@ class FaceAnalytics:
         key = (s.identity, s.attributes, s.expressions, s.precision)
         if self.analyzer is None or key != self._built_for:
             rebuilt = self.analyzer is not None
-            if rebuilt and key[3] != self._built_for[3]:  # another precision: every network is compiled again
+            if rebuilt and (self._built_for is None or key[3] != self._built_for[3]):  # another precision (or a
+                # failed rebuild after one): every network is compiled again
                 self.analyzer.reset()  # ends a running request first
                 self.analyzer.models.clear()
                 self._models.clear()
