@@ -331,7 +331,9 @@ def test_a_chain_reads_the_source_back_once(obs_env, client):
     remove_ours(client, source)
     assert outer["renders"] > 30, outer
     assert outer["readbacks"] == 0 and outer["chained"] > 0, ("the outer filter read back", outer)
-    assert 0 < inner["readbacks"] <= outer["renders"], inner
+    # each filter logs its counters on its own tick, so the two windows can be a frame or two apart: once per
+    # frame (not once per filter) is what matters
+    assert 0 < inner["readbacks"] <= outer["renders"] * 1.1 + 2, (inner, outer)
     assert outer["applied"] > 0.9 * outer["renders"], ("frames without the effect", outer)
 
 
