@@ -380,6 +380,28 @@ class AnalyticsSettings(SettingsModel):
                                         "near where it was", json_schema_extra=ADVANCED)
 
 
+class CodecSettings(SettingsModel):
+    """Keypoint face codec (docs/codec.md): a keyframe of the speaker, then per frame the head pose, expression
+    and eyes in a few bytes; the receiver animates the keyframe."""
+
+    keyframe_quality: int = Field(80, ge=10, le=100, description="JPEG quality of keyframes (higher: sharper "
+                                                                 "and bigger)")
+    expression_step: float = Field(0.01, ge=0.001, le=0.1,
+                                   description="Quantisation step of the expression (inter-ocular distances): "
+                                               "smaller is finer and costs more bits", json_schema_extra=ADVANCED)
+    refresh_db: float = Field(24.0, ge=0, le=40,
+                              description="Send a new keyframe when the animated face falls below this PSNR "
+                                          "against the camera's (dB; a hand over the face, new lighting; 0 = "
+                                          "never)")
+    check_every: int = Field(10, ge=1, le=120, description="Frames between reconstruction checks",
+                             json_schema_extra=PERFORMANCE)
+    min_keyframe_gap_s: float = Field(2.0, ge=0.1, le=60, description="Seconds at least between keyframes "
+                                                                      "sent because of the check")
+    intra_every: int = Field(30, ge=1, le=600,
+                             description="A frame coded on its own (not as a change) every N frames: a lost "
+                                         "packet is repaired by then", json_schema_extra=ADVANCED)
+
+
 class FilterSettings(SettingsModel):
     """How an OBS filter runs its effect (OBS only)."""
 

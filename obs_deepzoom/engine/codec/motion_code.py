@@ -1,0 +1,87 @@
+"""A Motion as a few dozen integers and back: head pose (Euler angles, shift, log scale), the expression
+projected on a fixed basis of EXPRESSION_COMPONENTS shapes (expression_basis.npz, tools/codec_basis.py), eye
+openness and iris shifts, each quantised with its own step. A frame is coded as the difference from the previous
+frame's integers (closed loop: both sides hold the same integers), or on its own ("intra") after a keyframe and
+every few frames so that a lost packet is repaired soon."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..avatar.motion import Motion
+from ..avatar.topology import euler, from_euler
+from .bits import BitReader, BitWriter, CodecError
+
+BASIS_FILE = Path(__file__).with_name("expression_basis.npz")
+INTRA_ORDER, DELTA_ORDER = 3, 0  # Exp-Golomb orders: absolute values are larger than frame-to-frame changes
+
+
+@lru_cache(maxsize=1)
+def expression_basis() -> np.ndarray:
+    """K x 1404 orthonormal rows (468 landmarks x (x, y, z) in the face frame, inter-ocular units)."""
+    with np.load(BASIS_FILE) as f:
+        return np.ascontiguousarray(f["basis"], np.float64)
+
+
+def basis_digest() -> bytes:
+    """4 bytes naming the basis: a stream made with another basis is refused, not decoded into nonsense."""
+    return hashlib.sha256(np.load(BASIS_FILE)["basis"].astype("<f4").tobytes()).digest()[:4]
+
+
+def steps(expression_step: float) -> np.ndarray:
+    """The quantisation step of each value: angles (rad), shift (iod), log scale, expression coefficients
+    (iod), eye openness, iris (eye widths)."""
+    k = len(expression_basis())
+    return np.concatenate([[0.0015] * 3, [0.002] * 3, [0.001], [expression_step] * k, [0.04] * 2, [0.004] * 4])
+
+
+def to_values(m: Motion) -> np.ndarray:
+    coef = expression_basis() @ np.asarray(m.expression, np.float64).ravel()
+    return np.concatenate([euler(m.rotation), m.shift, [np.log(max(m.scale, 1e-6))], coef, m.eye_open,
+                           np.asarray(m.iris).ravel()])
+
+
+def from_values(v: np.ndarray) -> Motion:
+    k = len(expression_basis())
+    expression = (v[7:7 + k] @ expression_basis()).reshape(468, 3)
+    return Motion(from_euler(v[:3]), v[3:6].copy(), float(np.exp(v[6])), expression, v[7 + k:9 + k].copy(),
+                  v[9 + k:13 + k].reshape(2, 2).copy())
+
+
+def quantise(m: Motion, step: np.ndarray) -> np.ndarray:
+    return np.round(to_values(m) / step).astype(np.int64)
+
+
+def dequantise(q: np.ndarray, step: np.ndarray) -> Motion:
+    return from_values(q * step)
+
+
+def pack(q: np.ndarray, prev: np.ndarray | None) -> bytes:
+    """`q` as bits: on its own (prev None) or as the change from `prev`."""
+    w = BitWriter()
+    if prev is None:
+        for v in q:
+            w.signed(int(v), INTRA_ORDER)
+    else:
+        for v in q - prev:
+            w.signed(int(v), DELTA_ORDER)
+    return w.getvalue()
+
+
+def unpack(data: bytes, prev: np.ndarray | None, n: int) -> np.ndarray:
+    r = BitReader(data)
+    if prev is None:
+        q = np.array([r.signed(INTRA_ORDER) for _ in range(n)], np.int64)
+    else:
+        q = prev + np.array([r.signed(DELTA_ORDER) for _ in range(n)], np.int64)
+    if not r.padding_ok():
+        raise CodecError("a motion record is longer than its values (the stream is damaged)")
+    return q
+
+
+def value_count() -> int:
+    return 13 + len(expression_basis())
