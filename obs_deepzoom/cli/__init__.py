@@ -2,7 +2,7 @@
 
 Every user-facing failure is one line on stderr and exit status 2 (1 for a failed check); never a traceback
 unless DEEPZOOM_DEBUG=1. Each module adds its own subcommands next to their handlers: `video` (process, demo,
-avatar), `audio` (denoise, automute, devices), `models` (models, samples, reference, data, settings), `obs` (obs,
+avatar), `audio` (denoise, automute, devices), `codec` (the keypoint codec), `models` (models, samples, reference, data, settings), `obs` (obs,
 remote, preset) and `measure` (bench, eval); the offline work itself is in `obs_deepzoom.jobs`."""
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import sys
 
 from .. import __version__
 from ..errors import DeepZoomError
-from . import audio, faces, measure, models, obs, video
+from . import audio, codec, faces, measure, models, obs, video
 
 # the order `deepzoom --help` lists the commands in
-ORDER = ("process", "demo", "avatar", "faces", "analyze", "models", "samples", "reference", "data", "preset", "obs",
+ORDER = ("process", "demo", "avatar", "faces", "analyze", "codec", "models", "samples", "reference", "data", "preset", "obs",
          "remote", "settings", "bench", "eval", "denoise", "automute", "devices")
 
 
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"obs-deepzoom {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log details")
     sub = p.add_subparsers(dest="command", required=True)
-    adders = {**video.COMMANDS, **faces.COMMANDS, **audio.COMMANDS, **models.COMMANDS, **obs.COMMANDS,
+    adders = {**video.COMMANDS, **faces.COMMANDS, **codec.COMMANDS, **audio.COMMANDS, **models.COMMANDS, **obs.COMMANDS,
               **measure.COMMANDS}
     assert set(adders) == set(ORDER), f"commands without a place in ORDER: {set(adders) ^ set(ORDER)}"
     for name in ORDER:

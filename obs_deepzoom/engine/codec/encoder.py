@@ -34,9 +34,10 @@ class KeypointEncoder:
                  face: FaceTrackingSettings | None = None):
         self.settings = settings = settings or CodecSettings()
         self.size, self.fps = size, fps
-        self.header = Header(size[0], size[1], float(fps), settings.expression_step, basis_digest())
+        f32 = lambda x: float(np.float32(x))  # noqa: E731 - as the header stores them: both ends use the same
+        self.header = Header(size[0], size[1], f32(fps), f32(settings.expression_step), basis_digest())
         self.tracker = FaceTracker(face or FaceTrackingSettings())
-        self.step = steps(settings.expression_step)
+        self.step = steps(self.header.expression_step)
         self.key: Keyframe | None = None
         self.driver = FaceDriver()
         self.prev: np.ndarray | None = None  # the last frame's integers (what the decoder holds)

@@ -1,0 +1,76 @@
+"""`deepzoom codec encode|decode|info`: the keypoint face codec on files (docs/codec.md)."""
+
+from __future__ import annotations
+
+import json
+
+from .common import emit, progress
+
+
+def _settings(args):
+    from ..errors import SettingsError
+    from ..settings import CodecSettings
+
+    values = {"keyframe_quality": args.keyframe_quality} if args.keyframe_quality is not None else {}
+    for item in args.set or []:
+        key, _, value = item.partition("=")
+        if not key.startswith("codec.") or not value:
+            raise SettingsError(f"--set {item}: expected codec.FIELD=VALUE (fields: "
+                                f"{', '.join(CodecSettings.model_fields)})")
+        values[key[len('codec.'):]] = value
+    try:
+        return CodecSettings(**values)
+    except ValueError as exc:  # pydantic: name the field and what it accepts
+        err = exc.errors()[0]
+        raise SettingsError(f"codec.{err['loc'][0]}: {err['msg']}") from None
+
+
+def cmd_codec(args) -> int:
+    from ..jobs import codec
+
+    if args.action == "encode":
+        r = codec.encode_file(args.input, args.output, _settings(args), fps=args.fps, max_frames=args.max_frames,
+                              progress=progress)
+    elif args.action == "decode":
+        from .common import encoding_from_args
+
+        r = codec.decode_file(args.input, args.output, encoding_from_args(args), progress=progress)
+    else:
+        r = codec.info(args.input)
+        if not args.json:
+            per = r.pop("kbps_per_second")
+            emit(r, False)
+            print(f"{'kbps per second':28s} {' '.join(f'{v:g}' for v in per)}")
+            return 0
+    if args.json:
+        print(json.dumps(r))
+    else:
+        emit(r, False)
+    return 0
+
+
+def add_codec(sub) -> None:
+    from ..video_io import DEFAULT_CRF
+
+    sp = sub.add_parser("codec", help="keypoint face codec: a keyframe, then a few bytes of motion per frame")
+    act = sp.add_subparsers(dest="action", required=True)
+    e = act.add_parser("encode", help="a talking-head video to a keypoint stream (.dzk)")
+    e.add_argument("input")
+    e.add_argument("-o", "--output", required=True, help="OUT.dzk")
+    e.add_argument("--keyframe-quality", type=int, default=None, help="JPEG quality of keyframes (10-100)")
+    e.add_argument("--fps", type=float, default=None, help="frames per second to send (default: the input's)")
+    e.add_argument("--max-frames", type=int, default=0, help="stop after this many frames")
+    e.add_argument("--set", action="append", metavar="codec.FIELD=VALUE", help="a codec setting (docs/codec.md)")
+    d = act.add_parser("decode", help="a keypoint stream to a video")
+    d.add_argument("input")
+    d.add_argument("-o", "--output", required=True, help="OUT.mp4 (or .mkv/.webm)")
+    d.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality of the written video")
+    d.add_argument("--lossless", action="store_true", help="FFV1 in Matroska (bit-exact frames)")
+    i = act.add_parser("info", help="frames, keyframes and bitrate of a keypoint stream")
+    i.add_argument("input")
+    for p in (e, d, i):
+        p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    sp.set_defaults(func=cmd_codec)
+
+
+COMMANDS = {"codec": add_codec}

@@ -1,0 +1,137 @@
+"""The keypoint codec (engine/codec, jobs/codec, `deepzoom codec`): exact bit coding, checked records, a
+deterministic round trip on the real sample clip, and damaged streams refused in one line with nothing written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from obs_deepzoom import cli
+from obs_deepzoom.engine.avatar.motion import Motion
+from obs_deepzoom.engine.codec import motion_code
+from obs_deepzoom.engine.codec.bits import BitReader, BitWriter, CodecError
+from obs_deepzoom.engine.codec.container import DELTA, HOLD, KEYFRAME, Header, record, records
+from obs_deepzoom.jobs import codec
+from obs_deepzoom.samples import DEMO_CLIP, sample
+from obs_deepzoom.settings import CodecSettings
+
+FRAMES = 40
+
+
+def test_exp_golomb_round_trip_and_small_numbers_are_short():
+    rng = np.random.default_rng(1)
+    values = [0, 1, -1, 2, -2, 1000, -1000, *rng.integers(-5000, 5000, 200).tolist()]
+    for k in (0, 3):
+        w = BitWriter()
+        for v in values:
+            w.signed(v, k)
+        r = BitReader(w.getvalue())
+        assert [r.signed(k) for _ in values] == values
+        assert r.padding_ok()
+    w = BitWriter()
+    for _ in range(16):
+        w.signed(0)
+    assert len(w.getvalue()) == 2  # one bit per zero
+    with pytest.raises(CodecError, match="ends early"):
+        BitReader(b"\x00").signed()
+
+
+def test_motion_survives_quantisation_and_packs_exactly():
+    basis = motion_code.expression_basis()
+    assert basis.shape == (32, 1404) and np.allclose(basis @ basis.T, np.eye(32), atol=1e-5)
+    rng = np.random.default_rng(2)
+    expression = (rng.normal(0, 0.05, 32) @ basis).reshape(468, 3)  # inside the basis
+    m = Motion(rotation=np.eye(3), shift=np.array([0.01, -0.02, 0.0]), scale=1.05, expression=expression,
+               eye_open=np.array([0.9, 0.4]), iris=np.array([[0.05, 0.0], [-0.03, 0.01]]))
+    step = motion_code.steps(0.01)
+    q = motion_code.quantise(m, step)
+    back = motion_code.dequantise(q, step)
+    assert abs(back.scale - 1.05) < 1e-3 and np.abs(back.shift - m.shift).max() <= 0.001
+    assert np.abs(back.expression - expression).max() < 0.01  # iod units
+    prev = q - rng.integers(-2, 3, len(q))
+    for p in (None, prev):
+        assert np.array_equal(motion_code.unpack(motion_code.pack(q, p), p, len(q)), q)
+    assert len(motion_code.pack(q, q)) * 8 < 2 * len(q)  # an unchanged frame: about a bit per value
+
+
+def test_records_are_checked():
+    h = Header(640, 360, 30.0, 0.5, motion_code.basis_digest())  # exact in float32
+    data = h.pack() + record(KEYFRAME, b"\x01jpeg") + record(DELTA, b"\x80" * 200) + record(HOLD, b"")
+    assert Header.unpack(data, "s") == h
+    got = list(records(data, Header.size(), "s"))
+    assert [k for k, _ in got] == [KEYFRAME, DELTA, HOLD] and got[1][1] == b"\x80" * 200
+    with pytest.raises(CodecError, match="truncated"):
+        list(records(data[:-3], Header.size(), "s"))
+    bad = bytearray(data)
+    bad[Header.size() + 3] ^= 1
+    with pytest.raises(CodecError, match="record 0 .* damaged"):
+        list(records(bytes(bad), Header.size(), "s"))
+    with pytest.raises(CodecError, match="not a DeepZoom keypoint stream"):
+        Header.unpack(b"RIFF" + data[4:], "s")
+    with pytest.raises(CodecError, match="another version"):
+        Header.unpack(data[:3] + b"\x09" + data[4:], "s")
+
+
+@pytest.fixture(scope="module")
+def stream(tmp_path_factory):
+    out = tmp_path_factory.mktemp("codec") / "clip.dzk"
+    r = codec.encode_file(sample(DEMO_CLIP), out, CodecSettings(), max_frames=FRAMES, progress=lambda m: None)
+    return out, r
+
+
+def test_encode_then_decode_is_deterministic_and_follows_the_face(stream, tmp_path):
+    path, r = stream
+    assert r["frames"] == FRAMES and r["keyframes"] >= 1 and r["first_keyframe_bytes"] > 1000
+    motion_bytes = r["bytes"] - r["first_keyframe_bytes"] - Header.size()
+    assert motion_bytes / FRAMES < 60, r  # a few dozen bytes per frame, not a picture
+    _, a = codec.decode_frames(path)
+    _, b = codec.decode_frames(path)
+    a, b = list(a), list(b)
+    assert len(a) == FRAMES and all(np.array_equal(x, y) for x, y in zip(a, b))
+    from obs_deepzoom.media import VideoSource
+
+    src = list(VideoSource.open_file(sample(DEMO_CLIP)).frames())[:FRAMES]
+    moved = [float(np.abs(x.astype(int) - a[0].astype(int)).mean()) for x in a]
+    assert max(moved) > 0.5  # the decoded face moves (it is not the keyframe repeated)
+    err = [float(np.abs(x.astype(int) - s.astype(int)).mean()) for x, s in zip(a, src)]
+    assert np.median(err) < 12, err  # and stays near the real frames
+    out = codec.decode_file(path, tmp_path / "out.mp4", progress=lambda m: None)
+    assert out["frames"] == FRAMES and (tmp_path / "out.mp4").stat().st_size > 0
+
+
+def test_damaged_streams_fail_in_one_line_and_write_nothing(stream, tmp_path, capsys):
+    path, _ = stream
+    data = path.read_bytes()
+    cut = tmp_path / "cut.dzk"
+    cut.write_bytes(data[:len(data) - 7])
+    flipped = tmp_path / "flipped.dzk"
+    flipped.write_bytes(data[:2000] + bytes([data[2000] ^ 0x20]) + data[2001:])
+    for bad, why in ((cut, "truncated"), (flipped, "damaged"), (sample(DEMO_CLIP), "not a DeepZoom")):
+        out = tmp_path / "never.mp4"
+        rc = cli.main(["codec", "decode", str(bad), "-o", str(out)])
+        err = capsys.readouterr().err.strip()
+        assert rc == 2 and why in err and len(err.splitlines()) == 1, err
+        assert not out.exists() and not list(tmp_path.glob(".never*"))
+
+
+def test_cli_info_and_settings(stream, tmp_path, capsys):
+    path, r = stream
+    assert cli.main(["codec", "info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert {"kbps", "frames", "keyframes", "first_keyframe_bytes"} <= set(info)
+    assert info["frames"] == FRAMES and len(info["kbps_per_second"]) == 2
+    rc = cli.main(["codec", "encode", str(sample(DEMO_CLIP)), "-o", str(tmp_path / "x.dzk"), "--set",
+                   "codec.refresh_db=99"])
+    assert rc == 2 and "codec.refresh_db" in capsys.readouterr().err
+    rc = cli.main(["codec", "encode", str(sample(DEMO_CLIP)), "-o", str(tmp_path / "x.mp4")])
+    assert rc == 2 and "*.dzk" in capsys.readouterr().err
+    assert not (tmp_path / "x.dzk").exists()
+
+
+def test_fps_resampling_keeps_time():
+    frames = list(range(30))
+    assert len(list(codec.resampled(iter(frames), 30.0, 15.0))) == 15
+    assert len(list(codec.resampled(iter(frames), 30.0, 60.0))) == 60
+    assert list(codec.resampled(iter(frames), 30.0, None)) == frames
