@@ -2,8 +2,9 @@
 
 Every user-facing failure is one line on stderr and exit status 2 (1 for a failed check); never a traceback
 unless DEEPZOOM_DEBUG=1. Each module adds its own subcommands next to their handlers: `video` (process, demo,
-avatar), `audio` (denoise, automute, devices), `codec` (the keypoint codec), `models` (models, samples, reference, data, settings), `obs` (obs,
-remote, preset) and `measure` (bench, eval); the offline work itself is in `obs_deepzoom.jobs`."""
+avatar), `audio` (denoise, automute, devices), `codec` (the keypoint codec), `models` (models, samples,
+reference, data, settings), `obs` (obs, remote, preset) and `measure` (bench, eval); the offline work itself is
+in `obs_deepzoom.jobs`."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from ..errors import DeepZoomError
 from . import audio, codec, faces, measure, models, obs, video
 
 # the order `deepzoom --help` lists the commands in
-ORDER = ("process", "demo", "avatar", "faces", "analyze", "codec", "models", "samples", "reference", "data", "preset", "obs",
-         "remote", "settings", "bench", "eval", "denoise", "automute", "devices")
+ORDER = ("process", "demo", "avatar", "faces", "analyze", "codec", "models", "samples", "reference", "data", "preset",
+         "obs", "remote", "settings", "bench", "eval", "denoise", "automute", "devices")
 
 
 def build_parser() -> argparse.ArgumentParser:

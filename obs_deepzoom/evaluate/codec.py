@@ -80,7 +80,8 @@ def x26x(frames: list[np.ndarray], fps: float, crf: int, codec: str = "libx264")
     enc = av.CodecContext.create(codec, "w")
     enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
     enc.time_base, enc.framerate = Fraction(1, round(fps)), Fraction(round(fps))
-    enc.options = {"crf": str(crf), "preset": "medium", **({"x265-params": "log-level=error"} if "265" in codec else {})}
+    quiet = {"x265-params": "log-level=error"} if "265" in codec else {}
+    enc.options = {"crf": str(crf), "preset": "medium", **quiet}
     packets = []
     for i, f in enumerate(frames):
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="bgr24").reformat(format="yuv420p")
