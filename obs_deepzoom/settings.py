@@ -116,10 +116,12 @@ class BackgroundSettings(SettingsModel):
     full resolution, smoothed over time."""
 
     enabled: bool = Field(True, description="Apply the effect")
-    mode: Literal["blur", "replace", "color", "foreground"] = Field(
+    mode: Literal["blur", "replace", "color", "foreground", "flat", "posterize"] = Field(
         "blur", description="blur the background; replace it with `image` (a picture or a looping video); "
                             "paint it with `color`; 'foreground': keep only the person on a hard-edged key "
-                            "colour (`color`) for a chroma key")
+                            "colour (`color`) for a chroma key; data saver (the meeting app's encoder spends its "
+                            "bits on you): 'flat' paints it the room's own average colour, 'posterize' blurs it "
+                            "and reduces its brightness to a few levels (`levels`), both held steady over time")
     model: Literal["landscape", "general"] = Field(
         "landscape", description="Segmentation model: 'landscape' (256x144, for 16:9) or 'general' (256x256)",
         json_schema_extra=ADVANCED)
@@ -128,6 +130,8 @@ class BackgroundSettings(SettingsModel):
                                  json_schema_extra=ADVANCED)
     blur: float = Field(12.0, ge=1, le=60,
                         description="Background blur radius (Gaussian sigma) in pixels of a 720p frame")
+    levels: int = Field(6, ge=2, le=32, description="Brightness levels in posterize mode (fewer: "
+                                                      "flatter, fewer bits)")
     image: str = Field("", description="Replacement picture or video file (replace mode); any size, "
                                        "scaled to cover the frame; videos loop",
                        json_schema_extra={"file_filter": MEDIA_FILTER})

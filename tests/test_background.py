@@ -170,3 +170,36 @@ def test_edge_only_compositing_equals_the_dense_formula(clip_720p):
         dense = np.clip(full[..., 0] * grey + full[..., 1], 0, 255) / 255
         assert np.abs(effect.alpha - dense).max() < 0.01
         assert out.shape == frame.shape
+
+
+@pytest.mark.parametrize("mode", ["flat", "posterize"])
+def test_data_saver_keeps_the_person_and_holds_the_background_still(clip_frames, mode):
+    """Data saver: the person's pixels are the camera's; the background is simplified (flat: one colour;
+    posterize: few brightness levels) and does not change between two frames of a still scene with fresh
+    sensor noise (a still background costs the meeting app's encoder nothing)."""
+    effect = Background(BackgroundSettings(mode=mode, levels=4))
+    frame = clip_frames[10]
+    rng = np.random.default_rng(0)
+    noisy = [np.clip(frame + rng.normal(0, 3, frame.shape), 0, 255).astype(np.uint8) for _ in range(3)]
+    outs, alphas = [], []
+    for f in noisy:
+        outs.append(effect.process(f, None))
+        alphas.append(effect.alpha)
+    person, room = alphas[-1] == 1, (alphas[-1] == 0) & (alphas[-2] == 0)
+    assert person.mean() > 0.15 and room.mean() > 0.3
+    assert np.array_equal(outs[-1][person], noisy[-1][person])
+    assert np.abs(outs[-1][room].astype(int) - outs[-2][room].astype(int)).max() <= 1
+    grey = cv2.cvtColor(outs[-1], cv2.COLOR_BGR2GRAY)[room]
+    if mode == "flat":
+        assert np.ptp(outs[-1][room].reshape(-1, 3), axis=0).max() == 0
+    else:  # 4 brightness levels, smeared only where the work-size levels are scaled up to the frame
+        levels = np.array([0, 85, 170, 255])
+        near = np.abs(grey[:, None].astype(int) - levels).min(1) <= 4  # colour kept: white clips a little
+        assert near.mean() > 0.7, near.mean()  # a smooth blur would have about 4 x 9 / 256 = 14 %
+
+
+def test_data_saver_preset_is_valid():
+    from obs_deepzoom.presets import load
+
+    p = load("data-saver")
+    assert p.video == ["background"] and p.settings.background.mode == "posterize"

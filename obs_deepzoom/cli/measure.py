@@ -10,10 +10,11 @@ from ..errors import DeepZoomError
 from .common import emit, progress
 
 BENCHES = ("face", "gaze", "background", "restore", "avatar", "obs", "denoise", "automute", "framing", "models",
-           "analytics")
+           "analytics", "codec")
 AUDIO_BENCHES = ("denoise", "automute")
-EVALS = ("face", "gaze", "background", "restore", "avatar", "denoise", "automute", "framing", "analytics")
-EVALS_WITH_PICTURES = ("gaze", "background", "restore", "avatar", "framing")
+EVALS = ("face", "gaze", "background", "restore", "avatar", "denoise", "automute", "framing", "analytics", "codec",
+         "datasaver")
+EVALS_WITH_PICTURES = ("gaze", "background", "restore", "avatar", "framing", "codec")
 
 
 def cmd_bench(args) -> int:

@@ -1,4 +1,5 @@
-"""Background blur / replacement / colour / key with MediaPipe selfie segmentation through OpenVINO.
+"""Background blur / replacement / colour / key / data saver (flat, posterize) with MediaPipe selfie segmentation
+through OpenVINO.
 
 Per frame: the frame is halved until it is about 320 px wide (the "work" image); the model runs on that reduced
 again to its input size (256x144 or 256x256), unless the mask is reused ("every N frames", or the picture is
@@ -29,6 +30,8 @@ MAX_REUSE = 30  # a reused mask is recomputed after this many frames however sti
 MOTION = 10.0  # grey-level change at which the previous mask no longer counts (no ghosting)
 GUIDE_EPS = 2e-3  # guided filter regularisation: lower follows weaker edges
 HARD_SPAN = 0.02  # alpha ramp width for 'foreground' (key) mode and feather=0
+SAVER_FOLLOW = 0.05  # data saver: share of each frame's background taken (slow: a steady picture costs no bits)
+SAVER_KEEP = 0.75  # posterize: a pixel changes level only when it moves this many steps from the shown one
 
 
 class Backdrop:
@@ -90,6 +93,8 @@ class Background:
         self._ref_grey: np.ndarray | None = None  # model-size grey of the frame the mask was computed on
         self._since = 0
         self._solid: np.ndarray | None = None
+        self._steady: np.ndarray | None = None  # data saver: the background followed slowly (float32)
+        self._shown: np.ndarray | None = None  # posterize: the levels shown last frame
 
     # ---- mask ---------------------------------------------------------------------------------------
     def _segmenter(self) -> SelfieSegmenter:
@@ -163,13 +168,48 @@ class Background:
             return self._solid, True
         weight = 1 - alpha_w
         weight *= weight  # edge pixels mix person and background: count them less
+        if s.mode == "flat":
+            return self._flat(frame, work, weight), True
         sigma = s.blur * h / 720 * work.shape[1] / w
         if sigma >= 3:  # a wide blur loses nothing at half the work size, and costs 8x less there
             work = cv2.resize(work, (work.shape[1] // 2, work.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
             weight = cv2.resize(weight, work.shape[1::-1], interpolation=cv2.INTER_AREA)
             sigma /= 2
         bg = background_blur(work.astype(np.float32), weight, sigma)
+        if s.mode == "posterize":
+            bg = self._posterize(bg)
         return cv2.resize(np.clip(bg, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR), False
+
+    def _follow(self, value: np.ndarray) -> np.ndarray:
+        """The background followed slowly over time (a new size or mode starts again)."""
+        if self._steady is None or self._steady.shape != value.shape:
+            self._steady, self._shown = value.astype(np.float32), None
+        else:
+            self._steady += np.float32(SAVER_FOLLOW) * (value - self._steady)
+        return self._steady
+
+    def _flat(self, frame: np.ndarray, work: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The room's average colour (background pixels only), as a frame-size picture reused while it holds."""
+        total = float(weight.sum())
+        mean = (work.reshape(-1, 3).astype(np.float32) * weight.reshape(-1, 1)).sum(0) / max(total, 1e-6) \
+            if total > 1 else np.full(3, 128, np.float32)
+        colour = tuple(int(round(c)) for c in self._follow(mean.astype(np.float32)))
+        if self._solid is None or self._solid.shape != frame.shape or tuple(self._solid[0, 0]) != colour:
+            self._solid = np.empty_like(frame)
+            self._solid[:] = colour
+        return self._solid
+
+    def _posterize(self, bg: np.ndarray) -> np.ndarray:
+        """The blurred background followed slowly, its brightness reduced to `levels` steps with hysteresis (a
+        pixel near a step does not flicker between two) and its colour kept smooth (no false colours)."""
+        step = np.float32(255 / (self.settings.levels - 1))
+        ycc = cv2.cvtColor(np.clip(self._follow(bg), 0, 255), cv2.COLOR_BGR2YCrCb)
+        level = ycc[:, :, 0] / step
+        if self._shown is None or self._shown.shape != level.shape:
+            self._shown = np.round(level)
+        self._shown = np.where(np.abs(level - self._shown) < SAVER_KEEP, self._shown, np.round(level))
+        ycc[:, :, 0] = self._shown * step
+        return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2BGR)
 
     # ---- effect -------------------------------------------------------------------------------------------
     def process(self, frame: np.ndarray, ctx) -> np.ndarray:
