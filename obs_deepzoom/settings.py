@@ -401,6 +401,10 @@ class CodecSettings(SettingsModel):
                              json_schema_extra=PERFORMANCE)
     min_keyframe_gap_s: float = Field(2.0, ge=0.1, le=60, description="Seconds at least between keyframes "
                                                                       "sent because of the check")
+    delta_from: Literal["previous", "intra"] = Field(
+        "previous", description="Code each frame as the change from the previous frame (fewest bits: files) or "
+                                "from the last frame coded on its own (a lost packet costs one frame: live)",
+        json_schema_extra=ADVANCED)
     intra_every: int = Field(30, ge=1, le=600,
                              description="A frame coded on its own (not as a change) every N frames: a lost "
                                          "packet is repaired by then", json_schema_extra=ADVANCED)

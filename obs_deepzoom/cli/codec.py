@@ -1,4 +1,5 @@
-"""`deepzoom codec encode|decode|info`: the keypoint face codec on files (docs/codec.md)."""
+"""`deepzoom codec encode|decode|info|send|receive`: the keypoint face codec on files and live over UDP
+(docs/codec.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 from .common import emit, progress
 
 
-def _settings(args):
+def _values(args) -> dict:
+    """--keyframe-quality and --set codec.FIELD=VALUE as settings values."""
     from ..errors import SettingsError
     from ..settings import CodecSettings
 
@@ -18,8 +20,15 @@ def _settings(args):
             raise SettingsError(f"--set {item}: expected codec.FIELD=VALUE (fields: "
                                 f"{', '.join(CodecSettings.model_fields)})")
         values[key[len('codec.'):]] = value
+    return values
+
+
+def _settings(values: dict, base: dict | None = None):
+    from ..errors import SettingsError
+    from ..settings import CodecSettings
+
     try:
-        return CodecSettings(**values)
+        return CodecSettings(**{**(base or {}), **values})
     except ValueError as exc:  # pydantic: name the field and what it accepts
         err = exc.errors()[0]
         raise SettingsError(f"codec.{err['loc'][0]}: {err['msg']}") from None
@@ -29,8 +38,18 @@ def cmd_codec(args) -> int:
     from ..jobs import codec
 
     if args.action == "encode":
-        r = codec.encode_file(args.input, args.output, _settings(args), fps=args.fps, max_frames=args.max_frames,
-                              progress=progress)
+        r = codec.encode_file(args.input, args.output, _settings(_values(args)), fps=args.fps,
+                              max_frames=args.max_frames, progress=progress)
+    elif args.action == "send":
+        values = _values(args)
+        _settings(values, codec.LIVE)  # a bad value fails before the camera opens
+        r = codec.send(args.to, values, camera=args.camera, src=args.input, fps=args.fps,
+                       max_frames=args.max_frames, progress=progress)
+    elif args.action == "receive":
+        from .common import encoding_from_args
+
+        r = codec.receive(args.port, args.output, max_frames=args.max_frames, idle_s=args.idle,
+                          encoding=encoding_from_args(args), progress=progress)
     elif args.action == "decode":
         from .common import encoding_from_args
 
@@ -68,7 +87,24 @@ def add_codec(sub) -> None:
     d.add_argument("--lossless", action="store_true", help="FFV1 in Matroska (bit-exact frames)")
     i = act.add_parser("info", help="frames, keyframes and bitrate of a keypoint stream")
     i.add_argument("input")
-    for p in (e, d, i):
+    s = act.add_parser("send", help="send a camera or a video live over UDP (loss-tolerant)")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--camera", type=int, help="camera index")
+    src.add_argument("--input", help="a video file, sent in real time")
+    s.add_argument("--to", required=True, help="HOST:PORT of `deepzoom codec receive`")
+    s.add_argument("--keyframe-quality", type=int, default=None, help="JPEG quality of keyframes (10-100)")
+    s.add_argument("--fps", type=float, default=None, help="frames per second to send (default: the source's)")
+    s.add_argument("--max-frames", type=int, default=0, help="stop after this many frames")
+    s.add_argument("--set", action="append", metavar="codec.FIELD=VALUE",
+                   help="a codec setting (live defaults: delta_from=intra, intra_every=10)")
+    r = act.add_parser("receive", help="receive a live keypoint stream and write it to a video")
+    r.add_argument("--port", type=int, required=True, help="UDP port to listen on")
+    r.add_argument("-o", "--output", required=True, help="OUT.mp4 (or .mkv/.webm)")
+    r.add_argument("--max-frames", type=int, default=0, help="stop after this many frames")
+    r.add_argument("--idle", type=float, default=5.0, help="stop after this many seconds without data")
+    r.add_argument("--crf", type=int, default=DEFAULT_CRF, help="H.264 quality of the written video")
+    r.add_argument("--lossless", action="store_true", help="FFV1 in Matroska (bit-exact frames)")
+    for p in (e, d, i, s, r):
         p.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     sp.set_defaults(func=cmd_codec)
 

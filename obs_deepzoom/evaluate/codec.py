@@ -19,6 +19,7 @@ counts everything, on a 10 s clip made of the sample clip played forwards and ba
 from __future__ import annotations
 
 import math
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import numpy as np
 from ..engine.codec.container import FRAME_TYPES, KEYFRAME, Header, records
 from ..engine.codec.decoder import KeypointDecoder
 from ..engine.codec.encoder import KeypointEncoder
+from ..engine.codec.transport import KeypointReceiver, KeypointSender
 from ..media import VideoSource
 from ..samples import DEMO_CLIP, sample
 from ..settings import CodecSettings
@@ -241,3 +243,46 @@ def plot(steady: dict, every: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+class LossySender(KeypointSender):
+    """A sender whose network loses each datagram with probability `loss` (seeded: repeatable)."""
+
+    def __init__(self, *args, loss: float = 0.0, seed: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss, self.rng, self.dropped = loss, np.random.default_rng(seed), 0
+
+    def _datagram(self, kind: bytes, body: bytes) -> None:
+        if self.rng.random() < self.loss:
+            self.seq = (self.seq + 1) & 0xFFFF
+            self.dropped += 1
+            return
+        super()._datagram(kind, body)
+
+
+def live(frames: list[np.ndarray], fps: float, loss: float, settings: CodecSettings | None = None,
+         seed: int = 0) -> dict:
+    """The clip sent over UDP on localhost through a network losing `loss` of the datagrams: what arrives, and
+    the time from handing a frame to the sender to having its picture at the receiver."""
+    settings = settings or CodecSettings(delta_from="intra", intra_every=10)
+    receiver = KeypointReceiver(0, "127.0.0.1")
+    size = (frames[0].shape[1], frames[0].shape[0])
+    sender = LossySender(KeypointEncoder(size, fps, settings), ("127.0.0.1", receiver.port), loss=loss, seed=seed)
+    shown, ms = [], []
+    for f in frames:
+        t0 = time.perf_counter()
+        sender.send(f)
+        got = receiver.receive(timeout=0.05)
+        if got:
+            ms.append((time.perf_counter() - t0) * 1000)
+        shown += got
+    shown += receiver.receive(timeout=0.2)
+    s = receiver.stats
+    receiver.close()
+    sender.sock.close()
+    return {"loss_pct": round(100 * loss, 1), "datagrams_lost": sender.dropped, "frames_sent": len(frames),
+            "frames_shown": len(shown), "frames_held": s.held, "keyframes_received": s.keyframes,
+            "requests": s.requests, "keyframes_sent": sender.encoder.keyframes,
+            "chunks_resent": sender.resent_chunks,
+            "latency_ms_median": round(float(np.median(ms)), 2) if ms else float("nan"),
+            "kbps_on_the_wire": round(sender.bytes_sent * 8 / 1000 / (len(frames) / fps), 2), "frames": shown}

@@ -129,3 +129,82 @@ def decode_file(src: Path, out: Path, encoding: Encoding | None = None, progress
             t0 = time.perf_counter()
     return {"output": str(out), "frames": n, "fps": round(header.fps, 3),
             "decode_ms": round(float(np.median(ms)), 2) if ms else 0.0}
+
+
+LIVE = {"delta_from": "intra", "intra_every": 10}  # `codec send` unless --set says otherwise: a loss costs a frame
+
+
+def send(to: str, settings_values: dict, camera: int | None = None, src: Path | None = None,
+         fps: float | None = None, max_frames: int = 0, progress=print) -> dict:
+    """Encode a camera or a file (paced in real time) and send it to HOST:PORT over UDP."""
+    from ..engine.codec.transport import KeypointSender, parse_address
+
+    address = parse_address(to)
+    settings = CodecSettings(**{**LIVE, **settings_values})
+    if (camera is None) == (src is None):
+        raise InputError("give the picture to send: --camera N or --input VIDEO")
+    source = VideoSource.open_camera(camera) if camera is not None else VideoSource.open_file(Path(src))
+    rate = fps or source.fps
+    sender = KeypointSender(KeypointEncoder(source.size, rate, settings), address)
+    start, n = time.monotonic(), 0
+    try:
+        for frame in resampled(source.frames(), source.fps, fps):
+            if camera is None:  # a file: keep real time, as a camera would
+                time.sleep(max(0.0, start + n / rate - time.monotonic()))
+            sender.send(frame)
+            n += 1
+            if n % round(rate * 5) == 0:
+                progress(f"sent {n} frames, {sender.bytes_sent * 8 / 1000 / (n / rate):.1f} kbps")
+            if max_frames and n >= max_frames:
+                break
+    except KeyboardInterrupt:
+        progress("stopped")
+    finally:
+        sender.sock.close()
+    return {"to": f"{address[0]}:{address[1]}", "frames": n, "keyframes": sender.encoder.keyframes,
+            "kbps": round(sender.bytes_sent * 8 / 1000 / max(n / rate, 1e-9), 2),
+            "chunks_resent": sender.resent_chunks, "keyframe_requests": sender.new_key_requests}
+
+
+def receive(port: int, out: Path, max_frames: int = 0, idle_s: float = 5.0, wait_s: float = 60.0,
+            encoding: Encoding | None = None, progress=print) -> dict:
+    """Receive a keypoint stream on UDP `port` and write it to `out` until `max_frames`, or `idle_s` without
+    a datagram once frames came (`wait_s` for the first), or Ctrl-C; the file appears only when complete."""
+    from contextlib import ExitStack
+
+    from ..engine.codec.transport import KeypointReceiver
+
+    out = check_output(Path(out), "video")
+    try:
+        receiver = KeypointReceiver(port)
+    except OSError as exc:
+        raise InputError(f"--port {port}: cannot listen ({exc.strerror or exc})") from exc
+    n, last = 0, time.monotonic()
+    with ExitStack() as stack:
+        write = None
+        try:
+            while not max_frames or n < max_frames:
+                frames = receiver.receive(timeout=0.2)
+                now = time.monotonic()
+                if not frames:
+                    if now - last > (idle_s if n else wait_s):
+                        break
+                    continue
+                last = now
+                if write is None:
+                    h = receiver.decoder.header
+                    write = stack.enter_context(video_writer(out, h.fps, (h.width, h.height), encoding or Encoding()))
+                for f in frames[:max_frames - n if max_frames else None]:
+                    write(f)
+                    n += 1
+                if n and n % 150 == 0:
+                    progress(f"received {n} frames")
+        except KeyboardInterrupt:
+            progress("stopped")
+        finally:
+            receiver.close()
+    if not n:
+        raise InputError(f"nothing arrived on port {port} (is `deepzoom codec send --to HOST:{port}` running?)")
+    s = receiver.stats
+    return {"output": str(out), "frames": n, "held": s.held, "datagrams_lost": s.lost, "dropped": s.dropped,
+            "keyframes": s.keyframes, "requests": s.requests}

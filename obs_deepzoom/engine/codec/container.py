@@ -15,8 +15,9 @@ from .bits import CodecError
 MAGIC, VERSION = b"DZK", 1
 KEYFRAME, INTRA, DELTA, HOLD = b"K", b"I", b"D", b"H"
 FRAME_TYPES = (INTRA, DELTA, HOLD)
-_HEADER = struct.Struct("<3sBHHff4s")  # magic, version, width, height, fps, expression step, basis digest
-FACE_FLAG = 1
+_HEADER = struct.Struct("<3sBHHff4sB")  # magic, version, width, height, fps, expression step, basis, flags
+FACE_FLAG = 1  # keyframe payload: the picture holds a face to animate
+FROM_INTRA = 1  # header flags: DELTA records are changes from the last INTRA frame (live: a loss costs one frame)
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,15 @@ class Header:
     fps: float
     expression_step: float
     basis: bytes
+    flags: int = 0
+
+    @property
+    def from_intra(self) -> bool:
+        return bool(self.flags & FROM_INTRA)
 
     def pack(self) -> bytes:
-        body = _HEADER.pack(MAGIC, VERSION, self.width, self.height, self.fps, self.expression_step, self.basis)
+        body = _HEADER.pack(MAGIC, VERSION, self.width, self.height, self.fps, self.expression_step, self.basis,
+                            self.flags)
         return body + struct.pack("<I", zlib.crc32(body))
 
     @classmethod
@@ -36,7 +43,7 @@ class Header:
         size = _HEADER.size + 4
         if len(data) < size or data[:3] != MAGIC:
             raise CodecError(f"{name}: not a DeepZoom keypoint stream (.dzk)")
-        magic, version, w, h, fps, step, basis = _HEADER.unpack(data[:_HEADER.size])
+        magic, version, w, h, fps, step, basis, flags = _HEADER.unpack(data[:_HEADER.size])
         if version != VERSION:
             raise CodecError(f"{name}: made by another version of the codec (format {version}, this one reads "
                              f"{VERSION})")
@@ -44,7 +51,7 @@ class Header:
             raise CodecError(f"{name}: the header is damaged")
         if not (16 <= w <= 8192 and 16 <= h <= 8192 and 1 <= fps <= 240 and step > 0):
             raise CodecError(f"{name}: the header is damaged ({w}x{h}, {fps} fps)")
-        return cls(w, h, fps, step, basis)
+        return cls(w, h, fps, step, basis, flags)
 
     @staticmethod
     def size() -> int:

@@ -19,7 +19,7 @@ class KeypointDecoder:
         self.step = steps(header.expression_step)
         self.n = value_count()
         self.key: Keyframe | None = None
-        self.prev: np.ndarray | None = None
+        self.prev: np.ndarray | None = None  # what DELTA records change (None: lost; hold until an INTRA)
         self.last: np.ndarray | None = None  # the last frame shown
         self.frames = 0
 
@@ -32,8 +32,10 @@ class KeypointDecoder:
             self.prev, self.last = None, None
             return None
         if kind == INTRA or (kind == DELTA and self.prev is not None):
-            self.prev = unpack(payload, None if kind == INTRA else self.prev, self.n)
-            frame = self.key.render(dequantise(self.prev, self.step)) if self.key else None
+            q = unpack(payload, None if kind == INTRA else self.prev, self.n)
+            if kind == INTRA or not self.header.from_intra:
+                self.prev = q
+            frame = self.key.render(dequantise(q, self.step)) if self.key else None
         elif kind in (DELTA, HOLD):  # a change from a frame never received (live loss), or no face: hold
             frame = self.last if self.last is not None else (self.key.render(None) if self.key else None)
         else:

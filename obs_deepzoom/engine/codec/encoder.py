@@ -9,7 +9,7 @@ import numpy as np
 from ...settings import CodecSettings, FaceTrackingSettings
 from ..avatar.motion import FaceDriver
 from ..face import FaceTracker
-from .container import DELTA, FACE_FLAG, HOLD, INTRA, KEYFRAME, Header, record
+from .container import DELTA, FACE_FLAG, FROM_INTRA, HOLD, INTRA, KEYFRAME, Header, record
 from .keyframe import Keyframe, encode_jpeg
 from .motion_code import basis_digest, dequantise, pack, quantise, steps
 
@@ -35,12 +35,13 @@ class KeypointEncoder:
         self.settings = settings = settings or CodecSettings()
         self.size, self.fps = size, fps
         f32 = lambda x: float(np.float32(x))  # noqa: E731 - as the header stores them: both ends use the same
-        self.header = Header(size[0], size[1], f32(fps), f32(settings.expression_step), basis_digest())
+        self.header = Header(size[0], size[1], f32(fps), f32(settings.expression_step), basis_digest(),
+                             FROM_INTRA if settings.delta_from == "intra" else 0)
         self.tracker = FaceTracker(face or FaceTrackingSettings())
         self.step = steps(self.header.expression_step)
         self.key: Keyframe | None = None
         self.driver = FaceDriver()
-        self.prev: np.ndarray | None = None  # the last frame's integers (what the decoder holds)
+        self.prev: np.ndarray | None = None  # the integers DELTA is coded against (what the decoder holds)
         self.index = 0
         self._since_intra = 0
         self._last_key = -math.inf  # frame index of the last keyframe
@@ -97,5 +98,6 @@ class KeypointEncoder:
         intra = self.prev is None or self._since_intra + 1 >= self.settings.intra_every
         data = pack(q, None if intra else self.prev)
         self._since_intra = 0 if intra else self._since_intra + 1
-        self.prev = q
+        if intra or not self.header.from_intra:
+            self.prev = q
         return record(INTRA if intra else DELTA, data)

@@ -1,0 +1,253 @@
+"""The live form over UDP: the encoder's records as datagrams, keyframes cut into chunks that fit a packet, and
+requests going back. Loss-tolerant: a lost frame record costs that frame's motion (the receiver shows the last
+picture again); a lost keyframe chunk is asked for again by number and re-sent alone (so a keyframe gets through
+even when most of its first sending is lost); records that refer to a keyframe or an INTRA frame this side never
+completed are held, not decoded into nonsense; a damaged or foreign datagram is dropped and counted, never raised.
+
+Datagram (all integers little-endian): b"DZ", kind (R record, C keyframe chunk, Q request), sequence number
+(u16), the keyframe id the datagram belongs to (u8), the sequence number of the INTRA frame a DELTA record is coded
+against (u16), the frame number (u16: frames whose records were lost are shown as the last picture); then for R
+the record; for C the chunk index and count (u8 each) and its share of (stream header + keyframe record); for Q
+the missing chunk indices of that keyframe (none: "send a new keyframe")."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import struct
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .bits import CodecError
+from .container import DELTA, INTRA, KEYFRAME, Header, records
+from .decoder import KeypointDecoder
+from .encoder import KeypointEncoder
+
+MAGIC = b"DZ"
+RECORD, CHUNK, REQUEST = b"R", b"C", b"Q"
+_HEAD = struct.Struct("<2scHBHH")
+_CHUNK = struct.Struct("<BB")
+CHUNK_BYTES = 1200  # keyframe share per datagram: below the usual 1500-byte path MTU with IP/UDP headers
+ASK_EVERY_S = 0.1  # the receiver repeats a request at most this often
+NEW_KEY_EVERY_S = 1.0  # the sender makes a new keyframe on request at most this often
+MAX_FILL = 30  # frames the receiver fills in for lost records at most
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CodecError(f"{text}: expected HOST:PORT (e.g. 127.0.0.1:5600)")
+    return host, int(port)
+
+
+class KeypointSender:
+    """Encodes frames and sends them to `address`; answers the receiver's requests."""
+
+    def __init__(self, encoder: KeypointEncoder, address: tuple[str, int], sock: socket.socket | None = None):
+        self.encoder, self.address = encoder, address
+        self.sock = sock or socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.seq, self.intra_seq, self.key_id, self.frame = 0, 0, 0, 0
+        self.chunks: list[bytes] = []  # the current keyframe's, for re-sending
+        self.bytes_sent = 0
+        self.resent_chunks, self.new_key_requests = 0, 0
+        self._new_key_at = -1e9
+
+    def send(self, frame: np.ndarray) -> None:
+        self._answer_requests()
+        for rec in self.encoder.encode(frame):
+            if rec[:1] == KEYFRAME:
+                self._keyframe(self.encoder.header.pack() + rec)
+                continue
+            if rec[:1] == INTRA:
+                self.intra_seq = self.seq
+            self._datagram(RECORD, rec)
+        self.frame = (self.frame + 1) & 0xFFFF
+
+    def _keyframe(self, blob: bytes) -> None:
+        parts = [blob[i:i + CHUNK_BYTES] for i in range(0, len(blob), CHUNK_BYTES)]
+        if len(parts) > 255:
+            raise CodecError(f"a keyframe of {len(blob)} bytes is too big to send; lower keyframe_quality")
+        self.key_id = self.key_id % 255 + 1  # 1..255: 0 means "none yet"
+        self.chunks = [_CHUNK.pack(i, len(parts)) + part for i, part in enumerate(parts)]
+        for c in self.chunks:
+            self._datagram(CHUNK, c)
+
+    def _datagram(self, kind: bytes, body: bytes) -> None:
+        data = _HEAD.pack(MAGIC, kind, self.seq, self.key_id, self.intra_seq, self.frame) + body
+        self.seq = (self.seq + 1) & 0xFFFF
+        self._out(data)
+
+    def _out(self, data: bytes) -> None:
+        try:
+            self.sock.sendto(data, self.address)
+            self.bytes_sent += len(data)
+        except (BlockingIOError, ConnectionRefusedError):  # no receiver yet, or a full buffer: that packet is lost
+            pass
+
+    def _answer_requests(self) -> None:
+        while True:
+            try:
+                data, _ = self.sock.recvfrom(2048)
+            except (BlockingIOError, ConnectionRefusedError):
+                return
+            if len(data) < _HEAD.size or data[:2] != MAGIC or data[2:3] != REQUEST:
+                continue
+            key, missing = data[5], data[_HEAD.size:]
+            if key == self.key_id and missing and self.chunks:
+                for i in sorted(set(missing)):
+                    if i < len(self.chunks):
+                        self.resent_chunks += 1
+                        self._datagram(CHUNK, self.chunks[i])
+            elif time.monotonic() - self._new_key_at >= NEW_KEY_EVERY_S:
+                self._new_key_at = time.monotonic()
+                self.new_key_requests += 1
+                self.encoder.request_keyframe()
+
+
+@dataclass
+class ReceiverStats:
+    datagrams: int = 0
+    frames: int = 0
+    lost: int = 0  # datagrams missing from the sequence
+    dropped: int = 0  # damaged, foreign or late datagrams
+    held: int = 0  # frames shown again because their motion could not be decoded
+    keyframes: int = 0
+    requests: int = 0
+
+
+class KeypointReceiver:
+    """Receives datagrams on `port` and turns them into frames."""
+
+    def __init__(self, port: int, host: str = "0.0.0.0"):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((host, port))
+        self.decoder: KeypointDecoder | None = None
+        self.stats = ReceiverStats()
+        self._expect: int | None = None
+        self._key = 0  # the keyframe id the decoder holds (0: none)
+        self._intra_seq: int | None = None  # the INTRA frame the decoder holds
+        self._partial: tuple[int, int, dict[int, bytes]] | None = None  # (key id, count, chunks) being assembled
+        self._sender: tuple[str, int] | None = None
+        self._asked = -1e9
+        self._number: int | None = None  # the last frame number received
+        self._last: np.ndarray | None = None  # the last picture given out
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def receive(self, timeout: float = 0.1) -> list[np.ndarray]:
+        """The frames of every datagram waiting (waits up to `timeout` for the first); a frame whose record was
+        lost comes out as the last picture again, so the frames keep time."""
+        self.sock.settimeout(timeout)
+        frames = []
+        while True:
+            try:
+                data, sender = self.sock.recvfrom(65536)
+            except (TimeoutError, BlockingIOError):
+                return frames
+            self.sock.settimeout(0)
+            self._sender = sender
+            shown = self._datagram(data)
+            if shown is not None:
+                frames.extend(shown)
+
+    def _datagram(self, data: bytes) -> list[np.ndarray] | None:
+        if len(data) < _HEAD.size or data[:2] != MAGIC:
+            self.stats.dropped += 1
+            return None
+        _, kind, seq, key, intra, number = _HEAD.unpack(data[:_HEAD.size])
+        gap = 0 if self._expect is None else (seq - self._expect) & 0xFFFF
+        if gap >= 0x8000:  # late or repeated: already past it
+            self.stats.dropped += 1
+            return None
+        self.stats.datagrams += 1
+        self.stats.lost += gap
+        self._expect = (seq + 1) & 0xFFFF
+        body = data[_HEAD.size:]
+        try:
+            if kind == CHUNK:
+                return self._chunk(body, key)
+            if kind == RECORD:
+                return self._frames(number, self._record(body, seq, key, intra, gap > 0))
+        except (CodecError, struct.error, ValueError):
+            self.stats.dropped += 1
+            return None
+        self.stats.dropped += 1
+        return None
+
+    def _chunk(self, body: bytes, key: int) -> None:
+        index, count = _CHUNK.unpack(body[:_CHUNK.size])
+        if key == self._key:
+            return None  # a re-sent chunk of a keyframe already complete
+        if self._partial is None or self._partial[:2] != (key, count):
+            self._partial = (key, count, {})
+        chunks = self._partial[2]
+        chunks[index] = body[_CHUNK.size:]
+        if len(chunks) == count:
+            blob = b"".join(chunks[i] for i in range(count))
+            self._partial = None
+            header = Header.unpack(blob, "received stream")
+            if self.decoder is None or self.decoder.header != header:
+                self.decoder = KeypointDecoder(header, "received stream")
+            for kind, payload in records(blob, Header.size(), "received keyframe"):
+                self.decoder.feed(kind, payload)
+            self._key, self._intra_seq = key, None
+            self.stats.keyframes += 1
+        return None
+
+    def _record(self, body: bytes, seq: int, key: int, intra: int, gap: bool) -> np.ndarray | None:
+        (kind, payload), = records(body, 0, "received record")
+        dec = self.decoder
+        if dec is None or key != self._key:  # its keyframe is missing or incomplete: ask, and hold
+            self._ask()
+            return self._held(None if dec is None else dec.last)
+        if kind == INTRA:
+            self._intra_seq = seq
+        elif kind == DELTA and (intra != self._intra_seq if dec.header.from_intra else gap):
+            dec.prev = None  # coded against something this side never got
+        held = kind == DELTA and dec.prev is None
+        frame = dec.feed(kind, payload)
+        self.stats.frames += 1
+        self.stats.held += held
+        return frame
+
+    def _frames(self, number: int, frame: np.ndarray | None) -> list[np.ndarray] | None:
+        """`frame`, after the last picture again for each frame number skipped since the previous record (at
+        most MAX_FILL: a long silence is not replayed)."""
+        skipped = 0 if self._number is None else (number - self._number - 1) & 0xFFFF
+        self._number = number
+        if frame is None:
+            return None
+        last = self._last if self._last is not None else frame
+        self._last = frame
+        fill = min(skipped, MAX_FILL) if skipped < 0x8000 else 0
+        self.stats.held += fill
+        self.stats.frames += fill
+        return [last] * fill + [frame]
+
+    def _held(self, frame: np.ndarray | None) -> np.ndarray | None:
+        if frame is not None:
+            self.stats.frames += 1
+            self.stats.held += 1
+        return frame
+
+    def _ask(self) -> None:
+        """Ask for the missing chunks of the keyframe being assembled, or for a new keyframe."""
+        now = time.monotonic()
+        if self._sender is None or now - self._asked < ASK_EVERY_S:
+            return
+        self._asked = now
+        self.stats.requests += 1
+        key, missing = 0, b""
+        if self._partial is not None:
+            key, count, chunks = self._partial
+            missing = bytes(i for i in range(count) if i not in chunks)
+        with contextlib.suppress(OSError):
+            self.sock.sendto(_HEAD.pack(MAGIC, REQUEST, 0, key, 0, 0) + missing, self._sender)
