@@ -49,8 +49,7 @@ def grab_filters_dialog(display_no: int, source: str, path: Path, timeout: float
                 raise AssertionError(f"no Filters dialog for {source!r}: {[n for n, _ in _windows(d)]}")
             time.sleep(0.2)
         w = found[-1]
-        w.configure(x=0, y=0, width=WINDOW[0], height=WINDOW[1])
-        d.sync()
+        resize_until_done(d, w)
         time.sleep(2.5)  # Qt lays the page out at the new size and paints it
         handle = splitter_handle(_grab(w))
         if handle is not None:  # drag the preview / page splitter up, as a person does to see the whole page
@@ -73,6 +72,19 @@ def grab_filters_dialog(display_no: int, source: str, path: Path, timeout: float
         return img
     finally:
         d.close()
+
+
+def resize_until_done(d, w, timeout: float = 20.0) -> None:
+    """Size the window to WINDOW and wait until it is (a busy machine's Qt can take its time, or miss a first
+    request while the dialog is still being mapped)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        w.configure(x=0, y=0, width=WINDOW[0], height=WINDOW[1])
+        d.sync()
+        time.sleep(0.5)
+        g = w.get_geometry()
+        if (g.width, g.height) == WINDOW or time.monotonic() > deadline:
+            return
 
 
 PREVIEW_X = 300  # a column inside the dialog's preview (right of the filter lists)
