@@ -384,19 +384,35 @@ class AnalyticsSettings(SettingsModel):
                                         "near where it was", json_schema_extra=ADVANCED)
 
 
+class ConcealSettings(SettingsModel):
+    """Video-dropout concealment (docs/codec.md#dropout-concealment): when the camera freezes or goes black, the
+    last good picture is animated by your voice (the photo avatar's voice mode) until real frames return."""
+
+    enabled: bool = Field(True, description="Apply the effect")
+    freeze_ms: float = Field(250.0, ge=50, le=5000,
+                             description="A picture repeated (or black) this long counts as a dropout (ms)")
+    fade_ms: float = Field(200.0, ge=0, le=2000, description="Cross-fade back to the camera when it returns (ms)")
+    audio_drive: bool = Field(True, description="Move the mouth with your voice during a dropout")
+    audio_source: str = Field("", description="OBS only: the audio source (e.g. Mic/Aux) whose sound moves the "
+                                              "mouth; empty: the filtered source's own audio")
+    idle: bool = Field(True, description="Keep blinking and swaying slightly during a dropout",
+                       json_schema_extra=ADVANCED)
+
+
 class CodecSettings(SettingsModel):
     """Keypoint face codec (docs/codec.md): a keyframe of the speaker, then per frame the head pose, expression
     and eyes in a few bytes; the receiver animates the keyframe."""
 
-    keyframe_quality: int = Field(80, ge=10, le=100, description="JPEG quality of keyframes (higher: sharper "
+    keyframe_quality: int = Field(70, ge=10, le=100, description="JPEG quality of keyframes (higher: sharper "
                                                                  "and bigger)")
     expression_step: float = Field(0.01, ge=0.001, le=0.1,
                                    description="Quantisation step of the expression (inter-ocular distances): "
                                                "smaller is finer and costs more bits", json_schema_extra=ADVANCED)
-    refresh_db: float = Field(24.0, ge=0, le=40,
+    refresh_db: float = Field(0.0, ge=0, le=40,
                               description="Send a new keyframe when the animated face falls below this PSNR "
                                           "against the camera's (dB; a hand over the face, new lighting; 0 = "
-                                          "never)")
+                                          "never: on the calibration clip every threshold cost far more bits "
+                                          "than it gained, docs/codec.md)")
     check_every: int = Field(10, ge=1, le=120, description="Frames between reconstruction checks",
                              json_schema_extra=PERFORMANCE)
     min_keyframe_gap_s: float = Field(2.0, ge=0.1, le=60, description="Seconds at least between keyframes "
@@ -454,6 +470,7 @@ class ChainSettings(SettingsModel):
     automute: AutoMuteSettings = AutoMuteSettings()
     framing: FramingSettings = FramingSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
+    conceal: ConcealSettings = ConcealSettings()
 
 
 def format_errors(exc: ValidationError, prefix: str = "") -> str:

@@ -25,7 +25,7 @@ from obs_deepzoom.obs.properties import (
 from obs_deepzoom.settings import ChainSettings
 
 # spelled out, not read from the registry it checks
-FACE_EFFECTS = {"landmarks", "gaze", "restore", "avatar", "framing", "analytics"}
+FACE_EFFECTS = {"landmarks", "gaze", "restore", "avatar", "framing", "analytics", "conceal"}
 
 
 def every_field():

@@ -13,7 +13,7 @@ BENCHES = ("face", "gaze", "background", "restore", "avatar", "obs", "denoise", 
            "analytics", "codec")
 AUDIO_BENCHES = ("denoise", "automute")
 EVALS = ("face", "gaze", "background", "restore", "avatar", "denoise", "automute", "framing", "analytics", "codec",
-         "datasaver")
+         "datasaver", "conceal")
 EVALS_WITH_PICTURES = ("gaze", "background", "restore", "avatar", "framing", "codec")
 
 

@@ -16,6 +16,7 @@ from .audio.stream import process_signal
 from .contract import AudioEffect, VideoEffect
 from .video.avatar import PhotoAvatar
 from .video.background import Background
+from .video.conceal import DropoutConcealment
 from .video.framing import AutoFrame
 from .video.gaze import GazeCorrector
 from .video.landmarks import LandmarkOverlay
@@ -23,7 +24,7 @@ from .video.restore import FaceRestore
 
 VIDEO_EFFECTS: dict[str, type[VideoEffect]] = {e.name: e for e in (LandmarkOverlay, GazeCorrector, Background,
                                                                     FaceRestore, PhotoAvatar, AutoFrame,
-                                                                    FaceAnalytics)}
+                                                                    FaceAnalytics, DropoutConcealment)}
 AUDIO_EFFECTS: dict[str, type[AudioEffect]] = {e.name: e for e in (Denoise, AutoMute)}
 EFFECTS: dict[str, type] = {**VIDEO_EFFECTS, **AUDIO_EFFECTS}
 

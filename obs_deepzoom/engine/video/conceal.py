@@ -1,0 +1,112 @@
+"""Video-dropout concealment: when the camera freezes (the same picture again and again), stutters past
+`freeze_ms` or goes black (unplugged), the last good picture with a face is animated like a photo avatar driven
+by the voice (mouth with the speech level, blinks, a slight sway), starting from the pose it was in; when real
+frames return, the output cross-fades back to them over `fade_ms`. Short repeats (a camera delivering a frame
+twice) pass untouched. The avatar is built once per dropout (the portrait analysis: tens of ms, once)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from ...errors import InputError
+from ...settings import AvatarSettings, ConcealSettings
+from ..avatar.portrait import Portrait
+from ..avatar.speech import SpeechDriver
+from ..contract import FrameContext
+from .avatar import PhotoAvatar
+
+log = logging.getLogger("obs_deepzoom.conceal")
+
+PROBE_STEP = 8  # the repeat test compares every 8th pixel of every 8th row
+BLACK_LEVEL = 4.0  # mean grey level below which a frame counts as black (a camera gone)
+
+
+class DropoutConcealment:
+    name = "conceal"
+    kind = "video"
+    settings_type = ConcealSettings
+    obs_title = "DeepZoom Dropout Concealment"
+    needs_faces = True
+    needs_iris = True
+
+    def __init__(self, settings: ConcealSettings):
+        self.settings = settings
+        self.speech = SpeechDriver()
+        self._probe: np.ndarray | None = None
+        self._stuck_since: float | None = None
+        self._good: tuple[np.ndarray, float] | None = None  # (the last good frame with a face, its time)
+        self._avatar: PhotoAvatar | None = None
+        self._last_out: np.ndarray | None = None  # the last concealed picture (what the fade starts from)
+        self._back_at: float | None = None  # when real frames returned
+        self.state = "live"  # live, concealing, returning
+        self.dropouts = 0
+
+    def feed_audio(self, samples: np.ndarray, rate: int) -> None:
+        if rate != self.speech.rate:
+            self.speech = SpeechDriver(rate)
+        self.speech.feed(samples)
+
+    def _stuck(self, frame: np.ndarray, t: float) -> tuple[bool, bool]:
+        """(whether this frame repeats the last or is black, whether that has lasted `freeze_ms`)."""
+        probe = frame[::PROBE_STEP, ::PROBE_STEP]
+        repeated = self._probe is not None and probe.shape == self._probe.shape and np.array_equal(probe,
+                                                                                                    self._probe)
+        bad = repeated or float(probe.mean()) < BLACK_LEVEL
+        self._probe = probe.copy()
+        if not bad:
+            self._stuck_since = None
+        elif self._stuck_since is None:
+            self._stuck_since = t
+        return bad, bad and (t - self._stuck_since) * 1000 >= self.settings.freeze_ms
+
+    def process(self, frame: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        s = self.settings
+        if not s.enabled:
+            return frame
+        t = ctx.timestamp
+        bad, frozen = self._stuck(frame, t)
+        if frozen:
+            return self._conceal(frame, t)
+        if not bad and ctx.faces:
+            self._good = (frame.copy(), t)
+        if self.state == "concealing":
+            self.state, self._back_at = "returning", t
+        if self.state == "returning":
+            return self._fade(frame, t)
+        return frame
+
+    def _conceal(self, frame: np.ndarray, t: float) -> np.ndarray:
+        if self.state != "concealing":
+            self.state = "concealing"
+            self.dropouts += 1
+            self._avatar = self._build()
+        if self._avatar is None:  # no good picture with a face yet: nothing to animate
+            return frame
+        out = self._avatar.process(self._good[0], FrameContext(0, t, []))
+        self._last_out = out
+        return out
+
+    def _build(self) -> PhotoAvatar | None:
+        if self._good is None:
+            return None
+        picture = self._good[0]
+        try:
+            portrait = Portrait("the last good frame", image=picture)
+        except InputError as exc:
+            log.info("dropout: %s; the frozen picture stays", exc)
+            return None
+        s = self.settings
+        avatar = PhotoAvatar(AvatarSettings(audio_drive=s.audio_drive, idle=s.idle), portrait=portrait)
+        avatar.speech = self.speech
+        avatar.driver.motion(portrait.face)  # the reference is the picture itself: motion starts at rest
+        return avatar
+
+    def _fade(self, frame: np.ndarray, t: float) -> np.ndarray:
+        k = 1.0 if self.settings.fade_ms <= 0 else (t - self._back_at) * 1000 / self.settings.fade_ms
+        if k >= 1 or self._last_out is None or self._last_out.shape != frame.shape:
+            self.state, self._avatar, self._last_out = "live", None, None
+            return frame
+        k = 0.5 - 0.5 * np.cos(np.pi * k)  # ease in and out
+        return (self._last_out * (1 - k) + frame * k).astype(np.uint8)

@@ -1,0 +1,61 @@
+"""Video-dropout concealment on the real sample clip with a frozen stretch and real speech: short repeats pass,
+a dropout is animated by the voice from the last good picture, the return fades back, a black camera counts as a
+dropout, and with no face ever seen nothing is invented."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from obs_deepzoom.evaluate import conceal as ev
+from obs_deepzoom.settings import ChainSettings, apply_overrides
+
+START, N = 20, 24
+
+
+@pytest.fixture(scope="module")
+def speech():
+    return ev.speech_blocks(72)
+
+
+def _diff(a, b) -> float:
+    return float(np.abs(a.astype(int) - b.astype(int)).mean())
+
+
+def test_a_frozen_camera_is_animated_then_fades_back(clip_frames, speech):
+    frames = ev.dropped_clip(clip_frames[:60], START, N)
+    out, effect = ev.run_effect(frames, *speech)
+    assert effect.dropouts == 1
+    freeze = round(ChainSettings().conceal.freeze_ms / 1000 * ev.FPS)
+    for i in range(START, START + freeze):  # still within freeze_ms: the camera's (repeated) picture
+        assert np.array_equal(out[i], frames[i])
+    concealed = range(START + freeze + 1, START + N)
+    assert all(_diff(out[i], frames[i]) > 0.5 for i in concealed)  # not the frozen picture
+    assert np.mean([_diff(out[i], out[i - 1]) > 0.05 for i in concealed]) > 0.9  # and it moves
+    back = START + N
+    fade = round(ChainSettings().conceal.fade_ms / 1000 * ev.FPS)
+    assert not np.array_equal(out[back + 1], frames[back + 1])  # a blend while fading back
+    for i in range(back + fade + 1, 60):
+        assert np.array_equal(out[i], frames[i])
+    for i in range(0, START):
+        assert np.array_equal(out[i], frames[i])
+
+
+def test_short_repeats_pass_and_black_counts_as_a_dropout(clip_frames, speech):
+    frames = list(clip_frames[:40])
+    for i in range(10, 40, 3):  # a camera delivering every third frame twice
+        frames[i] = frames[i - 1]
+    out, effect = ev.run_effect(frames, *speech)
+    assert effect.dropouts == 0 and all(np.array_equal(a, b) for a, b in zip(out, frames))
+    black = list(clip_frames[:30]) + [np.zeros_like(clip_frames[0])] * 20
+    out, effect = ev.run_effect(black, *speech)
+    assert effect.dropouts == 1 and _diff(out[-1], black[-1]) > 20  # the last good picture, not black
+
+
+def test_no_face_no_invention(speech):
+    rng = np.random.default_rng(0)
+    wall = rng.integers(60, 200, (360, 640, 3), dtype=np.uint8)
+    frames = [wall.copy() for _ in range(20)]
+    settings = apply_overrides(ChainSettings(), ["conceal.freeze_ms=100"])
+    out, effect = ev.run_effect(frames, *speech, settings)
+    assert effect.dropouts == 1 and all(np.array_equal(a, b) for a, b in zip(out, frames))
