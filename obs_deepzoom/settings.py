@@ -399,6 +399,23 @@ class ConcealSettings(SettingsModel):
                        json_schema_extra=ADVANCED)
 
 
+class SendSettings(SettingsModel):
+    """Keypoint sender (docs/codec.md): the picture passes unchanged; its face goes out as a keypoint stream to
+    a DeepZoom Keypoint Receiver (or `deepzoom codec receive`)."""
+
+    enabled: bool = Field(True, description="Send the stream")
+    to: str = Field("127.0.0.1:5600", description="HOST:PORT of the receiver",
+                    pattern=r"^[^:\s]+:\d{1,5}$")
+    keyframe_quality: int = Field(70, ge=10, le=100, description="JPEG quality of keyframes (higher: sharper "
+                                                                 "and bigger)")
+
+
+class ReceiverSettings(SettingsModel):
+    """Keypoint receiver (an OBS source): shows a keypoint stream arriving over UDP."""
+
+    port: int = Field(5600, ge=1024, le=65535, description="UDP port to listen on")
+
+
 class CodecSettings(SettingsModel):
     """Keypoint face codec (docs/codec.md): a keyframe of the speaker, then per frame the head pose, expression
     and eyes in a few bytes; the receiver animates the keyframe."""
@@ -471,6 +488,7 @@ class ChainSettings(SettingsModel):
     framing: FramingSettings = FramingSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
     conceal: ConcealSettings = ConcealSettings()
+    send: SendSettings = SendSettings()
 
 
 def format_errors(exc: ValidationError, prefix: str = "") -> str:

@@ -25,12 +25,16 @@ from obs_deepzoom.obs.properties import (
 from obs_deepzoom.settings import ChainSettings
 
 # spelled out, not read from the registry it checks
-FACE_EFFECTS = {"landmarks", "gaze", "restore", "avatar", "framing", "analytics", "conceal"}
+FACE_EFFECTS = {"landmarks", "gaze", "restore", "avatar", "framing", "analytics", "conceal", "send"}
 
 
 def every_field():
-    for section, ref in ChainSettings.model_fields.items():
-        for name, f in ref.annotation.model_fields.items():
+    from obs_deepzoom.obs.kinds import SOURCE_SECTIONS
+
+    models = {section: ref.annotation for section, ref in ChainSettings.model_fields.items()}
+    models |= {section: model for sections in SOURCE_SECTIONS.values() for section, model in sections.items()}
+    for section, model in models.items():
+        for name, f in model.model_fields.items():
             yield section, name, f
 
 

@@ -98,5 +98,6 @@ def test_obs_kind_ids_and_titles_never_change():
                          "framing": ("deepzoom_framing", "DeepZoom Auto Frame"),
                          "analytics": ("deepzoom_analytics", "DeepZoom Face Analytics"),
                          "conceal": ("deepzoom_conceal", "DeepZoom Dropout Concealment"),
+                         "send": ("deepzoom_send", "DeepZoom Keypoint Sender"),
                          "denoise": ("deepzoom_denoise", "DeepZoom Noise Suppression"),
                          "automute": ("deepzoom_automute", "DeepZoom Auto-Mute")}

@@ -21,10 +21,11 @@ from .video.framing import AutoFrame
 from .video.gaze import GazeCorrector
 from .video.landmarks import LandmarkOverlay
 from .video.restore import FaceRestore
+from .video.send import KeypointSend
 
 VIDEO_EFFECTS: dict[str, type[VideoEffect]] = {e.name: e for e in (LandmarkOverlay, GazeCorrector, Background,
                                                                     FaceRestore, PhotoAvatar, AutoFrame,
-                                                                    FaceAnalytics, DropoutConcealment)}
+                                                                    FaceAnalytics, DropoutConcealment, KeypointSend)}
 AUDIO_EFFECTS: dict[str, type[AudioEffect]] = {e.name: e for e in (Denoise, AutoMute)}
 EFFECTS: dict[str, type] = {**VIDEO_EFFECTS, **AUDIO_EFFECTS}
 

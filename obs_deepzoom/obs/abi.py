@@ -29,8 +29,10 @@ from ctypes import (
 
 P = c_void_p
 
-SOURCE_TYPE_FILTER = 1
+SOURCE_TYPE_INPUT, SOURCE_TYPE_FILTER = 0, 1
 SOURCE_VIDEO, SOURCE_AUDIO, SOURCE_ASYNC, SOURCE_CUSTOM_DRAW = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+SOURCE_DO_NOT_DUPLICATE = 1 << 7
+FORMAT_BGRA = 7  # enum video_format
 COMBO_TYPE_LIST, COMBO_FORMAT_STRING = 2, 3
 TEXT_DEFAULT, TEXT_INFO = 0, 3  # enum obs_text_type
 TEXT_INFO_NORMAL, TEXT_INFO_WARNING, TEXT_INFO_ERROR = 0, 1, 2  # enum obs_text_info_type
@@ -133,6 +135,8 @@ SIGNATURES: dict[str, tuple[str, object, list]] = {
     "obs_source_skip_video_filter": ("source_skip_video_filter", None, [P]),
     "obs_source_enabled": ("source_enabled", c_bool, [P]),
     "obs_source_release_frame": ("source_release_frame", None, [P, P]),
+    "obs_source_output_video": ("source_output_video", None, [P, POINTER(SourceFrame)]),  # copies the frame
+    "obs_source_set_async_unbuffered": ("source_set_async_unbuffered", None, [P, c_bool]),
     "obs_enter_graphics": ("enter_graphics", None, []),
     "obs_leave_graphics": ("leave_graphics", None, []),
     "obs_get_video_frame_time": ("get_video_frame_time", c_uint64, []),

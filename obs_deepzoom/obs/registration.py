@@ -16,7 +16,7 @@ from . import filters, vendor
 from . import libobs as obs
 from . import native as native_shim
 from .filters import make_filter
-from .kinds import ALL_KINDS, BUTTONS, is_audio
+from .kinds import ALL_KINDS, BUTTONS, SOURCE_KINDS, is_audio
 from .property_page import build_properties, set_defaults
 
 log = logging.getLogger("obs_deepzoom.obs")
@@ -41,7 +41,12 @@ class Dispatch:
     def create(self, effect: str, data, source):
         self._note_thread()
         try:
-            inst = make_filter(effect, source, data, self.state["native"])
+            if effect in SOURCE_KINDS:
+                from .receiver import ReceiverSource
+
+                inst = ReceiverSource(source, data)
+            else:
+                inst = make_filter(effect, source, data, self.state["native"])
             self.state["instances"][inst.handle] = inst
             return inst.handle
         except Exception as exc:
@@ -127,6 +132,29 @@ def _register(state: dict, effect: str, kind: str, display: str) -> None:
     obs.register_source(ctypes.byref(info), ctypes.sizeof(info))
 
 
+def _register_source(state: dict, name: str, kind: str, display: str) -> None:
+    """A source of ours (the keypoint receiver): asynchronous video that our own thread outputs, so only the
+    UI-thread callbacks exist, all Python."""
+    lib = state["native"]
+    ident, title = ctypes.create_string_buffer(kind.encode()), ctypes.create_string_buffer(display.encode())
+    impl = lambda: state["impl"]  # noqa: E731  (always the newest code)
+    callbacks = {
+        "get_name": obs.GetName(native_shim.callback_address(lib, "dz_get_name")),  # returns type_data
+        "create": obs.Create(lambda data, source: impl().create(name, data, source)),
+        "destroy": obs.Destroy(lambda key: impl().destroy(key)),
+        "get_defaults": obs.GetDefaults(lambda data: impl().defaults(name, data)),
+        "get_properties": obs.GetProperties(lambda key: impl().properties(name, key)),
+        "update": obs.Update(lambda key, data: impl().update(key, data)),
+    }
+    info = obs.SourceInfo(id=ctypes.cast(ident, ctypes.c_char_p), type=obs.SOURCE_TYPE_INPUT,
+                          output_flags=obs.SOURCE_VIDEO | obs.SOURCE_ASYNC | obs.SOURCE_DO_NOT_DUPLICATE,
+                          type_data=ctypes.addressof(title))
+    for field, cb in callbacks.items():
+        setattr(info, field, cb)
+    state["keep"] += [ident, title, info, *callbacks.values()]
+    obs.register_source(ctypes.byref(info), ctypes.sizeof(info))
+
+
 def register_all(state: dict) -> None:
     if state.get("native") is None:
         state["native"] = native_shim.load(obs)  # loaded once per process: libobs keeps its addresses
@@ -137,6 +165,11 @@ def register_all(state: dict) -> None:
         _register(state, effect, kind, display)
         state["registered"].add(kind)
         log.info("registered filter %s (%s)", kind, display)
+    for name, (kind, display) in SOURCE_KINDS.items():
+        if kind not in state["registered"]:
+            _register_source(state, name, kind, display)
+            state["registered"].add(kind)
+            log.info("registered source %s (%s)", kind, display)
     try:
         vendor.register(state)
     except Exception as exc:  # remote statistics are optional: the filters work without them

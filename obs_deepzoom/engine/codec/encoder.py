@@ -37,7 +37,8 @@ class KeypointEncoder:
         f32 = lambda x: float(np.float32(x))  # noqa: E731 - as the header stores them: both ends use the same
         self.header = Header(size[0], size[1], f32(fps), f32(settings.expression_step), basis_digest(),
                              FROM_INTRA if settings.delta_from == "intra" else 0)
-        self.tracker = FaceTracker(face or FaceTrackingSettings())
+        self._face = face or FaceTrackingSettings()
+        self._tracker: FaceTracker | None = None
         self.step = steps(self.header.expression_step)
         self.key: Keyframe | None = None
         self.driver = FaceDriver()
@@ -49,15 +50,24 @@ class KeypointEncoder:
         self.keyframes = 0
         self.face_psnr: float | None = None  # the last check's figure
 
+    @property
+    def tracker(self) -> FaceTracker:
+        if self._tracker is None:  # built when first needed: a caller that tracks faces itself never needs it
+            self._tracker = FaceTracker(self._face)
+        return self._tracker
+
     def request_keyframe(self) -> None:
         """The next frame is sent as a keyframe (e.g. a receiver joined or lost too much)."""
         self._want_key = True
 
-    def encode(self, frame: np.ndarray) -> list[bytes]:
-        """The records for this frame (a keyframe first when one is due)."""
+    def encode(self, frame: np.ndarray, faces: list | None = None) -> list[bytes]:
+        """The records for this frame (a keyframe first when one is due); `faces`: the frame's tracked faces
+        when the caller tracks them already (else the encoder's own tracker runs)."""
         if (frame.shape[1], frame.shape[0]) != self.size:
             raise ValueError(f"frame {frame.shape[1]}x{frame.shape[0]}, stream {self.size[0]}x{self.size[1]}")
-        faces = self.tracker.process(frame, self.index / self.fps)
+        if faces is None:
+            faces = self.tracker.process(frame, self.index / self.fps)
+        faces = faces[:1]
         out: list[bytes] = []
         gap = self.index - self._last_key >= self.settings.min_keyframe_gap_s * self.fps
         if self._want_key or (faces and self.key is not None and not self.key.has_face and gap):

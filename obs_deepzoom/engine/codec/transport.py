@@ -55,9 +55,9 @@ class KeypointSender:
         self.resent_chunks, self.new_key_requests = 0, 0
         self._new_key_at = -1e9
 
-    def send(self, frame: np.ndarray) -> None:
+    def send(self, frame: np.ndarray, faces: list | None = None) -> None:
         self._answer_requests()
-        for rec in self.encoder.encode(frame):
+        for rec in self.encoder.encode(frame, faces):
             if rec[:1] == KEYFRAME:
                 self._keyframe(self.encoder.header.pack() + rec)
                 continue
