@@ -332,3 +332,4 @@ def test_kinds_lists_video_and_audio_filters():
     r = deepzoom("obs", "kinds", "--json")
     kinds = {k["kind"]: k for k in json.loads(r.stdout)}
     assert kinds["deepzoom_landmarks"]["type"] == "video" and kinds["deepzoom_automute"]["type"] == "audio"
+    assert kinds["deepzoom_keypoint_receiver"]["type"] == "source"

@@ -15,7 +15,7 @@ def cmd_obs(args) -> int:
     from ..obs import kinds
 
     if args.action == "kinds":
-        table(kinds.table(), args.json, "{kind:24s} {type:6s} {name}")
+        table(kinds.table(), args.json, "{kind:28s} {type:6s} {name}")
         return 0
     from ..remote import config, setup
 

@@ -45,5 +45,7 @@ def effect_of_kind(kind: str) -> str | None:
 
 
 def table() -> list[dict]:
+    """Our filter kinds, then our source kinds (type "source")."""
     return [{"effect": e, "kind": k, "name": n, "type": "audio" if is_audio(e) else "video"}
-            for e, (k, n) in ALL_KINDS.items()]
+            for e, (k, n) in ALL_KINDS.items()] + [{"effect": e, "kind": k, "name": n, "type": "source"}
+                                                   for e, (k, n) in SOURCE_KINDS.items()]
