@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import SettingsError
 
@@ -399,15 +399,29 @@ class ConcealSettings(SettingsModel):
                        json_schema_extra=ADVANCED)
 
 
+def host_port(text: str) -> tuple[str, int]:
+    """'HOST:PORT' as (host, port); ValueError naming what is wrong."""
+    host, _, port = str(text).strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or any(c.isspace() for c in host):
+        raise ValueError(f"{text!r}: expected HOST:PORT with a port 1-65535 (e.g. 127.0.0.1:5600)")
+    return host, int(port)
+
+
 class SendSettings(SettingsModel):
     """Keypoint sender (docs/codec.md): the picture passes unchanged; its face goes out as a keypoint stream to
     a DeepZoom Keypoint Receiver (or `deepzoom codec receive`)."""
 
     enabled: bool = Field(True, description="Send the stream")
-    to: str = Field("127.0.0.1:5600", description="HOST:PORT of the receiver",
-                    pattern=r"^[^:\s]+:\d{1,5}$")
+    to: str = Field("127.0.0.1:5600", description="HOST:PORT of the receiver")
     keyframe_quality: int = Field(70, ge=10, le=100, description="JPEG quality of keyframes (higher: sharper "
                                                                  "and bigger)")
+
+
+    @field_validator("to")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        host_port(value)
+        return value
 
 
 class ReceiverSettings(SettingsModel):
@@ -441,6 +455,12 @@ class CodecSettings(SettingsModel):
     intra_every: int = Field(30, ge=1, le=600,
                              description="A frame coded on its own (not as a change) every N frames: a lost "
                                          "packet is repaired by then", json_schema_extra=ADVANCED)
+
+    @classmethod
+    def live(cls, **values) -> CodecSettings:
+        """The settings of a live stream (`codec send`, the sender filter): each frame coded against the last
+        INTRA frame, one every 10 frames, so a lost datagram costs its own frame; `values` override."""
+        return cls(**{"delta_from": "intra", "intra_every": 10, **values})
 
 
 class FilterSettings(SettingsModel):

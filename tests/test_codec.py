@@ -90,15 +90,40 @@ def test_encode_then_decode_is_deterministic_and_follows_the_face(stream, tmp_pa
     _, b = codec.decode_frames(path)
     a, b = list(a), list(b)
     assert len(a) == FRAMES and all(np.array_equal(x, y) for x, y in zip(a, b))
+    from obs_deepzoom.engine.face import FaceTracker
     from obs_deepzoom.media import VideoSource
 
     src = list(VideoSource.open_file(sample(DEMO_CLIP)).frames())[:FRAMES]
-    moved = [float(np.abs(x.astype(int) - a[0].astype(int)).mean()) for x in a]
-    assert max(moved) > 0.5  # the decoded face moves (it is not the keyframe repeated)
-    err = [float(np.abs(x.astype(int) - s.astype(int)).mean()) for x, s in zip(a, src)]
-    assert np.median(err) < 12, err  # and stays near the real frames
+    tracker, decoded_err, frozen_err = FaceTracker(), [], []
+    for i, (d, real) in enumerate(zip(a, src)):  # in the face's box: decoded vs real, beside the keyframe vs real
+        lm = tracker.process(real, i / 30)[0].landmarks[:, :2]
+        (x0, y0), (x1, y1) = lm.min(0).astype(int), lm.max(0).astype(int)
+        box = (slice(y0, y1), slice(x0, x1))
+        decoded_err.append(float(np.abs(d[box].astype(int) - real[box]).mean()))
+        frozen_err.append(float(np.abs(src[0][box].astype(int) - real[box]).mean()))
+    # measured: 8.1 against 17.6 grey levels: the decoded face follows the real one, it is not the keyframe
+    assert np.mean(decoded_err) < 0.7 * np.mean(frozen_err), (np.mean(decoded_err), np.mean(frozen_err))
     out = codec.decode_file(path, tmp_path / "out.mp4", progress=lambda m: None)
     assert out["frames"] == FRAMES and (tmp_path / "out.mp4").stat().st_size > 0
+
+
+def test_the_encoder_predicts_exactly_what_the_decoder_shows(tmp_path):
+    """Closed loop: with a reconstruction check on every frame, the encoder's own picture of each frame is the
+    decoder's, bit for bit (the same float32 steps, the same keyframe analysis)."""
+    from obs_deepzoom.engine.codec.decoder import KeypointDecoder
+    from obs_deepzoom.engine.codec.encoder import KeypointEncoder
+    from obs_deepzoom.media import VideoSource
+
+    frames = list(VideoSource.open_file(sample(DEMO_CLIP)).frames())[:12]
+    enc = KeypointEncoder((640, 360), 30.0, CodecSettings(refresh_db=1.0, check_every=1))
+    data, predicted = enc.header.pack(), []
+    for f in frames:
+        data += b"".join(enc.encode(f))
+        predicted.append(enc.predicted)
+    dec = KeypointDecoder(Header.unpack(data, "s"))
+    shown = [x for x in (dec.feed(k, p) for k, p in records(data, Header.size(), "s")) if x is not None]
+    assert enc.keyframes == 1 and len(shown) == len(predicted) == 12
+    assert all(p is not None and np.array_equal(p, x) for p, x in zip(predicted, shown))
 
 
 def test_damaged_streams_fail_in_one_line_and_write_nothing(stream, tmp_path, capsys):
@@ -150,17 +175,52 @@ def test_live_stream_survives_loss_and_garbage():
     assert clean["frames_shown"] == FRAMES and clean["frames_held"] == 0, clean
     lossy = live(frames, 30.0, 0.2, seed=3)
     assert lossy["datagrams_lost"] > 5 and lossy["chunks_resent"] > 0, lossy
-    assert lossy["keyframes_received"] >= 1 and lossy["frames_shown"] >= FRAMES // 2, lossy
+    assert lossy["keyframes_received"] >= 1 and lossy["frames_shown"] >= 0.8 * FRAMES, lossy
     assert abs(lossy["kbps_on_the_wire"] - clean["kbps_on_the_wire"]) < 0.3 * clean["kbps_on_the_wire"], lossy
 
+    import struct
+
+    from obs_deepzoom.engine.codec import transport as tp
     from obs_deepzoom.engine.codec.transport import KeypointReceiver
 
     rx = KeypointReceiver(0, "127.0.0.1")
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    for junk in (b"", b"hello", b"DZ", b"DZR" + bytes(20), b"DZC" + bytes(7) + b"\x00\x05" + b"x" * 30):
-        tx.sendto(junk, ("127.0.0.1", rx.port))
-    assert rx.receive(timeout=0.5) == [] and rx.stats.dropped >= 4
+    head = lambda kind, seq, key: tp._HEAD.pack(tp.MAGIC, kind, 7, seq, key, 0, 0)  # noqa: E731
+    junk = [b"", b"hello", b"DZ", b"DZR" + bytes(20), head(tp.CHUNK, 1, 3) + struct.pack("<HH", 5, 2) + b"x" * 30,
+            head(tp.CHUNK, 2, 3) + struct.pack("<HH", 0, 0), head(tp.CHUNK, 3, 4) + struct.pack("<HH", 1, 2) + b"x",
+            head(tp.CHUNK, 4, 4) + struct.pack("<HH", 7, 2) + b"y", head(tp.CHUNK, 5, 4) + struct.pack("<HH", 0, 2),
+            head(tp.RECORD, 6, 4) + b"I\x01\x00\x00\x00"]
+    for j in junk:
+        tx.sendto(j, ("127.0.0.1", rx.port))
+    assert rx.receive(timeout=0.5, max_datagrams=100) == [] and rx.stats.dropped >= 6, rx.stats
     rx.close()
+    tx.close()
+
+
+def test_a_restarted_sender_is_followed_and_network_errors_never_raise():
+    """A sender that restarts (new session, sequence and keyframe ids from the start again) is followed at once;
+    an unknown host is a one-line error; an unreachable network loses datagrams without raising."""
+    from obs_deepzoom.engine.codec.encoder import KeypointEncoder
+    from obs_deepzoom.engine.codec.transport import KeypointReceiver, KeypointSender, parse_address
+    from obs_deepzoom.media import VideoSource
+
+    frames = list(VideoSource.open_file(sample(DEMO_CLIP)).frames())[:20]
+    rx = KeypointReceiver(0, "127.0.0.1")
+    shown = []
+    for _ in range(2):  # the same sender program started twice
+        tx = KeypointSender(KeypointEncoder((640, 360), 30.0, CodecSettings.live()), ("127.0.0.1", rx.port))
+        for f in frames:
+            tx.send(f)
+            shown.append(len(rx.receive(timeout=0.05)))
+        tx.close()
+    assert rx.stats.sessions == 2 and rx.stats.keyframes == 2, rx.stats
+    assert sum(shown[20:]) >= 19, shown  # the second run's frames all arrive: nothing of it was dropped as late
+    rx.close()
+    with pytest.raises(CodecError, match="cannot resolve"):
+        parse_address("no-such-host.invalid:5600")
+    tx = KeypointSender(KeypointEncoder((640, 360), 30.0, CodecSettings.live()), ("192.0.2.1", 9))  # TEST-NET-1
+    for f in frames[:3]:
+        tx.send(f)
     tx.close()
 
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import sys
 
-import cv2
 import numpy as np
 
 from obs_deepzoom.compress import calibration
 from obs_deepzoom.engine.avatar.motion import FaceDriver
 from obs_deepzoom.engine.codec.motion_code import BASIS_FILE
 from obs_deepzoom.engine.face import FaceTracker
+from obs_deepzoom.media import VideoSource
 from obs_deepzoom.settings import FaceTrackingSettings
 
 REFERENCES = 6  # reference frames spread over the clip
@@ -27,12 +27,9 @@ REFERENCES = 6  # reference frames spread over the clip
 
 def main(k: int = 32) -> None:
     clip = calibration._file(next(pf for pf in calibration.VIDEO_FILES if pf.file.endswith(".mp4")))
-    cap, tracker, faces = cv2.VideoCapture(str(clip)), FaceTracker(FaceTrackingSettings()), []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        states = tracker.process(frame, len(faces) / 24.0)
+    source, tracker, faces = VideoSource.open_file(clip), FaceTracker(FaceTrackingSettings()), []
+    for i, frame in enumerate(source.frames()):
+        states = tracker.process(frame, i / source.fps)
         if states:
             faces.append(states[0])
     rows = []

@@ -10,24 +10,15 @@ from __future__ import annotations
 
 import itertools
 
-import cv2
-
-from obs_deepzoom.compress import calibration
 from obs_deepzoom.evaluate import codec
+from obs_deepzoom.evaluate.codec import calibration_clip
 from obs_deepzoom.settings import CodecSettings
 
 GRID = {"keyframe_quality": (50, 70, 85), "refresh_db": (0.0, 16.0, 19.0, 22.0)}
 
 
 def main() -> None:
-    clip = calibration._file(next(pf for pf in calibration.VIDEO_FILES if pf.file.endswith(".mp4")))
-    cap, frames = cv2.VideoCapture(str(clip)), []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    fps = cap.get(cv2.CAP_PROP_FPS)
+    frames, fps = calibration_clip()
     judges, seconds = codec.Judges(frames), len(frames) / fps
     curve = codec._sweep(judges, frames, fps, "libx264", "bits_steady", print)
     for values in itertools.product(*GRID.values()):

@@ -6,13 +6,12 @@ with encoder."""
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 
 from ..engine.codec.container import Header, records
 from ..engine.codec.decoder import KeypointDecoder
 from ..engine.codec.encoder import KeypointEncoder
+from ..evaluate.codec import encoder_context
 from . import peak_rss_mb, peer_fields, summary, timed
 from .face import clip_frames
 
@@ -23,10 +22,7 @@ def _x264_ms(frames: list[np.ndarray]) -> tuple[list[float], list[float]]:
     import av
 
     h, w = frames[0].shape[:2]
-    enc = av.CodecContext.create("libx264", "w")
-    enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
-    enc.time_base, enc.framerate = Fraction(1, 30), Fraction(30)
-    enc.options = {"crf": str(PEER_CRF), "preset": PEER_PRESET, "tune": "zerolatency"}
+    enc = encoder_context("libx264", (w, h), 30.0, PEER_CRF, PEER_PRESET, tune="zerolatency")
     dec = av.CodecContext.create("h264", "r")
     enc_ms, dec_ms = [], []
     for i, f in enumerate(frames):

@@ -23,15 +23,16 @@ def _values(args) -> dict:
     return values
 
 
-def _settings(values: dict, base: dict | None = None):
+def _settings(values: dict):
+    from pydantic import ValidationError
+
     from ..errors import SettingsError
-    from ..settings import CodecSettings
+    from ..settings import CodecSettings, format_errors
 
     try:
-        return CodecSettings(**{**(base or {}), **values})
-    except ValueError as exc:  # pydantic: name the field and what it accepts
-        err = exc.errors()[0]
-        raise SettingsError(f"codec.{err['loc'][0]}: {err['msg']}") from None
+        return CodecSettings(**values)
+    except ValidationError as exc:  # name the field and what it accepts
+        raise SettingsError(f"invalid setting: {format_errors(exc, 'codec.')}") from None
 
 
 def cmd_codec(args) -> int:
@@ -42,7 +43,7 @@ def cmd_codec(args) -> int:
                               max_frames=args.max_frames, progress=progress)
     elif args.action == "send":
         values = _values(args)
-        _settings(values, codec.LIVE)  # a bad value fails before the camera opens
+        _settings(values)  # a bad value fails before the camera opens
         r = codec.send(args.to, values, camera=args.camera, src=args.input, fps=args.fps,
                        max_frames=args.max_frames, progress=progress)
     elif args.action == "receive":

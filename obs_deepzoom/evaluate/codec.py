@@ -46,6 +46,15 @@ def _frames() -> tuple[list[np.ndarray], float]:
     return list(src.frames()), src.fps
 
 
+def calibration_clip() -> tuple[list[np.ndarray], float]:
+    """The clip the codec's and the data saver's defaults were chosen on (never the evaluation's)."""
+    from ..compress import calibration
+
+    src = VideoSource.open_file(calibration._file(next(pf for pf in calibration.VIDEO_FILES
+                                                       if pf.file.endswith(".mp4"))))
+    return list(src.frames()), src.fps
+
+
 def ping_pong(frames: list[np.ndarray], n: int) -> list[np.ndarray]:
     """`n` frames of the clip played forwards, backwards, forwards ..."""
     cycle = frames + frames[-2:0:-1]
@@ -74,16 +83,24 @@ def hevc_available() -> bool:
         return False
 
 
+def encoder_context(codec: str, size: tuple[int, int], fps: float, crf: int, preset: str = "medium", **options):
+    """A PyAV encoder of libx264/libx265 for BGR frames of `size` converted to yuv420p."""
+    import av
+
+    enc = av.CodecContext.create(codec, "w")
+    enc.width, enc.height, enc.pix_fmt = size[0], size[1], "yuv420p"
+    enc.time_base, enc.framerate = Fraction(1, round(fps)), Fraction(round(fps))
+    quiet = {"x265-params": "log-level=error"} if "265" in codec else {}
+    enc.options = {"crf": str(crf), "preset": preset, **quiet, **options}
+    return enc
+
+
 def x26x(frames: list[np.ndarray], fps: float, crf: int, codec: str = "libx264") -> dict:
     """`frames` through libx264/libx265 at `crf` (preset medium), decoded back."""
     import av
 
     h, w = frames[0].shape[:2]
-    enc = av.CodecContext.create(codec, "w")
-    enc.width, enc.height, enc.pix_fmt = w, h, "yuv420p"
-    enc.time_base, enc.framerate = Fraction(1, round(fps)), Fraction(round(fps))
-    quiet = {"x265-params": "log-level=error"} if "265" in codec else {}
-    enc.options = {"crf": str(crf), "preset": "medium", **quiet}
+    enc = encoder_context(codec, (w, h), fps, crf)
     packets = []
     for i, f in enumerate(frames):
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="bgr24").reformat(format="yuv420p")
@@ -264,7 +281,7 @@ def live(frames: list[np.ndarray], fps: float, loss: float, settings: CodecSetti
          seed: int = 0) -> dict:
     """The clip sent over UDP on localhost through a network losing `loss` of the datagrams: what arrives, and
     the time from handing a frame to the sender to having its picture at the receiver."""
-    settings = settings or CodecSettings(delta_from="intra", intra_every=10)
+    settings = settings or CodecSettings.live()
     receiver = KeypointReceiver(0, "127.0.0.1")
     size = (frames[0].shape[1], frames[0].shape[0])
     sender = LossySender(KeypointEncoder(size, fps, settings), ("127.0.0.1", receiver.port), loss=loss, seed=seed)
@@ -279,7 +296,7 @@ def live(frames: list[np.ndarray], fps: float, loss: float, settings: CodecSetti
     shown += receiver.receive(timeout=0.2)
     s = receiver.stats
     receiver.close()
-    sender.sock.close()
+    sender.close()
     return {"loss_pct": round(100 * loss, 1), "datagrams_lost": sender.dropped, "frames_sent": len(frames),
             "frames_shown": len(shown), "frames_held": s.held, "keyframes_received": s.keyframes,
             "requests": s.requests, "keyframes_sent": sender.encoder.keyframes,

@@ -23,7 +23,7 @@ from .metrics import ReferenceJudge, luma
 CRF = 23
 EDGE = 0.04  # the face region leaves out this share of the face's width along its outline
 MODES = ("blur", "flat", "posterize")  # each at its default settings
-PRESET = "data-saver"  # posterize with the settings chosen on the calibration clip (docs/datasaver.md)
+PRESET = "data-saver"  # posterize with the settings chosen on the calibration clip (tools/tune_datasaver.py)
 
 
 def face_masks(frames: list[np.ndarray]) -> list[np.ndarray | None]:

@@ -81,7 +81,8 @@ def info(path: Path) -> dict:
     frames, keyframes, first_key, per_second = 0, 0, None, {}
     pos = Header.size()
     for kind, payload in records(data, pos, str(path)):
-        size = len(payload) + 3 + (len(payload) > 127) + (len(payload) > 16383)
+        n = len(payload)
+        size = 1 + (n.bit_length() + 6) // 7 + (n == 0) + n + 2  # type, LEB128 length, payload, check
         if kind == KEYFRAME:
             keyframes += 1
             first_key = first_key if first_key is not None else size
@@ -131,16 +132,13 @@ def decode_file(src: Path, out: Path, encoding: Encoding | None = None, progress
             "decode_ms": round(float(np.median(ms)), 2) if ms else 0.0}
 
 
-LIVE = {"delta_from": "intra", "intra_every": 10}  # `codec send` unless --set says otherwise: a loss costs a frame
-
-
 def send(to: str, settings_values: dict, camera: int | None = None, src: Path | None = None,
          fps: float | None = None, max_frames: int = 0, progress=print) -> dict:
     """Encode a camera or a file (paced in real time) and send it to HOST:PORT over UDP."""
     from ..engine.codec.transport import KeypointSender, parse_address
 
     address = parse_address(to)
-    settings = CodecSettings(**{**LIVE, **settings_values})
+    settings = CodecSettings.live(**settings_values)
     if (camera is None) == (src is None):
         raise InputError("give the picture to send: --camera N or --input VIDEO")
     source = VideoSource.open_camera(camera) if camera is not None else VideoSource.open_file(Path(src))
@@ -160,7 +158,7 @@ def send(to: str, settings_values: dict, camera: int | None = None, src: Path | 
     except KeyboardInterrupt:
         progress("stopped")
     finally:
-        sender.sock.close()
+        sender.close()
     return {"to": f"{address[0]}:{address[1]}", "frames": n, "keyframes": sender.encoder.keyframes,
             "kbps": round(sender.bytes_sent * 8 / 1000 / max(n / rate, 1e-9), 2),
             "chunks_resent": sender.resent_chunks, "keyframe_requests": sender.new_key_requests}

@@ -44,7 +44,7 @@ class Dispatch:
             if effect in SOURCE_KINDS:
                 from .receiver import ReceiverSource
 
-                inst = ReceiverSource(source, data)
+                inst = ReceiverSource(source, data, self.state["native"])
             else:
                 inst = make_filter(effect, source, data, self.state["native"])
             self.state["instances"][inst.handle] = inst
@@ -99,18 +99,31 @@ class Dispatch:
             log.error("setting %s defaults failed: %s", effect, exc)
 
 
+def _callbacks(state: dict, name: str) -> dict:
+    """The callbacks every kind of ours has: the name (native: returns type_data) and the UI-thread ones."""
+    impl = lambda: state["impl"]  # noqa: E731  (always the newest code)
+    return {
+        "get_name": obs.GetName(native_shim.callback_address(state["native"], "dz_get_name")),
+        "create": obs.Create(lambda data, source: impl().create(name, data, source)),
+        "destroy": obs.Destroy(lambda key: impl().destroy(key)),
+        "get_defaults": obs.GetDefaults(lambda data: impl().defaults(name, data)),
+        "get_properties": obs.GetProperties(lambda key: impl().properties(name, key)),
+        "update": obs.Update(lambda key, data: impl().update(key, data)),
+    }
+
+
+def _submit(state: dict, info, callbacks: dict, *buffers) -> None:
+    for field, cb in callbacks.items():
+        setattr(info, field, cb)
+    state["keep"] += [*buffers, info, *callbacks.values()]
+    obs.register_source(ctypes.byref(info), ctypes.sizeof(info))
+
+
 def _register(state: dict, effect: str, kind: str, display: str) -> None:
     lib = state["native"]
     ident, name = ctypes.create_string_buffer(kind.encode()), ctypes.create_string_buffer(display.encode())
     impl = lambda: state["impl"]  # noqa: E731  (always the newest code)
-    callbacks = {
-        "get_name": obs.GetName(native_shim.callback_address(lib, "dz_get_name")),  # returns type_data
-        "create": obs.Create(lambda data, source: impl().create(effect, data, source)),
-        "destroy": obs.Destroy(lambda key: impl().destroy(key)),
-        "get_defaults": obs.GetDefaults(lambda data: impl().defaults(effect, data)),
-        "get_properties": obs.GetProperties(lambda key: impl().properties(effect, key)),
-        "update": obs.Update(lambda key, data: impl().update(key, data)),
-    }
+    callbacks = _callbacks(state, effect)
     buttons = state.setdefault("buttons", {}).setdefault(effect, {})
     for key, _, method in BUTTONS.get(effect, []):
         buttons[key] = obs.ButtonClicked(lambda _props, _prop, data, m=method: impl().press(data, m))
@@ -126,33 +139,19 @@ def _register(state: dict, effect: str, kind: str, display: str) -> None:
     info = obs.SourceInfo(id=ctypes.cast(ident, ctypes.c_char_p), type=obs.SOURCE_TYPE_FILTER,
                           output_flags=obs.SOURCE_AUDIO if is_audio(effect) else obs.SOURCE_VIDEO,
                           type_data=ctypes.addressof(name))
-    for field, cb in callbacks.items():
-        setattr(info, field, cb)
-    state["keep"] += [ident, name, info, *callbacks.values()]
-    obs.register_source(ctypes.byref(info), ctypes.sizeof(info))
+    _submit(state, info, callbacks, ident, name)
 
 
 def _register_source(state: dict, name: str, kind: str, display: str) -> None:
-    """A source of ours (the keypoint receiver): asynchronous video that our own thread outputs, so only the
-    UI-thread callbacks exist, all Python."""
-    lib = state["native"]
+    """A source of ours (the keypoint receiver): asynchronous video that our own thread outputs; its update is
+    the native one (libobs defers a video source's update to the graphics thread), which only counts."""
     ident, title = ctypes.create_string_buffer(kind.encode()), ctypes.create_string_buffer(display.encode())
-    impl = lambda: state["impl"]  # noqa: E731  (always the newest code)
-    callbacks = {
-        "get_name": obs.GetName(native_shim.callback_address(lib, "dz_get_name")),  # returns type_data
-        "create": obs.Create(lambda data, source: impl().create(name, data, source)),
-        "destroy": obs.Destroy(lambda key: impl().destroy(key)),
-        "get_defaults": obs.GetDefaults(lambda data: impl().defaults(name, data)),
-        "get_properties": obs.GetProperties(lambda key: impl().properties(name, key)),
-        "update": obs.Update(lambda key, data: impl().update(key, data)),
-    }
+    callbacks = _callbacks(state, name)
+    callbacks["update"] = obs.Update(native_shim.callback_address(state["native"], "dz_video_update"))
     info = obs.SourceInfo(id=ctypes.cast(ident, ctypes.c_char_p), type=obs.SOURCE_TYPE_INPUT,
                           output_flags=obs.SOURCE_VIDEO | obs.SOURCE_ASYNC | obs.SOURCE_DO_NOT_DUPLICATE,
                           type_data=ctypes.addressof(title))
-    for field, cb in callbacks.items():
-        setattr(info, field, cb)
-    state["keep"] += [ident, title, info, *callbacks.values()]
-    obs.register_source(ctypes.byref(info), ctypes.sizeof(info))
+    _submit(state, info, callbacks, ident, title)
 
 
 def register_all(state: dict) -> None:

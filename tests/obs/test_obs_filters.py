@@ -121,7 +121,12 @@ def test_eye_contact_filter_changes_only_the_eyes(client):
 # what an effect visibly changes on the clip: (level of a pixel's change, pixels at the least); restore only
 # sharpens the face, eye contact moves only the eyes
 EFFECT_SEEN = {"avatar": (40, 50000), "background": (20, 3000), "gaze": (40, 30), "landmarks": (40, 300),
-               "restore": (12, 200), "framing": (40, 20000), "analytics": (40, 800)}
+               "restore": (12, 200), "framing": (40, 20000), "analytics": (40, 800), "conceal": (40, 300),
+               "send": (40, 300)}
+# filters whose picture on a playing clip is the clip's own: the sender always, the dropout concealment while
+# frames keep coming (on a still image it sees a frozen camera and animates it)
+PASS_ON_CLIP = {"conceal", "send"}
+PASS_ON_STILL = {"send"}
 
 
 def off_clip(img: np.ndarray, frames: list[np.ndarray], level: int) -> int:
@@ -148,10 +153,24 @@ def test_every_video_filter_works_on_both_kinds_of_source(obs_env, client, clip_
     if refs is None:  # frames are held long enough for the slowest effect on a busy 2-core CI
         settings = [*settings, "filter.latency_frames=8"]
     rc.add(client, source, effect, settings)
-    if refs is not None:  # a still image: the effect must change it
+    if refs is not None and effect in PASS_ON_STILL:  # its picture is the source's own
+        time.sleep(3.0)
+        img = shot(client, source)
+        assert changed(closest(refs, img), img).sum() <= 50 and img.shape == refs[0].shape, effect
+    elif refs is not None:  # a still image: the effect must change it
         img = settle(client, source, lambda im: changed(closest(refs, im), im).sum() > 50)
         assert changed(closest(refs, img), img).sum() > 50, f"{effect} did nothing on {source}"
         assert img.shape == refs[0].shape, "the source keeps its size"
+    elif effect in PASS_ON_CLIP:  # frames keep coming through, as they were
+        time.sleep(3.0)
+        shots = []
+        for _ in range(8):
+            shots.append(shot(client, source))
+            time.sleep(0.15)
+        moving = sum(changed(a, b).mean() > 0.01 for a, b in zip(shots, shots[1:]))
+        assert moving >= 5, f"{effect}: the clip stopped moving through the filter ({moving} of 7 pairs changed)"
+        off = [off_clip(img, clip_frames, level) for img in shots]
+        assert sum(n > floor for n in off) <= 2, (effect, plain, off)
     else:  # a playing clip: frames keep coming through the filter, and the filter changes them
         seen = lambda im: off_clip(im, clip_frames, level) > floor  # noqa: E731
         assert seen(settle(client, source, seen, timeout=30)), f"{effect}: never visible on the clip"

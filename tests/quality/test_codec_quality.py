@@ -21,5 +21,5 @@ def test_codec_quality_does_not_regress():
     xq = judges.quality(x["frames"])
     curve = [{"kbps": x["bits_steady"] / 1000 / (len(frames) / fps), **xq}]
     r = codec._ratios(kbps, q, curve)
-    assert r["per_metric"]["face_psnr_db"]["bound"] == "at most" and 1 < r["ratio"] < 10, r  # docs: below the goal
+    assert r["ratio"] > 2.5, r  # measured 3.6 here (x264 at its lowest rate), an upper bound: docs/codec.md
     judges.mesh.close()

@@ -7,7 +7,7 @@ import numpy as np
 from .bits import CodecError
 from .container import DELTA, FACE_FLAG, HOLD, INTRA, KEYFRAME, Header
 from .keyframe import Keyframe
-from .motion_code import basis_digest, dequantise, steps, unpack, value_count
+from .motion_code import basis_digest, check_range, dequantise, steps, unpack, value_count
 
 
 class KeypointDecoder:
@@ -33,6 +33,7 @@ class KeypointDecoder:
             return None
         if kind == INTRA or (kind == DELTA and self.prev is not None):
             q = unpack(payload, None if kind == INTRA else self.prev, self.n)
+            check_range(q, self.step)
             if kind == INTRA or not self.header.from_intra:
                 self.prev = q
             frame = self.key.render(dequantise(q, self.step)) if self.key else None

@@ -49,6 +49,7 @@ class KeypointEncoder:
         self._want_key = True
         self.keyframes = 0
         self.face_psnr: float | None = None  # the last check's figure
+        self.predicted: np.ndarray | None = None  # the last check's picture: what the decoder shows
 
     @property
     def tracker(self) -> FaceTracker:
@@ -69,19 +70,22 @@ class KeypointEncoder:
             faces = self.tracker.process(frame, self.index / self.fps)
         faces = faces[:1]
         out: list[bytes] = []
-        gap = self.index - self._last_key >= self.settings.min_keyframe_gap_s * self.fps
-        if self._want_key or (faces and self.key is not None and not self.key.has_face and gap):
+        if self._want_key or (faces and self.key is not None and not self.key.has_face and self._gap()):
             out.append(self._keyframe(frame, bool(faces)))
         if not faces or not self.key.has_face:
             out.append(record(HOLD, b""))
         else:
             q = quantise(self.driver.motion(faces[0]), self.step)
-            if self._check_due() and gap and self._poor(frame, faces[0].landmarks, q):
+            if self._check_due() and self._poor(frame, faces[0].landmarks, q) and self._gap():
                 out.append(self._keyframe(frame, True))
                 q = quantise(self.driver.motion(faces[0]), self.step)
             out.append(self._motion(q))
         self.index += 1
         return out
+
+    def _gap(self) -> bool:
+        """Long enough since the last keyframe for another (never two in one frame)."""
+        return self.index - self._last_key >= max(1.0, self.settings.min_keyframe_gap_s * self.fps)
 
     def _check_due(self) -> bool:
         s = self.settings
@@ -90,7 +94,7 @@ class KeypointEncoder:
     def _poor(self, frame: np.ndarray, landmarks: np.ndarray, q: np.ndarray) -> bool:
         """Whether the decoder's picture of this frame misses the face by more than the setting allows."""
         x0, y0, x1, y1 = face_box(landmarks, self.size)
-        shown = self.key.render(dequantise(q, self.step))
+        shown = self.predicted = self.key.render(dequantise(q, self.step))
         self.face_psnr = psnr(shown[y0:y1, x0:x1], frame[y0:y1, x0:x1])
         return self.face_psnr < self.settings.refresh_db
 

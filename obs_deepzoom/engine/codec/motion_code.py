@@ -27,9 +27,11 @@ def expression_basis() -> np.ndarray:
         return np.ascontiguousarray(f["basis"], np.float64)
 
 
+@lru_cache(maxsize=1)
 def basis_digest() -> bytes:
     """4 bytes naming the basis: a stream made with another basis is refused, not decoded into nonsense."""
-    return hashlib.sha256(np.load(BASIS_FILE)["basis"].astype("<f4").tobytes()).digest()[:4]
+    with np.load(BASIS_FILE) as f:
+        return hashlib.sha256(f["basis"].astype("<f4").tobytes()).digest()[:4]
 
 
 def steps(expression_step: float) -> np.ndarray:
@@ -81,6 +83,20 @@ def unpack(data: bytes, prev: np.ndarray | None, n: int) -> np.ndarray:
     if not r.padding_ok():
         raise CodecError("a motion record is longer than its values (the stream is damaged)")
     return q
+
+
+# the largest magnitude a real Motion reaches, per value (angles in rad, log scale, shift and expression in iod,
+# eye openness, iris in eye widths): anything beyond is a damaged or forged record
+LIMITS = {"angles": 3.2, "shift": 50.0, "log_scale": 3.0, "expression": 20.0, "eyes": 5.0, "iris": 5.0}
+
+
+def check_range(q: np.ndarray, step: np.ndarray) -> None:
+    k = len(expression_basis())
+    v = np.abs(q * step)
+    limit = np.concatenate([[LIMITS["angles"]] * 3, [LIMITS["shift"]] * 3, [LIMITS["log_scale"]],
+                            [LIMITS["expression"]] * k, [LIMITS["eyes"]] * 2, [LIMITS["iris"]] * 4])
+    if not np.all(v <= limit):
+        raise CodecError("a motion record holds values no face makes (the stream is damaged)")
 
 
 def value_count() -> int:

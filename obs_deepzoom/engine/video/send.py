@@ -1,6 +1,7 @@
 """Keypoint sender effect: the frame passes unchanged while its face goes out over UDP as a keypoint stream
-(engine/codec; the live defaults of `deepzoom codec send`). Sending never blocks: a full socket buffer or no
-receiver loses that datagram, as a network would."""
+(engine/codec, with CodecSettings.live()). Sending never blocks or raises: a full socket buffer, no receiver or
+no network loses that datagram, as a network would. The frame rate written in the stream is measured from the
+first frames' timestamps."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..codec.transport import KeypointSender, parse_address
 from ..contract import FrameContext
 
 log = logging.getLogger("obs_deepzoom.send")
-LIVE = {"delta_from": "intra", "intra_every": 10}  # a lost datagram costs one frame (docs/codec.md)
+RATE_FRAMES = 6  # frames timed before the stream starts (their rate is the stream's)
 
 
 class KeypointSend:
@@ -30,33 +31,46 @@ class KeypointSend:
         self.settings = settings
         self.sender: KeypointSender | None = None
         self._key: tuple | None = None
-        if settings.enabled:  # a bad address: say so now
+        self._times: list[float] = []
+        if settings.enabled:  # an unknown host: say so now
             parse_address(settings.to)
 
-    def _sender_for(self, frame: np.ndarray, fps: float) -> KeypointSender | None:
+    def _fps(self, t: float) -> float | None:
+        self._times = (self._times + [t])[-RATE_FRAMES:]
+        if len(self._times) < RATE_FRAMES or self._times[-1] <= self._times[0]:
+            return None
+        return float(np.clip((len(self._times) - 1) / (self._times[-1] - self._times[0]), 1, 120))
+
+    def _sender_for(self, frame: np.ndarray, t: float) -> KeypointSender | None:
         s = self.settings
         key = (s.to, s.keyframe_quality, frame.shape[:2])
-        if self.sender is None or key != self._key:
+        if key != self._key:
             self.close()
+            self._key, self._times = key, []
             try:
-                address = parse_address(s.to)
+                self._address = parse_address(s.to)
             except DeepZoomError as exc:
                 log.error("%s; not sending", exc)
-                self._key = key
-                return None
-            codec = CodecSettings(keyframe_quality=s.keyframe_quality, **LIVE)
-            self.sender = KeypointSender(KeypointEncoder((frame.shape[1], frame.shape[0]), fps, codec), address)
-            self._key = key
+                self._address = None
+        if self.sender is None and self._address is not None:
+            fps = self._fps(t)
+            if fps is not None:
+                codec = CodecSettings.live(keyframe_quality=s.keyframe_quality)
+                encoder = KeypointEncoder((frame.shape[1], frame.shape[0]), fps, codec)
+                self.sender = KeypointSender(encoder, self._address)
         return self.sender
 
     def process(self, frame: np.ndarray, ctx: FrameContext) -> np.ndarray:
         if self.settings.enabled:
-            sender = self._sender_for(frame, 30.0)
+            sender = self._sender_for(frame, ctx.timestamp)
             if sender is not None:
                 sender.send(frame, ctx.faces)
         return frame
 
     def close(self) -> None:
         if self.sender is not None:
-            self.sender.sock.close()
+            self.sender.close()
             self.sender = None
+
+    def __del__(self):
+        self.close()
