@@ -1,6 +1,6 @@
 """Quality guard: the keypoint codec on the first 36 frames of the sample clip, judged like `deepzoom eval codec`
 (MediaPipe's reference mesh and dlib's descriptor), beside x264 at CRF 51. The full evaluation (docs/codec.md)
-measured on the whole clip: 4.27 kbps steady, face 22.5 dB, NME 2.23 %, identity 0.264; x264 at CRF 51 15.7 kbps,
+measured on the whole clip: 4.27 kbps steady, face 22.5 dB, NME 2.24 %, identity 0.262; x264 at CRF 51 15.7 kbps,
 25.4 dB."""
 
 from obs_deepzoom.evaluate import codec
