@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import SettingsError
 
@@ -412,16 +412,11 @@ class SendSettings(SettingsModel):
     a DeepZoom Keypoint Receiver (or `deepzoom codec receive`)."""
 
     enabled: bool = Field(True, description="Send the stream")
-    to: str = Field("127.0.0.1:5600", description="HOST:PORT of the receiver")
+    to: str = Field("127.0.0.1:5600", description="HOST:PORT of the receiver (anything else: nothing is sent, "
+                                                   "and the property page says why)")
     keyframe_quality: int = Field(70, ge=10, le=100, description="JPEG quality of keyframes (higher: sharper "
                                                                  "and bigger)")
 
-
-    @field_validator("to")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        host_port(value)
-        return value
 
 
 class ReceiverSettings(SettingsModel):

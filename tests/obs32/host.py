@@ -513,14 +513,14 @@ def start(host: Host, config_dir: str) -> bool:
 
 def register(host: Host) -> dict:
     from obs_deepzoom.obs import registration
-    from obs_deepzoom.obs.kinds import ALL_KINDS
+    from obs_deepzoom.obs.kinds import ALL_KINDS, SOURCE_KINDS
 
     state = {"registered": set(), "keep": [], "instances": {}, "next": 0, "impl": None}
     state["impl"] = registration.Dispatch(state)
     registration.register_all(state)
     types = host.filter_types()
     kinds = {kind: (host.obs_source_get_display_name(kind.encode()) or b"").decode()
-             for kind, _ in ALL_KINDS.values()}
+             for kind, _ in {**ALL_KINDS, **SOURCE_KINDS}.values()}
     emit("register", registered=sorted(state["registered"]), filter_types=types, display_names=kinds,
          missing=[k for k, _ in ALL_KINDS.values() if k not in types])
     return state

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from obs_deepzoom.obs.kinds import ALL_KINDS, AUDIO_KINDS, BUTTONS, VIDEO_KINDS, sections
+from obs_deepzoom.obs.kinds import ALL_KINDS, AUDIO_KINDS, BUTTONS, SOURCE_KINDS, VIDEO_KINDS, sections
 from obs_deepzoom.obs.properties import page_layout, specs_for
 from obs_deepzoom.reference import OBS32_VERSION
 
@@ -58,8 +58,9 @@ def test_the_run_ends_cleanly(user_run):
 def test_every_kind_is_registered(user_run):
     reg = user_run.step("register")
     assert reg["missing"] == []
-    assert sorted(reg["registered"]) == sorted(k for k, _ in ALL_KINDS.values())
-    assert reg["display_names"] == {k: name for k, name in ALL_KINDS.values()}
+    kinds = {**ALL_KINDS, **SOURCE_KINDS}  # the filters and the keypoint receiver source
+    assert sorted(reg["registered"]) == sorted(k for k, _ in kinds.values())
+    assert reg["display_names"] == {k: name for k, name in kinds.values()}
 
 
 @pytest.mark.parametrize("effect", list(ALL_KINDS))
