@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from obs_deepzoom.engine.chain import Chain
 from obs_deepzoom.evaluate import conceal as ev
 from obs_deepzoom.settings import ChainSettings, apply_overrides
 
@@ -59,3 +60,33 @@ def test_no_face_no_invention(speech):
     settings = apply_overrides(ChainSettings(), ["conceal.freeze_ms=100"])
     out, effect = ev.run_effect(frames, *speech, settings)
     assert effect.dropouts == 1 and all(np.array_equal(a, b) for a, b in zip(out, frames))
+
+
+def test_a_camera_that_stops_sending_is_concealed_then_fades_back(clip_frames, speech):
+    """No frame at all (unplugged, or a driver that stops): `missing` animates the last good picture once
+    `freeze_ms` has passed; the next real frame fades back."""
+    blocks, rate = speech
+    chain = Chain(["conceal"], ChainSettings())
+    effect = chain.effects[0]
+    freeze = ChainSettings().conceal.freeze_ms / 1000
+    assert effect.missing(1.0) is None  # nothing seen yet
+    for i in range(20):
+        effect.feed_audio(blocks[i], rate)
+        chain.process(clip_frames[i], i / ev.FPS)
+    last = 19 / ev.FPS
+    assert effect.missing(last + freeze * 0.9) is None  # not long enough
+    shown = []
+    for k in range(20):
+        effect.feed_audio(blocks[20 + k], rate)
+        shown.append(effect.missing(last + freeze + k / ev.FPS))
+    assert all(s is not None and s.shape == clip_frames[0].shape for s in shown) and effect.dropouts == 1
+    assert np.mean([_diff(a, b) > 0.05 for a, b in zip(shown, shown[1:])]) > 0.9  # it moves
+    assert _diff(shown[-1], clip_frames[19]) < 25  # the speaker, from the last picture
+    back = last + freeze + 20 / ev.FPS
+    first = chain.process(clip_frames[40], back)[0]
+    assert not np.array_equal(first, clip_frames[40]) and effect.state == "returning"  # fading back
+    after = chain.process(clip_frames[41], back + 1.0)[0]
+    assert np.array_equal(after, clip_frames[41]) and effect.state == "live"
+    off = Chain(["conceal"], apply_overrides(ChainSettings(), ["conceal.enabled=false"]))
+    off.process(clip_frames[0], 0.0)
+    assert off.effects[0].missing(10.0) is None

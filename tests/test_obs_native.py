@@ -220,6 +220,43 @@ def test_async_size_change_latency_change_and_still_sources(shim):
     shim.dz_video_free(v)
 
 
+
+def test_a_concealed_picture_is_taken_only_while_no_frame_comes(shim):
+    """Dropout concealment on an async source: the worker's picture is refused before any frame and while frames
+    come; after a dropout the frame that comes back is held and processed (the effect fades back) instead of
+    passing raw at once as after an ordinary gap."""
+    _init_api(shim)
+    RELEASED.clear()
+    v = shim.dz_video_new(ctypes.c_void_p(0x99))
+    shim.dz_video_configure(v, 1, 2, 0, 0, 2)
+    fv = ctypes.cast(native.callback_address(shim, "dz_filter_video"), abi.FilterVideo)
+    picture = np.full((48, 64, 4), 77, np.uint8)
+    pixels = picture.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+    keep = []
+
+    def push(i, ts):
+        f, planes = make_frame(i, ts=ts)
+        keep.append((f, planes))
+        return fv(v, ctypes.addressof(f))
+
+    assert shim.dz_video_idle_ms(v) == -1 and shim.dz_video_unseen_ms(v) == -1
+    assert shim.dz_video_conceal(v, pixels, 64, 48, 50) == 0, "no frame ever came: nothing to stand in for"
+    assert push(0, 10**9) is not None
+    assert shim.dz_video_conceal(v, pixels, 64, 48, 50) == 0, "a frame just came"
+    assert shim.dz_video_conceal(v, pixels, 8, 8, 0) == 0, "a picture too small is refused"
+    time.sleep(0.08)
+    assert shim.dz_video_idle_ms(v) >= 60
+    assert shim.dz_video_conceal(v, pixels, 64, 48, 50) == 1
+    assert push(1, 10**9 * 5) is None, "the first frame after a concealed dropout is held, not passed raw"
+    shim.dz_video_conceal_off(v)
+    time.sleep(0.08)
+    assert push(2, 10**9 * 9) == ctypes.addressof(keep[-1][0]), "after an ordinary gap a frame is shown at once"
+    remove = ctypes.cast(native.callback_address(shim, "dz_filter_remove"), abi.FilterRemove)
+    remove(v, PARENT)
+    shim.dz_video_close(v)
+    assert shim.dz_video_conceal(v, pixels, 64, 48, 0) == 0, "closed"
+    shim.dz_video_free(v)
+
 def test_the_shims_libobs_table_matches_pythons():
     """dz_init copies a table of libobs function addresses: its order must be struct dz_api's."""
     import re

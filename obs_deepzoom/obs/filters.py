@@ -42,6 +42,8 @@ _BUILD_LOCK = threading.Lock()  # workers build their chains one at a time (firs
 REBUILD_KEYS = ("face.device", "face.precision", "face.detector", "face.min_detection_confidence")
 RETRY_S = 5.0  # a failed effect is tried again this often even if no setting changes (a file may appear)
 WAIT_MS = 200  # a worker's longest wait inside the shim before it looks at its settings again
+GAP_WAIT_MS = 33  # the same for an effect that fills in for a camera that stopped sending (a frame's time)
+GAP_MIN_MS = 60  # a filled-in picture is shown only if no frame came for this long (a frame that came wins)
 GIL_WAITS = {"count": 0}  # Python callbacks that ran on an OBS real-time thread (registration.Dispatch counts)
 PUBLISH_S = 0.5  # how often an effect's live statistics (analytics) are published for remote readers
 STATS_S = float(os.environ.get("DEEPZOOM_STATS_S", "0") or 0)  # > 0: log each filter's counters this often
@@ -259,10 +261,13 @@ class VideoFilter(_Filter):
                 self._failed(exc, "the effect could not start")
                 self._configure(active=False)
             self._share()
-            r = self.native.dz_video_wait(self.handle, byref(job), WAIT_MS, self._gen)
+            gap = self._gap_effect()  # an effect that fills in for missing frames is asked every frame's time
+            r = self.native.dz_video_wait(self.handle, byref(job), WAIT_MS if gap is None else GAP_WAIT_MS, self._gen)
             if r < 0:
                 return
             if r == 0:
+                if gap is not None:
+                    self._fill_gap(gap)
                 continue
             ok = False
             t0 = time.perf_counter()
@@ -280,6 +285,33 @@ class VideoFilter(_Filter):
                 self._last_job_at = time.monotonic()
                 self._job_ms.append((time.perf_counter() - t0) * 1000)
                 self._advise()
+
+    def _gap_effect(self):
+        """The effect that conceals a camera that stopped sending frames (dropout concealment), if running."""
+        if self.chain is None or self.error is not None:
+            return None
+        return next((e for e in self.chain.effects if hasattr(e, "missing")), None)
+
+    def _fill_gap(self, effect) -> None:
+        """No frame came: once the async source has sent nothing for the effect's time, its picture is drawn in
+        place of the source's last frame (while the source is shown anywhere), until a frame goes out again."""
+        try:
+            idle, unseen = self.native.dz_video_idle_ms(self.handle), self.native.dz_video_unseen_ms(self.handle)
+            if idle < GAP_MIN_MS or not 0 <= unseen < 1000:  # frames come, never came, or nobody looks
+                return
+            self._feed_audio()
+            out = effect.missing(time.perf_counter())
+            if out is None:
+                self.native.dz_video_conceal_off(self.handle)
+                return
+            rgba = np.ascontiguousarray(cv2.cvtColor(out, cv2.COLOR_BGR2RGBA))
+            h, w = rgba.shape[:2]
+            self.native.dz_video_conceal(self.handle, rgba.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), w, h,
+                                         GAP_MIN_MS)
+        except Exception as exc:  # the source's last frame stays; the next setting change retries
+            self.native.dz_video_conceal_off(self.handle)
+            self._failed(exc, "concealing a dropout failed")
+            self._configure(active=False)
 
     def _share(self) -> None:
         """Effects with live statistics (analytics): start them over when a remote reader asked (vendor request

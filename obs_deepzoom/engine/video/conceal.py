@@ -2,7 +2,9 @@
 `freeze_ms` or goes black (unplugged), the last good picture with a face is animated like a photo avatar driven
 by the voice (mouth with the speech level, blinks, a slight sway), starting from the pose it was in; when real
 frames return, the output cross-fades back to them over `fade_ms`. Short repeats (a camera delivering a frame
-twice) pass untouched. The avatar is built once per dropout (the portrait analysis: tens of ms, once)."""
+twice) pass untouched. A camera that stops sending frames at all is concealed through `missing()`, which the host
+calls while no frame comes (OBS: the filter's worker). The avatar is built once per dropout (the portrait
+analysis: tens of ms, once)."""
 
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ class DropoutConcealment:
         self._avatar: PhotoAvatar | None = None
         self._last_out: np.ndarray | None = None  # the last concealed picture (what the fade starts from)
         self._back_at: float | None = None  # when real frames returned
+        self._seen_at: float | None = None  # when the last frame came (of any kind)
         self.state = "live"  # live, concealing, returning
         self.dropouts = 0
 
@@ -66,9 +69,11 @@ class DropoutConcealment:
         if not s.enabled:
             return frame
         t = ctx.timestamp
+        self._seen_at = t
         bad, frozen = self._stuck(frame, t)
         if frozen:
-            return self._conceal(frame, t)
+            out = self._conceal(t)
+            return frame if out is None else out
         if not bad and ctx.faces:
             self._good = (frame.copy(), t)
         if self.state == "concealing":
@@ -77,13 +82,23 @@ class DropoutConcealment:
             return self._fade(frame, t)
         return frame
 
-    def _conceal(self, frame: np.ndarray, t: float) -> np.ndarray:
+    def missing(self, t: float) -> np.ndarray | None:
+        """No frame since the last one (a camera that stopped sending, or was unplugged): once that has lasted
+        `freeze_ms`, the concealed picture for time `t` (the clock of the frames' timestamps); None before that,
+        when off, or with no picture with a face to animate. The next frame that comes fades back."""
+        if not self.settings.enabled or self._seen_at is None:
+            return None
+        if (t - self._seen_at) * 1000 < self.settings.freeze_ms:
+            return None
+        return self._conceal(t)
+
+    def _conceal(self, t: float) -> np.ndarray | None:
         if self.state != "concealing":
             self.state = "concealing"
             self.dropouts += 1
             self._avatar = self._build()
         if self._avatar is None:  # no good picture with a face yet: nothing to animate
-            return frame
+            return None
         out = self._avatar.process(self._good[0], FrameContext(0, t, []))
         self._last_out = out
         return out

@@ -18,12 +18,12 @@ from ...cbuild import compile_library, library_suffix
 from ...errors import DeepZoomError
 
 SOURCE = Path(__file__).resolve().parent / "deepzoom_native.c"
-ABI_VERSION = 5
+ABI_VERSION = 6
 P = ctypes.c_void_p
 MAX_AV_PLANES = 8
 VIDEO_STATS = ["frames_in", "frames_out", "applied", "passed", "dropped", "submitted", "done", "failed",
                "abandoned", "renders", "readbacks", "uploads", "chained", "size_drops", "native_ns", "wait_ns",
-               "readback_ns", "upload_ns"]
+               "readback_ns", "upload_ns", "synthetic"]
 AUDIO_STATS = ["calls", "frames", "processed", "raw", "max_ns", "total_ns"]
 
 
@@ -53,6 +53,10 @@ SIGNATURES = {
     "dz_video_free": (None, [P]),
     "dz_video_set_info": (None, [P, c_char_p]),
     "dz_video_resets": (c_uint64, [P]),
+    "dz_video_idle_ms": (ctypes.c_int64, [P]),
+    "dz_video_unseen_ms": (ctypes.c_int64, [P]),
+    "dz_video_conceal": (c_int, [P, POINTER(c_uint8), c_uint32, c_uint32, c_int]),
+    "dz_video_conceal_off": (None, [P]),
     "dz_audio_new": (P, [c_int, c_uint32, c_uint32]),
     "dz_audio_ring": (POINTER(ctypes.c_float), [P, c_int, c_int]),
     "dz_audio_written": (c_uint64, [P]),

@@ -34,6 +34,7 @@ typedef SRWLOCK dz_mutex;
 static void mutex_init(dz_mutex *m) { InitializeSRWLock(m); }
 static void mutex_lock(dz_mutex *m) { AcquireSRWLockExclusive(m); }
 static void mutex_unlock(dz_mutex *m) { ReleaseSRWLockExclusive(m); }
+static bool mutex_trylock(dz_mutex *m) { return TryAcquireSRWLockExclusive(m) != 0; }
 static uint64_t now_ns(void)
 {
 	LARGE_INTEGER f, t;
@@ -49,6 +50,7 @@ typedef pthread_mutex_t dz_mutex;
 static void mutex_init(dz_mutex *m) { pthread_mutex_init(m, NULL); }
 static void mutex_lock(dz_mutex *m) { pthread_mutex_lock(m); }
 static void mutex_unlock(dz_mutex *m) { pthread_mutex_unlock(m); }
+static bool mutex_trylock(dz_mutex *m) { return pthread_mutex_trylock(m) == 0; }
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -187,7 +189,7 @@ struct dz_api {
 static struct dz_api api;
 static _Atomic int api_ready;
 
-EXPORT int dz_abi_version(void) { return 5; }
+EXPORT int dz_abi_version(void) { return 6; }
 
 /* ---- the OBS threads that call our real-time callbacks (graphics, media, audio): Python asks whether one
  * of its own callbacks runs on one of them, i.e. whether an OBS real-time thread had to take the GIL ---- */
@@ -297,6 +299,7 @@ enum {
 	V_WAIT_NS,      /* of which waiting for a result (render budget) */
 	V_READBACK_NS,  /* of which rendering the target and copying it to the CPU */
 	V_UPLOAD_NS,    /* of which copying results to the GPU */
+	V_SYNTHETIC,    /* frames drawn from a concealed picture (an async source that sent nothing) */
 	V_NSTATS
 };
 
@@ -328,6 +331,15 @@ struct dz_video {
 	char *info;       /* JSON the worker publishes for remote readers (vendor requests); under reg_lock */
 	uint64_t info_ns; /* when it was published */
 	_Atomic uint64_t resets; /* remote requests to start the statistics over */
+	/* concealment: a picture the worker made while an async source sends no frames (dropout concealment) */
+	_Atomic uint64_t last_in_ns; /* when filter_video last got a frame (0: never) */
+	_Atomic uint64_t last_render_ns; /* when video_render was last called (the source is being shown) */
+	_Atomic int syn_on;          /* drawn in place of the source's last async frame until a frame goes out */
+	dz_mutex syn_lock;           /* guards syn_buf, syn_w, syn_h, syn_seq (the graphics thread only tries it) */
+	uint8_t *syn_buf;
+	size_t syn_cap;
+	uint32_t syn_w, syn_h;
+	uint64_t syn_seq, syn_drawn; /* syn_drawn: what the texture holds (graphics thread) */
 	struct dz_video *next; /* registry of live filters (chain lookups) */
 };
 
@@ -374,6 +386,7 @@ EXPORT struct dz_video *dz_video_new(void *context)
 	atomic_store(&v->drop_late, 1);
 	atomic_store(&v->max_age, 2);
 	v->shown = -1;
+	mutex_init(&v->syn_lock);
 	registry_lock();
 	v->next = reg_head;
 	reg_head = v;
@@ -437,6 +450,53 @@ EXPORT int dz_video_wait(struct dz_video *v, struct dz_job *job, int timeout_ms,
 			return 0;
 		event_wait_ms(&v->work, (int)((deadline - t) / 1000000ull) + 1);
 	}
+}
+
+/* Worker side: ms since filter_video last got a frame (-1: never). */
+EXPORT int64_t dz_video_idle_ms(struct dz_video *v)
+{
+	uint64_t at = v ? atomic_load(&v->last_in_ns) : 0;
+	return at ? (int64_t)((now_ns() - at) / 1000000ull) : -1;
+}
+
+/* Worker side: ms since the filter was last drawn (-1: never); a source shown nowhere is not drawn. */
+EXPORT int64_t dz_video_unseen_ms(struct dz_video *v)
+{
+	uint64_t at = v ? atomic_load(&v->last_render_ns) : 0;
+	return at ? (int64_t)((now_ns() - at) / 1000000ull) : -1;
+}
+
+/* Worker side: show this w x h RGBA picture in place of the async source's frames, if none came for
+ * min_idle_ms (a frame that arrived meanwhile wins: 0 is returned); until a frame goes out again. */
+EXPORT int dz_video_conceal(struct dz_video *v, const uint8_t *rgba, uint32_t w, uint32_t h, int min_idle_ms)
+{
+	if (!v || !rgba || w < 16 || h < 16 || w > 16384 || h > 16384 || atomic_load(&v->closed))
+		return 0;
+	size_t size = (size_t)w * h * 4;
+	mutex_lock(&v->syn_lock);
+	int64_t idle = dz_video_idle_ms(v);
+	int ok = idle >= 0 && idle >= min_idle_ms;
+	if (ok && size > v->syn_cap) {
+		uint8_t *buf = realloc(v->syn_buf, size);
+		ok = buf != NULL;
+		if (buf)
+			v->syn_buf = buf, v->syn_cap = size;
+	}
+	if (ok) {
+		memcpy(v->syn_buf, rgba, size);
+		v->syn_w = w, v->syn_h = h;
+		v->syn_seq++;
+		atomic_store(&v->syn_on, 1);
+	}
+	mutex_unlock(&v->syn_lock);
+	return ok;
+}
+
+/* Worker side: stop showing the concealed picture (the effect was turned off). */
+EXPORT void dz_video_conceal_off(struct dz_video *v)
+{
+	if (v)
+		atomic_store(&v->syn_on, 0);
 }
 
 /* obs_source_info.update of video filters: libobs defers it to the graphics thread (obs_source_video_tick,
@@ -603,13 +663,13 @@ static void copy_planes_into_frame(struct obs_source_frame *f, const struct dz_j
 	}
 }
 
-EXPORT struct obs_source_frame *dz_filter_video(void *data, struct obs_source_frame *frame)
+static struct obs_source_frame *filter_frame(struct dz_video *v, struct obs_source_frame *frame)
 {
-	struct dz_video *v = data;
 	if (!v || !frame || !atomic_load(&api_ready) || atomic_load(&v->closed))
 		return frame;
 	note_hot_thread();
 	uint64_t t0 = now_ns();
+	atomic_store(&v->last_in_ns, t0);
 	void *parent = api.filter_get_parent(v->context);
 	stat_add(v, V_FRAMES_IN, 1);
 	/* The first frame, a seek, a loop, a pause or a sparse source (a still picture in a media source sends one
@@ -623,7 +683,9 @@ EXPORT struct obs_source_frame *dz_filter_video(void *data, struct obs_source_fr
 	v->last_ts = frame->timestamp;
 	if (gap || changed) {
 		flush_held(v, parent);
-		if (gap) {
+		/* frames back after a concealed dropout are held and processed like any (the effect fades back
+		 * from its picture); the concealed picture stays until the first of them goes out */
+		if (gap && !atomic_load(&v->syn_on)) {
 			stat_add(v, V_FRAMES_OUT, 1);
 			stat_add(v, V_PASSED, 1);
 			stat_add(v, V_NATIVE_NS, now_ns() - t0);
@@ -724,6 +786,15 @@ EXPORT struct obs_source_frame *dz_filter_video(void *data, struct obs_source_fr
 	return out;
 }
 
+EXPORT struct obs_source_frame *dz_filter_video(void *data, struct obs_source_frame *frame)
+{
+	struct dz_video *v = data;
+	struct obs_source_frame *out = filter_frame(v, frame);
+	if (out && v)
+		atomic_store(&v->syn_on, 0); /* a real frame is shown again */
+	return out;
+}
+
 EXPORT void dz_filter_remove(void *data, void *parent)
 {
 	struct dz_video *v = data;
@@ -750,7 +821,7 @@ static void free_gpu(struct dz_video *v)
 		api.texture_destroy(v->texture);
 	v->texrender = v->stage = v->texture = NULL;
 	v->gw = v->gh = v->tw = v->th = 0;
-	v->tex_key = 0;
+	v->tex_key = v->syn_drawn = 0;
 }
 
 /* render the target into our texrender and copy it into slot `s` (w x h RGBA, packed rows) */
@@ -944,6 +1015,33 @@ static void draw(void *texture, uint32_t w, uint32_t h)
 	api.enable_framebuffer_srgb(srgb);
 }
 
+/* the worker's concealed picture, uploaded when it changed (if its lock is free now: else the last one) */
+static bool draw_synthetic(struct dz_video *v)
+{
+	if (mutex_trylock(&v->syn_lock)) {
+		uint32_t w = v->syn_w, h = v->syn_h;
+		if (v->syn_seq && v->syn_seq != v->syn_drawn) {
+			if (!v->texture || v->tw != w || v->th != h) {
+				if (v->texture)
+					api.texture_destroy(v->texture);
+				v->texture = api.texture_create(w, h, GS_RGBA, 1, NULL, GS_DYNAMIC);
+				v->tw = w, v->th = h;
+			}
+			if (v->texture) {
+				api.texture_set_image(v->texture, v->syn_buf, w * 4, false);
+				v->syn_drawn = v->syn_seq;
+				stat_add(v, V_UPLOADS, 1);
+			}
+			v->tex_key = 0; /* the render path's image is no longer in it */
+		}
+		mutex_unlock(&v->syn_lock);
+	}
+	if (!v->texture || !v->syn_drawn || v->tex_key)
+		return false;
+	draw(v->texture, v->tw, v->th);
+	return true;
+}
+
 EXPORT void dz_video_render(void *data, void *effect)
 {
 	(void)effect;
@@ -955,7 +1053,14 @@ EXPORT void dz_video_render(void *data, void *effect)
 	void *parent = api.filter_get_parent(v->context);
 	if (!parent)
 		return; /* being removed: draw nothing */
-	if ((api.source_get_output_flags(parent) & SOURCE_ASYNC) || !atomic_load(&v->active)) {
+	bool async = api.source_get_output_flags(parent) & SOURCE_ASYNC;
+	atomic_store(&v->last_render_ns, t0);
+	if (async && atomic_load(&v->syn_on) && atomic_load(&v->active) && draw_synthetic(v)) {
+		stat_add(v, V_SYNTHETIC, 1);
+		stat_add(v, V_NATIVE_NS, now_ns() - t0);
+		return;
+	}
+	if (async || !atomic_load(&v->active)) {
 		skip_checked(v); /* async: the raw frame was processed in filter_video */
 		stat_add(v, V_NATIVE_NS, now_ns() - t0);
 		return;
@@ -978,7 +1083,7 @@ EXPORT void dz_video_render(void *data, void *effect)
 			api.texture_destroy(v->texture);
 		v->texture = api.texture_create(w, h, GS_RGBA, 1, NULL, GS_DYNAMIC);
 		v->tw = w, v->th = h;
-		v->tex_key = 0;
+		v->tex_key = v->syn_drawn = 0;
 		if (!v->texture) {
 			skip_checked(v);
 			return;
@@ -991,6 +1096,7 @@ EXPORT void dz_video_render(void *data, void *effect)
 		api.texture_set_image(v->texture, img, w * 4, false);
 		stat_add(v, V_UPLOAD_NS, now_ns() - tu);
 		v->tex_key = key;
+		v->syn_drawn = 0;
 		stat_add(v, V_UPLOADS, 1);
 	}
 	draw(v->texture, w, h);
@@ -1026,6 +1132,7 @@ EXPORT void dz_video_free(struct dz_video *v)
 		}
 	mutex_unlock(&reg_lock);
 	free(v->info);
+	free(v->syn_buf);
 	/* the filter may be gone already (a worker that outlived destroy frees this last): its parent is
 	 * asked only when frames are still held, which destroy's close releases first */
 	void *parent = v->nheld && v->context ? api.filter_get_parent(v->context) : NULL;
