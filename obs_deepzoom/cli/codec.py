@@ -44,8 +44,11 @@ def cmd_codec(args) -> int:
     elif args.action == "send":
         values = _values(args)
         _settings(values)  # a bad value fails before the camera opens
-        r = codec.send(args.to, values, camera=args.camera, src=args.input, fps=args.fps,
-                       max_frames=args.max_frames, progress=progress)
+        if args.obs_source:
+            r = _send_obs_source(args, values)
+        else:
+            r = codec.send(args.to, values, camera=args.camera, src=args.input, fps=args.fps,
+                           max_frames=args.max_frames, progress=progress)
     elif args.action == "receive":
         from .common import encoding_from_args
 
@@ -69,8 +72,21 @@ def cmd_codec(args) -> int:
     return 0
 
 
+def _send_obs_source(args, values: dict) -> dict:
+    """send --obs-source NAME: the source's picture read from a running OBS over obs-websocket."""
+    from ..jobs import codec
+    from ..remote.frames import ObsSourceFrames
+    from .obs import _client
+
+    with _client(args) as client:
+        source = ObsSourceFrames(client, args.obs_source, fps=args.fps or 30.0)
+        r = codec.send(args.to, values, fps=args.fps, max_frames=args.max_frames, progress=progress, source=source)
+    return {**r, "obs_source": args.obs_source}
+
+
 def add_codec(sub) -> None:
     from ..video_io import DEFAULT_CRF
+    from .obs import connection_opts
 
     sp = sub.add_parser("codec", help="keypoint face codec: a keyframe, then a few bytes of motion per frame")
     act = sp.add_subparsers(dest="action", required=True)
@@ -92,12 +108,15 @@ def add_codec(sub) -> None:
     src = s.add_mutually_exclusive_group(required=True)
     src.add_argument("--camera", type=int, help="camera index")
     src.add_argument("--input", help="a video file, sent in real time")
+    src.add_argument("--obs-source", metavar="NAME",
+                     help="an OBS source, read from a running OBS over obs-websocket (--host, --port, password)")
     s.add_argument("--to", required=True, help="HOST:PORT of `deepzoom codec receive`")
     s.add_argument("--keyframe-quality", type=int, default=None, help="JPEG quality of keyframes (10-100)")
     s.add_argument("--fps", type=float, default=None, help="frames per second to send (default: the source's)")
     s.add_argument("--max-frames", type=int, default=0, help="stop after this many frames")
     s.add_argument("--set", action="append", metavar="codec.FIELD=VALUE",
                    help="a codec setting (live defaults: delta_from=intra, intra_every=10)")
+    connection_opts(s)
     r = act.add_parser("receive", help="receive a live keypoint stream and write it to a video")
     r.add_argument("--port", type=int, required=True, help="UDP port to listen on")
     r.add_argument("-o", "--output", required=True, help="OUT.mp4 (or .mkv/.webm)")

@@ -133,21 +133,24 @@ def decode_file(src: Path, out: Path, encoding: Encoding | None = None, progress
 
 
 def send(to: str, settings_values: dict, camera: int | None = None, src: Path | None = None,
-         fps: float | None = None, max_frames: int = 0, progress=print) -> dict:
-    """Encode a camera or a file (paced in real time) and send it to HOST:PORT over UDP."""
+         fps: float | None = None, max_frames: int = 0, progress=print, source=None) -> dict:
+    """Encode a camera, a file (paced in real time) or `source` (anything with `size`, `fps`, `frames()` and
+    `live`, e.g. an OBS source read over obs-websocket) and send it to HOST:PORT over UDP."""
     from ..engine.codec.transport import KeypointSender, parse_address
 
     address = parse_address(to)
     settings = CodecSettings.live(**settings_values)
-    if (camera is None) == (src is None):
-        raise InputError("give the picture to send: --camera N or --input VIDEO")
-    source = VideoSource.open_camera(camera) if camera is not None else VideoSource.open_file(Path(src))
+    if sum(x is not None for x in (camera, src, source)) != 1:
+        raise InputError("give the picture to send: --camera N, --input VIDEO or --obs-source NAME")
+    if source is None:
+        source = VideoSource.open_camera(camera) if camera is not None else VideoSource.open_file(Path(src))
+    live = camera is not None or getattr(source, "live", False)
     rate = fps or source.fps
     sender = KeypointSender(KeypointEncoder(source.size, rate, settings), address)
     start, n = time.monotonic(), 0
     try:
         for frame in resampled(source.frames(), source.fps, fps):
-            if camera is None:  # a file: keep real time, as a camera would
+            if not live:  # a file: keep real time, as a camera would
                 time.sleep(max(0.0, start + n / rate - time.monotonic()))
             sender.send(frame)
             n += 1
@@ -159,7 +162,8 @@ def send(to: str, settings_values: dict, camera: int | None = None, src: Path | 
         progress("stopped")
     finally:
         sender.close()
-    return {"to": f"{address[0]}:{address[1]}", "frames": n, "keyframes": sender.encoder.keyframes,
+    return {"to": f"{address[0]}:{address[1]}", "frames": n, "fps": round(rate, 2),
+            "keyframes": sender.encoder.keyframes,
             "kbps": round(sender.bytes_sent * 8 / 1000 / max(n / rate, 1e-9), 2),
             "chunks_resent": sender.resent_chunks, "keyframe_requests": sender.new_key_requests}
 

@@ -123,3 +123,45 @@ def test_sender_filter_talks_to_a_receiver_in_obs(obs_env, client):
         client.request("RemoveInput", {"inputName": "Keypoint In"})
     time.sleep(0.5)
     assert obs_env.proc.poll() is None and "Traceback" not in obs_env.log_text()
+
+
+def test_send_reads_an_obs_source_over_websocket(obs_env, client, clip_frames):
+    """`deepzoom codec send --obs-source NAME`: a running OBS's source, read over obs-websocket, goes out as a
+    keypoint stream; a source that does not exist is a one-line error."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from obs_deepzoom.engine.codec.transport import KeypointReceiver
+
+    from .conftest import PASSWORD
+
+    env = dict(os.environ, DEEPZOOM_OBS_PASSWORD=PASSWORD)
+
+    def send(source: str, to: str, frames: int):
+        return subprocess.Popen([sys.executable, "-m", "obs_deepzoom.cli", "codec", "send", "--obs-source", source,
+                                 "--to", to, "--port", str(obs_env.port), "--max-frames", str(frames), "--fps", "15",
+                                 "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+    remove_ours(client, "Clip")
+    rx = KeypointReceiver(0, "127.0.0.1")
+    proc = send("Clip", f"127.0.0.1:{rx.port}", 45)
+    got, deadline = [], time.monotonic() + 90
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            got += rx.receive(timeout=0.2)
+        got += rx.receive(timeout=0.5)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        rx.close()
+    assert proc.returncode == 0, err[-2000:]
+    r = json.loads(out.strip().splitlines()[-1])
+    assert r["frames"] == 45 and r["keyframes"] >= 1 and r["obs_source"] == "Clip" and 0 < r["fps"] <= 15, r
+    assert len(got) >= 40, f"{len(got)} of 45 frames arrived on localhost"
+    assert got[-1].shape == clip_frames[0].shape
+    assert min(float(np.abs(got[-1].astype(int) - f.astype(int)).mean()) for f in clip_frames) < 25  # the speaker
+    bad = send("No Such Source", "127.0.0.1:9", 5)
+    out, err = bad.communicate(timeout=60)
+    assert bad.returncode != 0 and "no source named 'No Such Source'" in err and "Traceback" not in err, err
