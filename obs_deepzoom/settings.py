@@ -434,6 +434,19 @@ class CodecSettings(SettingsModel):
     expression_step: float = Field(0.01, ge=0.001, le=0.1,
                                    description="Quantisation step of the expression (inter-ocular distances): "
                                                "smaller is finer and costs more bits", json_schema_extra=ADVANCED)
+    keyframe_candidates: int = Field(8, ge=1, le=32,
+                                     description="Files: the first keyframe is the best of this many frames "
+                                                 "spread over the first keyframe_window_s, judged by how well "
+                                                 "the receiver's picture would match the video (1 = the first "
+                                                 "frame with a face, as a live stream does)",
+                                     json_schema_extra=PERFORMANCE)
+    keyframe_window_s: float = Field(15.0, ge=0.5, le=60,
+                                     description="Files: seconds at the start the first keyframe is chosen from",
+                                     json_schema_extra=ADVANCED)
+    hysteresis: float = Field(0.0, ge=0, le=2,
+                              description="A value keeps its previous step unless it moves this many steps past "
+                                          "the rounding point (tracker jitter costs no bits; 0 = plain rounding)",
+                              json_schema_extra=ADVANCED)
     refresh_db: float = Field(0.0, ge=0, le=40,
                               description="Send a new keyframe when the animated face falls below this PSNR "
                                           "against the camera's (dB; a hand over the face, new lighting; 0 = "

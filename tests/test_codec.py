@@ -126,6 +126,65 @@ def test_the_encoder_predicts_exactly_what_the_decoder_shows(tmp_path):
     assert all(p is not None and np.array_equal(p, x) for p, x in zip(predicted, shown))
 
 
+
+def test_the_first_keyframe_is_the_best_planned_candidate():
+    """Files: the first keyframe is chosen ahead among candidates of the window, by the encoder's own prediction
+    of the receiver's picture; with one candidate it is the first frame, as live."""
+    from obs_deepzoom.engine.codec.encoder import PLAN_STRIDE, KeypointEncoder
+    from obs_deepzoom.engine.codec.keyframe import encode_jpeg
+    from obs_deepzoom.media import VideoSource
+
+    frames = list(VideoSource.open_file(sample(DEMO_CLIP)).frames())[:60]
+    enc = KeypointEncoder((640, 360), 30.0, CodecSettings(keyframe_candidates=4, keyframe_window_s=1.5))
+    best = enc.plan_keyframe(iter(frames))
+    scores = enc.plan["predicted_face_psnr_db"]
+    assert len(scores) == 4 and all(i % PLAN_STRIDE == 0 and i < 45 for i in scores), scores
+    assert best == max(scores, key=scores.get) and len(set(scores.values())) > 1, scores
+    data = enc.header.pack() + b"".join(enc.encode(frames[0]))
+    (kind, payload), *_ = records(data, Header.size(), "s")
+    assert kind == KEYFRAME and payload[1:] == encode_jpeg(frames[best], 70)
+    assert enc.encode(frames[1])[0][:1] != KEYFRAME  # one keyframe, then motion
+    one = KeypointEncoder((640, 360), 30.0, CodecSettings(keyframe_candidates=1))
+    assert one.plan_keyframe(iter(frames)) is None
+    (kind, payload), *_ = records(one.header.pack() + b"".join(one.encode(frames[0])), Header.size(), "s")
+    assert payload[1:] == encode_jpeg(frames[0], 70)
+
+
+def test_grouped_records_decode_to_the_same_frames_in_fewer_bytes():
+    """Files pack about a second of frames into one GROUP record: the same frames as one record each, with
+    2 bits of framing per frame instead of 4 bytes; a damaged group is refused."""
+    from obs_deepzoom.engine.codec.bits import BitWriter
+    from obs_deepzoom.engine.codec.container import GROUP, frame_count
+    from obs_deepzoom.engine.codec.decoder import KeypointDecoder
+    from obs_deepzoom.engine.codec.encoder import KeypointEncoder
+    from obs_deepzoom.media import VideoSource
+
+    frames = list(VideoSource.open_file(sample(DEMO_CLIP)).frames())[:40]
+    frames[20] = np.zeros_like(frames[20])  # no face: a HOLD inside a group
+    streams = {}
+    for group in (0, 16):
+        enc = KeypointEncoder((640, 360), 30.0, CodecSettings(keyframe_candidates=1), group_frames=group)
+        streams[group] = enc.header.pack() + b"".join(r for f in frames for r in enc.encode(f)) + b"".join(
+            enc.flush())
+    decoded = {}
+    for group, data in streams.items():
+        recs = list(records(data, Header.size(), "s"))
+        assert sum(frame_count(k, p) for k, p in recs) == 40
+        assert (sum(k == GROUP for k, _ in recs) == 3) == bool(group), [k for k, _ in recs]
+        dec = KeypointDecoder(Header.unpack(data, "s"))
+        decoded[group] = [f for k, p in recs for f in dec.decode(k, p)]
+    assert len(decoded[16]) == 40 and all(np.array_equal(a, b) for a, b in zip(decoded[0], decoded[16]))
+    assert len(streams[16]) < len(streams[0]) - 3 * 40, (len(streams[0]), len(streams[16]))
+    dec = KeypointDecoder(Header.unpack(streams[16], "s"))
+    key = next(p for k, p in records(streams[16], Header.size(), "s") if k == KEYFRAME)
+    dec.decode(KEYFRAME, key)
+    bad = BitWriter()
+    bad.bits(0, 8), bad.bits(3, 2)  # one frame of type 3
+    for payload, what in ((bad.getvalue(), "unknown frame type"), (b"", "empty group"),
+                          (bytes([5, 0x40]), "truncated|damaged")):
+        with pytest.raises(CodecError, match=what):
+            dec.decode(GROUP, payload)
+
 def test_damaged_streams_fail_in_one_line_and_write_nothing(stream, tmp_path, capsys):
     path, _ = stream
     data = path.read_bytes()

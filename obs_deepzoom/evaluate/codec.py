@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.codec.container import FRAME_TYPES, KEYFRAME, Header, records
+from ..engine.codec.container import KEYFRAME, Header, frame_count, group_frames, record_size, records
 from ..engine.codec.decoder import KeypointDecoder
 from ..engine.codec.encoder import KeypointEncoder
 from ..engine.codec.transport import KeypointReceiver, KeypointSender
@@ -63,14 +63,16 @@ def ping_pong(frames: list[np.ndarray], n: int) -> list[np.ndarray]:
 
 def ours(frames: list[np.ndarray], fps: float, settings: CodecSettings | None = None) -> dict:
     size = (frames[0].shape[1], frames[0].shape[0])
-    enc = KeypointEncoder(size, fps, settings)
-    data = enc.header.pack() + b"".join(r for f in frames for r in enc.encode(f))
+    enc = KeypointEncoder(size, fps, settings, group_frames=group_frames(fps))  # as `codec encode` writes files
+    enc.plan_keyframe(iter(frames))
+    data = enc.header.pack() + b"".join(r for f in frames for r in enc.encode(f)) + b"".join(enc.flush())
     recs = list(records(data, Header.size(), "stream"))
-    first_key = next(len(p) + 4 for k, p in recs if k == KEYFRAME)
+    first_key = next(record_size(len(p)) for k, p in recs if k == KEYFRAME)
     dec = KeypointDecoder(Header.unpack(data, "stream"))
-    out = [f for f in (dec.feed(k, p) for k, p in recs) if f is not None]
+    out = [f for k, p in recs for f in dec.decode(k, p)]
     return {"frames": out, "bits": len(data) * 8, "bits_steady": (len(data) - first_key) * 8,
-            "keyframes": sum(k == KEYFRAME for k, _ in recs), "motion_records": sum(k in FRAME_TYPES for k, _ in recs)}
+            "keyframes": sum(k == KEYFRAME for k, _ in recs), "motion_frames": sum(frame_count(k, p) for k, p in recs),
+            "plan": enc.plan}
 
 
 def hevc_available() -> bool:

@@ -3,6 +3,7 @@ appears only when complete."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.codec.bits import CodecError
-from ..engine.codec.container import FRAME_TYPES, KEYFRAME, Header, records
+from ..engine.codec.container import KEYFRAME, Header, frame_count, group_frames, record_size, records
 from ..engine.codec.decoder import KeypointDecoder
 from ..engine.codec.encoder import KeypointEncoder
 from ..errors import InputError
@@ -42,7 +43,11 @@ def encode_file(src: Path, out: Path, settings: CodecSettings | None = None, fps
         raise InputError(f"--fps {fps}: expected 1..240")
     source = VideoSource.open_file(Path(src))
     rate = fps or source.fps
-    enc = KeypointEncoder(source.size, rate, settings)
+    enc = KeypointEncoder(source.size, rate, settings, group_frames=group_frames(rate))
+    if enc.settings.keyframe_candidates > 1:
+        progress(f"choosing the keyframe among the first {enc.settings.keyframe_window_s:g} s")
+        ahead = resampled(VideoSource.open_file(Path(src)).frames(), source.fps, fps)
+        enc.plan_keyframe(itertools.islice(ahead, max_frames) if max_frames else ahead)
     tmp, ms, total = tmp_for(out), [], source.frame_count or 0
     try:
         with open(tmp, "wb") as f:
@@ -57,6 +62,8 @@ def encode_file(src: Path, out: Path, settings: CodecSettings | None = None, fps
                              + " frames")
                 if max_frames and len(ms) >= max_frames:
                     break
+            for rec in enc.flush():  # the last group
+                f.write(rec)
         if not ms:
             raise InputError(f"{src}: no frames to encode")
         os.replace(tmp, out)
@@ -64,6 +71,8 @@ def encode_file(src: Path, out: Path, settings: CodecSettings | None = None, fps
         tmp.unlink(missing_ok=True)
     result = info(out)
     result["encode_ms"] = round(float(np.median(ms)), 2)
+    if enc.plan is not None:
+        result["first_keyframe_at_frame"] = enc.plan["keyframe_index"]
     return result
 
 
@@ -81,14 +90,13 @@ def info(path: Path) -> dict:
     frames, keyframes, first_key, per_second = 0, 0, None, {}
     pos = Header.size()
     for kind, payload in records(data, pos, str(path)):
-        n = len(payload)
-        size = 1 + (n.bit_length() + 6) // 7 + (n == 0) + n + 2  # type, LEB128 length, payload, check
+        size = record_size(len(payload))
         if kind == KEYFRAME:
             keyframes += 1
             first_key = first_key if first_key is not None else size
         second = int(frames / header.fps)
         per_second[second] = per_second.get(second, 0) + size
-        frames += kind in FRAME_TYPES
+        frames += frame_count(kind, payload)
     seconds = frames / header.fps
     steady = (len(data) - (first_key or 0) - Header.size()) * 8 / 1000 / max(seconds, 1e-9)
     return {"file": str(path), "width": header.width, "height": header.height, "fps": round(header.fps, 3),
@@ -103,15 +111,13 @@ def decode_frames(path: Path):
     damaged file fails before any output exists."""
     header, data = read_stream(path)
     recs = list(records(data, Header.size(), str(path)))
-    if not any(k in FRAME_TYPES for k, _ in recs):
+    if not any(frame_count(k, p) for k, p in recs):
         raise CodecError(f"{path}: the stream holds no frames")
     dec = KeypointDecoder(header, str(path))
 
     def frames():
         for kind, payload in recs:
-            frame = dec.feed(kind, payload)
-            if frame is not None:
-                yield frame
+            yield from dec.decode(kind, payload)
     return header, frames()
 
 

@@ -1,7 +1,9 @@
 """The .dzk stream: a header, then records. Each record is a type byte, its payload length (LEB128), the payload
 and a 16-bit check (the low half of the CRC-32 of the rest). Types: KEYFRAME (a flag byte, then a JPEG of the
 frame) shows no frame by itself; INTRA and DELTA (a coded Motion) and HOLD (no face: the last picture again)
-are one frame each, at frame index / fps."""
+are one frame each, at frame index / fps; GROUP (files) holds up to 256 such frames in one record: a byte with
+their count less one, then per frame 2 bits of type (GROUP_TYPES) and its motion bits, with no byte alignment in
+between, so a frame costs its motion bits and 2 more instead of 4 bytes of framing."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ from dataclasses import dataclass
 
 from .bits import CodecError
 
-MAGIC, VERSION = b"DZK", 1
-KEYFRAME, INTRA, DELTA, HOLD = b"K", b"I", b"D", b"H"
+MAGIC, VERSION = b"DZK", 2
+KEYFRAME, INTRA, DELTA, HOLD, GROUP = b"K", b"I", b"D", b"H", b"G"
 FRAME_TYPES = (INTRA, DELTA, HOLD)
+GROUP_TYPES = (HOLD, INTRA, DELTA)  # a grouped frame's 2-bit type (3: a damaged group)
+MAX_GROUP = 256
 _HEADER = struct.Struct("<3sBHHff4sB")  # magic, version, width, height, fps, expression step, basis, flags
 FACE_FLAG = 1  # keyframe payload: the picture holds a face to animate
 FROM_INTRA = 1  # header flags: DELTA records are changes from the last INTRA frame (live: a loss costs one frame)
@@ -69,12 +73,29 @@ def record(kind: bytes, payload: bytes) -> bytes:
     return body + struct.pack("<H", zlib.crc32(body) & 0xFFFF)
 
 
+def record_size(payload_bytes: int) -> int:
+    """Bytes of a record with a payload of this size: type, LEB128 length, payload, check."""
+    return 1 + max(1, (payload_bytes.bit_length() + 6) // 7) + payload_bytes + 2
+
+
+def group_frames(fps: float) -> int:
+    """Frames per GROUP record in files: about a second's."""
+    return max(1, min(MAX_GROUP, round(fps)))
+
+
+def frame_count(kind: bytes, payload: bytes) -> int:
+    """How many frames a record stands for."""
+    if kind == GROUP:
+        return payload[0] + 1 if payload else 0
+    return int(kind in FRAME_TYPES)
+
+
 def records(data: bytes, start: int, name: str) -> Iterator[tuple[bytes, bytes]]:
     """(type, payload) of each record from byte `start`; a truncated or damaged record raises CodecError."""
     pos, index = start, 0
     while pos < len(data):
         kind = data[pos:pos + 1]
-        if kind not in (KEYFRAME, *FRAME_TYPES):
+        if kind not in (KEYFRAME, GROUP, *FRAME_TYPES):
             raise CodecError(f"{name}: record {index} at byte {pos} is damaged (unknown type)")
         n, shift, p = 0, 0, pos + 1
         while True:

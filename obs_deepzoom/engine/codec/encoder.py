@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterable
 
 import numpy as np
 
 from ...settings import CodecSettings, FaceTrackingSettings
 from ..avatar.motion import FaceDriver
 from ..face import FaceTracker
-from .container import DELTA, FACE_FLAG, FROM_INTRA, HOLD, INTRA, KEYFRAME, Header, record
+from .bits import BitWriter
+from .container import (
+    DELTA,
+    FACE_FLAG,
+    FROM_INTRA,
+    GROUP,
+    GROUP_TYPES,
+    HOLD,
+    INTRA,
+    KEYFRAME,
+    MAX_GROUP,
+    Header,
+    record,
+)
 from .keyframe import Keyframe, encode_jpeg
-from .motion_code import basis_digest, dequantise, pack, quantise, steps
+from .motion_code import basis_digest, dequantise, pack, quantise, steps, to_values, write
 
 FACE_MARGIN = 0.15  # the face region: the landmarks' box grown by this share of its size on each side
+PLAN_STRIDE = 3  # keyframe planning judges every 3rd frame of the window
 
 
 def face_box(landmarks: np.ndarray, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -30,8 +46,15 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class KeypointEncoder:
+    """`group_frames` > 0 (files): the frames' records are packed together, that many to a GROUP record (call
+    `flush()` at the end); 0 (live): one record per frame, each one datagram."""
+
     def __init__(self, size: tuple[int, int], fps: float, settings: CodecSettings | None = None,
-                 face: FaceTrackingSettings | None = None):
+                 face: FaceTrackingSettings | None = None, group_frames: int = 0):
+        if not 0 <= group_frames <= MAX_GROUP:
+            raise ValueError(f"group_frames {group_frames}: expected 0..{MAX_GROUP}")
+        self.group_frames = group_frames
+        self._group: list[tuple[bytes, np.ndarray | None, np.ndarray | None]] = []
         self.settings = settings = settings or CodecSettings()
         self.size, self.fps = size, fps
         f32 = lambda x: float(np.float32(x))  # noqa: E731 - as the header stores them: both ends use the same
@@ -43,6 +66,7 @@ class KeypointEncoder:
         self.key: Keyframe | None = None
         self.driver = FaceDriver()
         self.prev: np.ndarray | None = None  # the integers DELTA is coded against (what the decoder holds)
+        self.last_q: np.ndarray | None = None  # the previous frame's integers (hysteresis)
         self.index = 0
         self._since_intra = 0
         self._last_key = -math.inf  # frame index of the last keyframe
@@ -50,6 +74,8 @@ class KeypointEncoder:
         self.keyframes = 0
         self.face_psnr: float | None = None  # the last check's figure
         self.predicted: np.ndarray | None = None  # the last check's picture: what the decoder shows
+        self._planned: bytes | None = None  # the JPEG plan_keyframe chose for the first keyframe
+        self.plan: dict | None = None  # what plan_keyframe found (frame index, predicted face PSNR per candidate)
 
     @property
     def tracker(self) -> FaceTracker:
@@ -71,17 +97,86 @@ class KeypointEncoder:
         faces = faces[:1]
         out: list[bytes] = []
         if self._want_key or (faces and self.key is not None and not self.key.has_face and self._gap()):
-            out.append(self._keyframe(frame, bool(faces)))
+            out += self._keyframe(frame, bool(faces))
         if not faces or not self.key.has_face:
-            out.append(record(HOLD, b""))
+            out += self._frame(HOLD)
         else:
-            q = quantise(self.driver.motion(faces[0]), self.step)
+            q = self._quantise(faces[0])
             if self._check_due() and self._poor(frame, faces[0].landmarks, q) and self._gap():
-                out.append(self._keyframe(frame, True))
-                q = quantise(self.driver.motion(faces[0]), self.step)
-            out.append(self._motion(q))
+                out += self._keyframe(frame, True)
+                q = self._quantise(faces[0])
+            out += self._motion(q)
         self.index += 1
         return out
+
+    def _quantise(self, face) -> np.ndarray:
+        """The face's Motion as integers; a value that moved less than `hysteresis` steps past the rounding
+        point keeps the previous frame's integer (tracker jitter then costs 1 bit, not a change and back)."""
+        v = to_values(self.driver.motion(face)) / self.step
+        q = np.round(v).astype(np.int64)
+        h = self.settings.hysteresis
+        if h > 0 and self.last_q is not None:
+            q = np.where(np.abs(v - self.last_q) < 0.5 + h, self.last_q, q)
+        self.last_q = q
+        return q
+
+    def flush(self) -> list[bytes]:
+        """The frames still waiting for their GROUP record (files: at the end, and before a keyframe)."""
+        if not self._group:
+            return []
+        w = BitWriter()
+        w.bits(len(self._group) - 1, 8)
+        for kind, q, prev in self._group:
+            w.bits(GROUP_TYPES.index(kind), 2)
+            if q is not None:
+                write(w, q, prev)
+        self._group = []
+        return [record(GROUP, w.getvalue())]
+
+    def _frame(self, kind: bytes, q: np.ndarray | None = None, prev: np.ndarray | None = None) -> list[bytes]:
+        if not self.group_frames:
+            return [record(kind, b"" if q is None else pack(q, prev))]
+        self._group.append((kind, q, prev))
+        return self.flush() if len(self._group) >= self.group_frames else []
+
+    def plan_keyframe(self, frames: Iterable[np.ndarray]) -> int | None:
+        """Files (a lookahead; call before the first `encode`): the first `keyframe_window_s` of `frames` (the
+        same video from its start) are tracked; of `keyframe_candidates` frames with a face spread over them, the
+        one whose keyframe lets the receiver's picture match every PLAN_STRIDE-th frame best (the encoder's own
+        prediction, face PSNR in its face box) becomes the first keyframe. Returns its index (None: no face, or
+        one candidate). Keeps only the judged frames' face regions and their keyframe JPEGs in memory."""
+        s = self.settings
+        if s.keyframe_candidates <= 1:
+            return None
+        tracker = FaceTracker(self._face)
+        samples = []  # (index, its keyframe JPEG, face box, the frame's face region, face)
+        for i, frame in enumerate(itertools.islice(frames, max(1, round(s.keyframe_window_s * self.fps)))):
+            faces = tracker.process(frame, i / self.fps)
+            if faces and i % PLAN_STRIDE == 0:
+                x0, y0, x1, y1 = box = face_box(faces[0].landmarks, self.size)
+                samples.append((i, encode_jpeg(frame, s.keyframe_quality), box, frame[y0:y1, x0:x1].copy(),
+                                faces[0]))
+        if len(samples) < 2:
+            return None
+        picks = sorted({round(x) for x in np.linspace(0, len(samples) - 1, min(s.keyframe_candidates, len(samples)))})
+        scores = {}
+        for p in picks:
+            key = Keyframe(samples[p][1], True, self.size)
+            if not key.has_face:
+                continue
+            driver = FaceDriver()
+            driver.motion(key.portrait.face)
+            dbs = []
+            for _, _, (x0, y0, x1, y1), region, face in samples:
+                shown = key.render(dequantise(quantise(driver.motion(face), self.step), self.step))
+                dbs.append(psnr(shown[y0:y1, x0:x1], region))
+            scores[samples[p][0]] = round(float(np.mean(dbs)), 2)
+        if not scores:
+            return None
+        best = max(scores, key=scores.get)
+        self._planned = next(jpeg for i, jpeg, *_ in samples if i == best)
+        self.plan = {"keyframe_index": best, "predicted_face_psnr_db": scores}
+        return best
 
     def _gap(self) -> bool:
         """Long enough since the last keyframe for another (never two in one frame)."""
@@ -98,20 +193,24 @@ class KeypointEncoder:
         self.face_psnr = psnr(shown[y0:y1, x0:x1], frame[y0:y1, x0:x1])
         return self.face_psnr < self.settings.refresh_db
 
-    def _keyframe(self, frame: np.ndarray, face: bool) -> bytes:
-        jpeg = encode_jpeg(frame, self.settings.keyframe_quality)
+    def _keyframe(self, frame: np.ndarray, face: bool) -> list[bytes]:
+        """The frames before it (their group), then the keyframe's record."""
+        out = self.flush()
+        jpeg = self._planned or encode_jpeg(frame, self.settings.keyframe_quality)
+        if self._planned is not None:  # the first keyframe, chosen ahead
+            face, self._planned = True, None
         self.key = Keyframe(jpeg, face, self.size)
         self.driver = FaceDriver()
         if self.key.has_face:
             self.driver.motion(self.key.portrait.face)  # motion is measured from the keyframe's face
-        self.prev, self._want_key, self._last_key = None, False, self.index
+        self.prev, self.last_q, self._want_key, self._last_key = None, None, False, self.index
         self.keyframes += 1
-        return record(KEYFRAME, bytes([FACE_FLAG if self.key.has_face else 0]) + jpeg)
+        return [*out, record(KEYFRAME, bytes([FACE_FLAG if self.key.has_face else 0]) + jpeg)]
 
-    def _motion(self, q: np.ndarray) -> bytes:
+    def _motion(self, q: np.ndarray) -> list[bytes]:
         intra = self.prev is None or self._since_intra + 1 >= self.settings.intra_every
-        data = pack(q, None if intra else self.prev)
+        prev = None if intra else self.prev
         self._since_intra = 0 if intra else self._since_intra + 1
         if intra or not self.header.from_intra:
             self.prev = q
-        return record(INTRA if intra else DELTA, data)
+        return self._frame(INTRA if intra else DELTA, q, prev)

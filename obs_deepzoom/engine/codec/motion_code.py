@@ -62,24 +62,32 @@ def dequantise(q: np.ndarray, step: np.ndarray) -> Motion:
     return from_values(q * step)
 
 
-def pack(q: np.ndarray, prev: np.ndarray | None) -> bytes:
+def write(w: BitWriter, q: np.ndarray, prev: np.ndarray | None) -> None:
     """`q` as bits: on its own (prev None) or as the change from `prev`."""
-    w = BitWriter()
     if prev is None:
         for v in q:
             w.signed(int(v), INTRA_ORDER)
     else:
         for v in q - prev:
             w.signed(int(v), DELTA_ORDER)
+
+
+def read(r: BitReader, prev: np.ndarray | None, n: int) -> np.ndarray:
+    if prev is None:
+        return np.array([r.signed(INTRA_ORDER) for _ in range(n)], np.int64)
+    return prev + np.array([r.signed(DELTA_ORDER) for _ in range(n)], np.int64)
+
+
+def pack(q: np.ndarray, prev: np.ndarray | None) -> bytes:
+    """One frame's record payload."""
+    w = BitWriter()
+    write(w, q, prev)
     return w.getvalue()
 
 
 def unpack(data: bytes, prev: np.ndarray | None, n: int) -> np.ndarray:
     r = BitReader(data)
-    if prev is None:
-        q = np.array([r.signed(INTRA_ORDER) for _ in range(n)], np.int64)
-    else:
-        q = prev + np.array([r.signed(DELTA_ORDER) for _ in range(n)], np.int64)
+    q = read(r, prev, n)
     if not r.padding_ok():
         raise CodecError("a motion record is longer than its values (the stream is damaged)")
     return q
