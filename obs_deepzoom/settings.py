@@ -434,6 +434,8 @@ class CodecSettings(SettingsModel):
     expression_step: float = Field(0.01, ge=0.001, le=0.1,
                                    description="Quantisation step of the expression (inter-ocular distances): "
                                                "smaller is finer and costs more bits", json_schema_extra=ADVANCED)
+    keyframe_format: Literal["webp", "jpeg"] = Field(
+        "webp", description="Picture format of keyframes (WebP: about half the bytes of JPEG at the same quality)")
     keyframe_candidates: int = Field(8, ge=1, le=32,
                                      description="Files: the first keyframe is the best of this many frames "
                                                  "spread over the first keyframe_window_s, judged by how well "

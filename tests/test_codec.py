@@ -131,7 +131,7 @@ def test_the_first_keyframe_is_the_best_planned_candidate():
     """Files: the first keyframe is chosen ahead among candidates of the window, by the encoder's own prediction
     of the receiver's picture; with one candidate it is the first frame, as live."""
     from obs_deepzoom.engine.codec.encoder import PLAN_STRIDE, KeypointEncoder
-    from obs_deepzoom.engine.codec.keyframe import encode_jpeg
+    from obs_deepzoom.engine.codec.keyframe import encode_picture
     from obs_deepzoom.media import VideoSource
 
     frames = list(VideoSource.open_file(sample(DEMO_CLIP)).frames())[:60]
@@ -142,13 +142,32 @@ def test_the_first_keyframe_is_the_best_planned_candidate():
     assert best == max(scores, key=scores.get) and len(set(scores.values())) > 1, scores
     data = enc.header.pack() + b"".join(enc.encode(frames[0]))
     (kind, payload), *_ = records(data, Header.size(), "s")
-    assert kind == KEYFRAME and payload[1:] == encode_jpeg(frames[best], 70)
+    assert kind == KEYFRAME and payload[1:] == encode_picture(frames[best], 70, "webp")
     assert enc.encode(frames[1])[0][:1] != KEYFRAME  # one keyframe, then motion
     one = KeypointEncoder((640, 360), 30.0, CodecSettings(keyframe_candidates=1))
     assert one.plan_keyframe(iter(frames)) is None
     (kind, payload), *_ = records(one.header.pack() + b"".join(one.encode(frames[0])), Header.size(), "s")
-    assert payload[1:] == encode_jpeg(frames[0], 70)
+    assert payload[1:] == encode_picture(frames[0], 70, "webp")
 
+
+def test_keyframe_pictures_are_checked_before_they_are_decoded():
+    """JPEG and WebP keyframes: the size is read from the picture's header; a forged size, another size or
+    something else is refused before any decoding (no huge allocation from a damaged stream)."""
+    from obs_deepzoom.engine.codec.keyframe import Keyframe, encode_picture, picture_size
+
+    frame = np.full((48, 64, 3), 120, np.uint8)
+    for fmt in ("jpeg", "webp"):
+        data = encode_picture(frame, 70, fmt)
+        assert picture_size(data) == (64, 48)
+        assert Keyframe(data, False, (64, 48)).image.shape == (48, 64, 3)
+        with pytest.raises(CodecError, match="not a 32x48 JPEG or WebP"):
+            Keyframe(data, False, (32, 48))
+    webp = bytearray(encode_picture(frame, 70, "webp"))
+    webp[26:28] = (8000).to_bytes(2, "little")  # a forged width
+    assert picture_size(bytes(webp)) == (8000, 48)
+    with pytest.raises(CodecError, match="damaged"):
+        Keyframe(bytes(webp), False, (64, 48))
+    assert picture_size(b"RIFF\0\0\0\0WEBPVP8 " + bytes(20)) is None and picture_size(b"hello") is None
 
 def test_grouped_records_decode_to_the_same_frames_in_fewer_bytes():
     """Files pack about a second of frames into one GROUP record: the same frames as one record each, with

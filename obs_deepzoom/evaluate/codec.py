@@ -287,8 +287,12 @@ def live(frames: list[np.ndarray], fps: float, loss: float, settings: CodecSetti
     receiver = KeypointReceiver(0, "127.0.0.1")
     size = (frames[0].shape[1], frames[0].shape[0])
     sender = LossySender(KeypointEncoder(size, fps, settings), ("127.0.0.1", receiver.port), loss=loss, seed=seed)
-    shown, ms = [], []
-    for f in frames:
+    shown, ms, start = [], [], time.perf_counter()
+    for i, f in enumerate(frames):
+        late = time.perf_counter() - (start + i / fps)  # a camera's pace: frames come 1/fps apart, never in a
+        if late > 1 / fps:  # burst after a slow step (the first frame builds the tracker): the schedule moves on
+            start += late
+        time.sleep(max(0.0, start + i / fps - time.perf_counter()))
         t0 = time.perf_counter()
         sender.send(f)
         got = receiver.receive(timeout=0.05)

@@ -1,6 +1,6 @@
 """The .dzk stream: a header, then records. Each record is a type byte, its payload length (LEB128), the payload
-and a 16-bit check (the low half of the CRC-32 of the rest). Types: KEYFRAME (a flag byte, then a JPEG of the
-frame) shows no frame by itself; INTRA and DELTA (a coded Motion) and HOLD (no face: the last picture again)
+and a 16-bit check (the low half of the CRC-32 of the rest). Types: KEYFRAME (a flag byte, then a JPEG or WebP
+of the frame) shows no frame by itself; INTRA and DELTA (a coded Motion) and HOLD (no face: the last picture again)
 are one frame each, at frame index / fps; GROUP (files) holds up to 256 such frames in one record: a byte with
 their count less one, then per frame 2 bits of type (GROUP_TYPES) and its motion bits, with no byte alignment in
 between, so a frame costs its motion bits and 2 more instead of 4 bytes of framing."""

@@ -25,7 +25,7 @@ from .container import (
     Header,
     record,
 )
-from .keyframe import Keyframe, encode_jpeg
+from .keyframe import Keyframe, encode_picture
 from .motion_code import basis_digest, dequantise, pack, quantise, steps, to_values, write
 
 FACE_MARGIN = 0.15  # the face region: the landmarks' box grown by this share of its size on each side
@@ -154,7 +154,7 @@ class KeypointEncoder:
             faces = tracker.process(frame, i / self.fps)
             if faces and i % PLAN_STRIDE == 0:
                 x0, y0, x1, y1 = box = face_box(faces[0].landmarks, self.size)
-                samples.append((i, encode_jpeg(frame, s.keyframe_quality), box, frame[y0:y1, x0:x1].copy(),
+                samples.append((i, self._picture(frame), box, frame[y0:y1, x0:x1].copy(),
                                 faces[0]))
         if len(samples) < 2:
             return None
@@ -178,6 +178,9 @@ class KeypointEncoder:
         self.plan = {"keyframe_index": best, "predicted_face_psnr_db": scores}
         return best
 
+    def _picture(self, frame: np.ndarray) -> bytes:
+        return encode_picture(frame, self.settings.keyframe_quality, self.settings.keyframe_format)
+
     def _gap(self) -> bool:
         """Long enough since the last keyframe for another (never two in one frame)."""
         return self.index - self._last_key >= max(1.0, self.settings.min_keyframe_gap_s * self.fps)
@@ -196,7 +199,7 @@ class KeypointEncoder:
     def _keyframe(self, frame: np.ndarray, face: bool) -> list[bytes]:
         """The frames before it (their group), then the keyframe's record."""
         out = self.flush()
-        jpeg = self._planned or encode_jpeg(frame, self.settings.keyframe_quality)
+        jpeg = self._planned or self._picture(frame)
         if self._planned is not None:  # the first keyframe, chosen ahead
             face, self._planned = True, None
         self.key = Keyframe(jpeg, face, self.size)

@@ -157,6 +157,8 @@ class KeypointReceiver:
         self._partial: tuple[int, int, dict[int, bytes]] | None = None  # (key id, count, chunks) being assembled
         self._number: int | None = None  # the last frame number received
         self._last: np.ndarray | None = None  # the last picture given out
+        self._early: tuple[int, int, bytes] | None = None  # (key id, seq, payload): the newest INTRA record that
+        # came before its keyframe was complete, decoded as soon as it is (the DELTAs after it need it)
 
     @property
     def port(self) -> int:
@@ -224,12 +226,20 @@ class KeypointReceiver:
                 self.decoder.feed(kind, payload)
             self._key, self._intra_seq = key, None
             self.stats.keyframes += 1
+            early, self._early = self._early, None
+            if early is not None and early[0] == key:
+                self._intra_seq = early[1]
+                self._last = self.decoder.feed(INTRA, early[2])
+                self.stats.frames += 1
+                return [self._last]
         return None
 
     def _record(self, body: bytes, seq: int, key: int, intra: int, gap: bool) -> np.ndarray | None:
         (kind, payload), = records(body, 0, "received record")
         dec = self.decoder
         if dec is None or key != self._key:  # its keyframe is missing or incomplete: ask, and hold
+            if kind == INTRA:
+                self._early = (key, seq, payload)
             self._ask()
             return self._held(None if dec is None else dec.last)
         if kind == INTRA:
