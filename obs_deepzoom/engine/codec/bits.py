@@ -19,9 +19,11 @@ class BitWriter:
         self._bits.extend((value >> (n - 1 - i)) & 1 for i in range(n))
 
     def signed(self, value: int, k: int = 0) -> None:
-        """Signed Exp-Golomb of order k: zigzag (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...), then (u >> k) + 1 in
-        Elias-gamma form followed by the k low bits."""
-        u = 2 * value if value >= 0 else -2 * value - 1
+        """Signed Exp-Golomb of order k: zigzag (0, -1, 1, -2 ... -> 0, 1, 2, 3 ...), then as `unsigned`."""
+        self.unsigned(2 * value if value >= 0 else -2 * value - 1, k)
+
+    def unsigned(self, u: int, k: int = 0) -> None:
+        """Exp-Golomb of order k: (u >> k) + 1 in Elias-gamma form followed by the k low bits."""
         top = (u >> k) + 1
         n = top.bit_length()
         self._bits.extend([0] * (n - 1))
@@ -53,14 +55,17 @@ class BitReader:
         return v
 
     def signed(self, k: int = 0) -> int:
+        u = self.unsigned(k)
+        return u // 2 if u % 2 == 0 else -(u + 1) // 2
+
+    def unsigned(self, k: int = 0) -> int:
         zeros = 0
         while self._bit() == 0:
             zeros += 1
             if zeros > 40:
                 raise CodecError("a motion record holds an impossible number (the stream is damaged)")
         top = (1 << zeros) | self.bits(zeros)
-        u = ((top - 1) << k) | (self.bits(k) if k else 0)
-        return u // 2 if u % 2 == 0 else -(u + 1) // 2
+        return ((top - 1) << k) | (self.bits(k) if k else 0)
 
     def padding_ok(self) -> bool:
         """Only zero padding (< 8 bits) is left."""

@@ -18,6 +18,8 @@ from .bits import BitReader, BitWriter, CodecError
 
 BASIS_FILE = Path(__file__).with_name("expression_basis.npz")
 INTRA_ORDER, DELTA_ORDER = 3, 0  # Exp-Golomb orders: absolute values are larger than frame-to-frame changes
+POSE = 7  # values before the expression: 3 angles, 3 shifts, log scale
+LAST_ORDER = 2  # Exp-Golomb order of a change's expression length
 
 
 @lru_cache(maxsize=1)
@@ -63,19 +65,36 @@ def dequantise(q: np.ndarray, step: np.ndarray) -> Motion:
 
 
 def write(w: BitWriter, q: np.ndarray, prev: np.ndarray | None) -> None:
-    """`q` as bits: on its own (prev None) or as the change from `prev`."""
+    """`q` as bits: on its own (prev None), or as the change from `prev`. A change gives how many expression
+    coefficients it holds (up to the last that changed; the basis is ordered by how much its shapes move, so
+    the later ones seldom change) and leaves out the unchanged rest."""
     if prev is None:
         for v in q:
             w.signed(int(v), INTRA_ORDER)
-    else:
-        for v in q - prev:
-            w.signed(int(v), DELTA_ORDER)
+        return
+    d = q - prev
+    k = len(expression_basis())
+    changed = np.flatnonzero(d[POSE:POSE + k])
+    last = int(changed[-1]) + 1 if len(changed) else 0
+    for v in d[:POSE]:
+        w.signed(int(v), DELTA_ORDER)
+    w.unsigned(last, LAST_ORDER)
+    for v in (*d[POSE:POSE + last], *d[POSE + k:]):
+        w.signed(int(v), DELTA_ORDER)
 
 
 def read(r: BitReader, prev: np.ndarray | None, n: int) -> np.ndarray:
     if prev is None:
         return np.array([r.signed(INTRA_ORDER) for _ in range(n)], np.int64)
-    return prev + np.array([r.signed(DELTA_ORDER) for _ in range(n)], np.int64)
+    k = len(expression_basis())
+    d = np.zeros(n, np.int64)
+    d[:POSE] = [r.signed(DELTA_ORDER) for _ in range(POSE)]
+    last = r.unsigned(LAST_ORDER)
+    if last > k:
+        raise CodecError("a motion record holds more expression values than there are (the stream is damaged)")
+    d[POSE:POSE + last] = [r.signed(DELTA_ORDER) for _ in range(last)]
+    d[POSE + k:] = [r.signed(DELTA_ORDER) for _ in range(n - POSE - k)]
+    return prev + d
 
 
 def pack(q: np.ndarray, prev: np.ndarray | None) -> bytes:
