@@ -431,7 +431,7 @@ class CodecSettings(SettingsModel):
 
     keyframe_quality: int = Field(70, ge=10, le=100, description="JPEG quality of keyframes (higher: sharper "
                                                                  "and bigger)")
-    expression_step: float = Field(0.01, ge=0.001, le=0.1,
+    expression_step: float = Field(0.04, ge=0.001, le=0.1,
                                    description="Quantisation step of the expression (inter-ocular distances): "
                                                "smaller is finer and costs more bits", json_schema_extra=ADVANCED)
     keyframe_format: Literal["webp", "jpeg"] = Field(
@@ -445,9 +445,10 @@ class CodecSettings(SettingsModel):
     keyframe_window_s: float = Field(15.0, ge=0.5, le=60,
                                      description="Files: seconds at the start the first keyframe is chosen from",
                                      json_schema_extra=ADVANCED)
-    hysteresis: float = Field(0.0, ge=0, le=2,
+    hysteresis: float = Field(0.6, ge=0, le=2,
                               description="A value keeps its previous step unless it moves this many steps past "
-                                          "the rounding point (tracker jitter costs no bits; 0 = plain rounding)",
+                                          "the rounding point (tracker jitter costs no bits; 0 = plain rounding; "
+                                          "above 1 the motion turns visibly jerky)",
                               json_schema_extra=ADVANCED)
     refresh_db: float = Field(0.0, ge=0, le=40,
                               description="Send a new keyframe when the animated face falls below this PSNR "

@@ -33,6 +33,7 @@ from .encoder import KeypointEncoder
 MAGIC = b"DZ"
 RECORD, CHUNK, REQUEST = b"R", b"C", b"Q"
 _HEAD = struct.Struct("<2scHHBHH")
+DATAGRAM_HEADER = _HEAD.size  # bytes each datagram adds to its record or chunk
 _CHUNK = struct.Struct("<HH")
 CHUNK_BYTES = 1200  # keyframe share per datagram: below the usual 1500-byte path MTU with IP/UDP headers
 ASK_EVERY_S = 0.1  # the receiver repeats a request at most this often
