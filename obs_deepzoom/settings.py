@@ -392,6 +392,9 @@ class ConcealSettings(SettingsModel):
     freeze_ms: float = Field(250.0, ge=50, le=5000,
                              description="A picture repeated (or black) this long counts as a dropout (ms)")
     fade_ms: float = Field(200.0, ge=0, le=2000, description="Cross-fade back to the camera when it returns (ms)")
+    max_s: float = Field(30.0, ge=1, le=3600,
+                         description="Longest dropout concealed (s): a camera off for longer was probably turned off "
+                                     "on purpose, and its own picture (frozen, or none) shows again")
     audio_drive: bool = Field(True, description="Move the mouth with your voice during a dropout")
     audio_source: str = Field("", description="OBS only: the audio source (e.g. Mic/Aux) whose sound moves the "
                                               "mouth; empty: the filtered source's own audio")
@@ -414,8 +417,8 @@ class SendSettings(SettingsModel):
     enabled: bool = Field(True, description="Send the stream")
     to: str = Field("127.0.0.1:5600", description="HOST:PORT of the receiver (anything else: nothing is sent, "
                                                    "and the property page says why)")
-    keyframe_quality: int = Field(70, ge=10, le=100, description="JPEG quality of keyframes (higher: sharper "
-                                                                 "and bigger)")
+    keyframe_quality: int = Field(70, ge=10, le=100, description="Picture quality of keyframes, WebP or JPEG "
+                                                                 "(higher: sharper and bigger)")
 
 
 
@@ -429,8 +432,8 @@ class CodecSettings(SettingsModel):
     """Keypoint face codec (docs/codec.md): a keyframe of the speaker, then per frame the head pose, expression
     and eyes in a few bytes; the receiver animates the keyframe."""
 
-    keyframe_quality: int = Field(70, ge=10, le=100, description="JPEG quality of keyframes (higher: sharper "
-                                                                 "and bigger)")
+    keyframe_quality: int = Field(70, ge=10, le=100, description="Picture quality of keyframes, WebP or JPEG "
+                                                                 "(higher: sharper and bigger)")
     expression_step: float = Field(0.04, ge=0.001, le=0.1,
                                    description="Quantisation step of the expression (inter-ocular distances): "
                                                "smaller is finer and costs more bits", json_schema_extra=ADVANCED)

@@ -168,6 +168,14 @@ def test_keyframe_pictures_are_checked_before_they_are_decoded():
     with pytest.raises(CodecError, match="damaged"):
         Keyframe(bytes(webp), False, (64, 48))
     assert picture_size(b"RIFF\0\0\0\0WEBPVP8 " + bytes(20)) is None and picture_size(b"hello") is None
+    lossless = encode_picture(frame, 100, "webp")  # quality 100 is kept lossy (VP8); OpenCV's 101 is VP8L
+    assert picture_size(lossless) == (64, 48)
+    import cv2
+
+    vp8l = cv2.imencode(".webp", frame, [cv2.IMWRITE_WEBP_QUALITY, 101])[1].tobytes()
+    assert vp8l[12:16] == b"VP8L" and picture_size(vp8l) == (64, 48)
+    vp8x = b"RIFF" + bytes(4) + b"WEBPVP8X" + bytes(8) + (63).to_bytes(3, "little") + (47).to_bytes(3, "little")
+    assert picture_size(vp8x) == (64, 48)
 
 def test_grouped_records_decode_to_the_same_frames_in_fewer_bytes():
     """Files pack about a second of frames into one GROUP record: the same frames as one record each, with
@@ -196,13 +204,13 @@ def test_grouped_records_decode_to_the_same_frames_in_fewer_bytes():
     assert len(streams[16]) < len(streams[0]) - 3 * 40, (len(streams[0]), len(streams[16]))
     dec = KeypointDecoder(Header.unpack(streams[16], "s"))
     key = next(p for k, p in records(streams[16], Header.size(), "s") if k == KEYFRAME)
-    dec.decode(KEYFRAME, key)
+    assert list(dec.decode(KEYFRAME, key)) == []
     bad = BitWriter()
     bad.bits(0, 8), bad.bits(3, 2)  # one frame of type 3
     for payload, what in ((bad.getvalue(), "unknown frame type"), (b"", "empty group"),
                           (bytes([5, 0x40]), "truncated|damaged")):
         with pytest.raises(CodecError, match=what):
-            dec.decode(GROUP, payload)
+            list(dec.decode(GROUP, payload))
 
 def test_damaged_streams_fail_in_one_line_and_write_nothing(stream, tmp_path, capsys):
     path, _ = stream
@@ -305,3 +313,30 @@ def test_a_restarted_sender_is_followed_and_network_errors_never_raise():
 def test_bad_live_addresses_are_one_line_errors(capsys):
     rc = cli.main(["codec", "send", "--input", str(sample(DEMO_CLIP)), "--to", "nowhere"])
     assert rc == 2 and "HOST:PORT" in capsys.readouterr().err
+
+
+def test_an_obs_source_is_read_at_the_rate_obs_answers():
+    """send --obs-source: when OBS answers more slowly than --fps, the stream's rate is the one measured (no
+    frame repeated to make up the rate). The client here is a stand-in that answers every 50 ms with a real
+    JPEG; the real OBS path is tests/obs/test_obs_codec.py."""
+    import base64
+    import time
+
+    import cv2
+
+    from obs_deepzoom.media import VideoSource
+    from obs_deepzoom.remote.frames import ObsSourceFrames
+
+    frame = next(VideoSource.open_file(sample(DEMO_CLIP)).frames())
+    data = "data:image/jpg;base64," + base64.b64encode(cv2.imencode(".jpg", frame)[1].tobytes()).decode()
+
+    class SlowObs:
+        def request(self, kind, payload):
+            assert kind == "GetSourceScreenshot" and payload["sourceName"] == "Camera"
+            time.sleep(0.05)
+            return {"imageData": data}
+
+    source = ObsSourceFrames(SlowObs(), "Camera", fps=30)
+    assert source.size == (640, 360) and 10 <= source.fps <= 19, source.fps
+    with pytest.raises(Exception, match="0-120"):
+        ObsSourceFrames(SlowObs(), "Camera", fps=0)

@@ -90,3 +90,23 @@ def test_a_camera_that_stops_sending_is_concealed_then_fades_back(clip_frames, s
     off = Chain(["conceal"], apply_overrides(ChainSettings(), ["conceal.enabled=false"]))
     off.process(clip_frames[0], 0.0)
     assert off.effects[0].missing(10.0) is None
+
+
+def test_a_slow_camera_is_no_dropout_and_a_long_dropout_ends(clip_frames, speech):
+    """Gaps of a camera's usual pace (3 of its frame intervals) are not dropouts; concealment stops after `max_s`
+    (a camera turned off on purpose); a source no longer shown is forgotten."""
+    blocks, rate = speech
+    chain = Chain(["conceal"], apply_overrides(ChainSettings(), ["conceal.max_s=1"]))
+    effect = chain.effects[0]
+    for i in range(10):  # a 3-fps camera
+        effect.feed_audio(blocks[i], rate)
+        chain.process(clip_frames[i], i / 3)
+    last = 9 / 3
+    assert effect.missing(last + 0.5) is None  # freeze_ms passed, but not 3 of its intervals
+    assert effect.missing(last + 1.1) is not None and effect.dropouts == 1
+    assert effect.missing(last + 2.0) is not None  # within max_s of the dropout's start
+    assert effect.missing(last + 2.2) is None  # past it: the camera's own picture again
+    back = chain.process(clip_frames[10], last + 3.0)[0]
+    assert np.array_equal(back, clip_frames[10]) and effect.state == "live"  # nothing to fade from
+    effect.forget()
+    assert effect.missing(last + 10) is None

@@ -144,3 +144,30 @@ def test_only_changed_pixels_are_written(small, fmt):
         cols = p.shape[1] * 156 // W, p.shape[1] * 204 // W
         p[rows[0]:rows[1], cols[0]:cols[1]] = b[rows[0]:rows[1], cols[0]:cols[1]]
     assert all(np.array_equal(a, b) for a, b in zip(outside, before)), "bytes outside the rectangle changed"
+
+
+# OBS's own YUV -> RGB matrices (video_format_get_parameters): BT.601 limited range, BT.709 full range
+BT601_LIMITED = [1.164384, 0.0, 1.596027, -0.874202, 1.164384, -0.391762, -0.812968, 0.531668,
+                 1.164384, 2.017232, 0.0, -1.085631, 0.0, 0.0, 0.0, 1.0]
+BT709_FULL = [1.0, 0.0, 1.5748, -0.7874, 1.0, -0.187324, -0.468124, 0.327724, 1.0, 1.8556, 0.0, -0.9278,
+              0.0, 0.0, 0.0, 1.0]
+
+
+def test_a_picture_drawn_in_a_frames_place_gets_the_frames_colours():
+    """A concealed picture is drawn as RGBA where OBS would have converted the camera's YUV with the frame's
+    matrix: with the matrix `to_bgr` assumes it comes out as it went in; with a BT.709 full-range camera's, as
+    OBS shows that camera (not as `to_bgr` read it)."""
+    from obs_deepzoom.obs.frames import to_obs_rgba
+
+    rng = np.random.default_rng(1)
+    blocks = rng.integers(20, 236, (12, 16, 3), np.uint8)
+    bgr = cv2.resize(blocks, (64, 48), interpolation=cv2.INTER_NEAREST)  # flat 4x4 blocks: no chroma subsampling loss
+    same = to_obs_rgba(bgr, "I420", np.array(BT601_LIMITED))
+    assert same.shape == (48, 64, 4) and (same[..., 3] == 255).all()
+    assert np.abs(same[..., :3].astype(int) - bgr[..., ::-1]).max() <= 3
+    other = to_obs_rgba(bgr, "NV12", np.array(BT709_FULL))
+    assert np.abs(other[..., :3].astype(int) - bgr[..., ::-1]).mean() > 5  # what OBS shows differs
+    assert np.array_equal(to_obs_rgba(bgr, "BGRA", np.array(BT601_LIMITED))[..., :3], bgr[..., ::-1])
+    assert np.array_equal(to_obs_rgba(bgr, "I420", np.zeros(16))[..., :3], bgr[..., ::-1])  # no matrix known
+    odd = to_obs_rgba(bgr[:47, :63], "I444", np.array(BT601_LIMITED))
+    assert odd.shape == (47, 63, 4)

@@ -241,7 +241,14 @@ def test_a_concealed_picture_is_taken_only_while_no_frame_comes(shim):
 
     assert shim.dz_video_idle_ms(v) == -1 and shim.dz_video_unseen_ms(v) == -1
     assert shim.dz_video_conceal(v, pixels, 64, 48, 50) == 0, "no frame ever came: nothing to stand in for"
-    assert push(0, 10**9) is not None
+    matrix = (ctypes.c_float * 16)()
+    assert shim.dz_video_frame_color(v, matrix) == 0
+    f, planes = make_frame(0, ts=10**9)
+    f.color_matrix[:] = [float(i) / 4 for i in range(16)]
+    keep.append((f, planes))
+    assert fv(v, ctypes.addressof(f)) is not None
+    assert shim.dz_video_frame_color(v, matrix) == 1 and list(matrix) == [i / 4 for i in range(16)], \
+        "the frame's format and colour matrix, for pictures drawn in its place"
     assert shim.dz_video_conceal(v, pixels, 64, 48, 50) == 0, "a frame just came"
     assert shim.dz_video_conceal(v, pixels, 8, 8, 0) == 0, "a picture too small is refused"
     time.sleep(0.08)

@@ -80,7 +80,7 @@ def _send_obs_source(args, values: dict) -> dict:
 
     with _client(args) as client:
         source = ObsSourceFrames(client, args.obs_source, fps=args.fps or 30.0)
-        r = codec.send(args.to, values, fps=args.fps, max_frames=args.max_frames, progress=progress, source=source)
+        r = codec.send(args.to, values, max_frames=args.max_frames, progress=progress, source=source)  # it paces
     return {**r, "obs_source": args.obs_source}
 
 
@@ -93,7 +93,7 @@ def add_codec(sub) -> None:
     e = act.add_parser("encode", help="a talking-head video to a keypoint stream (.dzk)")
     e.add_argument("input")
     e.add_argument("-o", "--output", required=True, help="OUT.dzk")
-    e.add_argument("--keyframe-quality", type=int, default=None, help="JPEG quality of keyframes (10-100)")
+    e.add_argument("--keyframe-quality", type=int, default=None, help="picture quality of keyframes (10-100)")
     e.add_argument("--fps", type=float, default=None, help="frames per second to send (default: the input's)")
     e.add_argument("--max-frames", type=int, default=0, help="stop after this many frames")
     e.add_argument("--set", action="append", metavar="codec.FIELD=VALUE", help="a codec setting (docs/codec.md)")
@@ -111,7 +111,7 @@ def add_codec(sub) -> None:
     src.add_argument("--obs-source", metavar="NAME",
                      help="an OBS source, read from a running OBS over obs-websocket (--host, --port, password)")
     s.add_argument("--to", required=True, help="HOST:PORT of `deepzoom codec receive`")
-    s.add_argument("--keyframe-quality", type=int, default=None, help="JPEG quality of keyframes (10-100)")
+    s.add_argument("--keyframe-quality", type=int, default=None, help="picture quality of keyframes (10-100)")
     s.add_argument("--fps", type=float, default=None, help="frames per second to send (default: the source's)")
     s.add_argument("--max-frames", type=int, default=0, help="stop after this many frames")
     s.add_argument("--set", action="append", metavar="codec.FIELD=VALUE",

@@ -46,8 +46,12 @@ def encode_file(src: Path, out: Path, settings: CodecSettings | None = None, fps
     enc = KeypointEncoder(source.size, rate, settings, group_frames=group_frames(rate))
     if enc.settings.keyframe_candidates > 1:
         progress(f"choosing the keyframe among the first {enc.settings.keyframe_window_s:g} s")
-        ahead = resampled(VideoSource.open_file(Path(src)).frames(), source.fps, fps)
-        enc.plan_keyframe(itertools.islice(ahead, max_frames) if max_frames else ahead)
+        again = VideoSource.open_file(Path(src)).frames()
+        try:
+            ahead = resampled(again, source.fps, fps)
+            enc.plan_keyframe(itertools.islice(ahead, max_frames) if max_frames else ahead)
+        finally:
+            again.close()  # the second reading stops here, its file closed
     tmp, ms, total = tmp_for(out), [], source.frame_count or 0
     try:
         with open(tmp, "wb") as f:

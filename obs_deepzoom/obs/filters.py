@@ -26,7 +26,7 @@ from ..settings import ChainSettings, FilterSettings
 from . import libobs as obs
 from .audio_stream import AudioStream
 from .audio_tap import AudioTap
-from .frames import plane_shapes, to_bgr, write_back
+from .frames import plane_shapes, to_bgr, to_obs_rgba, write_back
 from .kinds import AUDIO_KINDS, sections
 from .native import VIDEO_STATS, Job
 from .properties import (
@@ -297,14 +297,20 @@ class VideoFilter(_Filter):
         place of the source's last frame (while the source is shown anywhere), until a frame goes out again."""
         try:
             idle, unseen = self.native.dz_video_idle_ms(self.handle), self.native.dz_video_unseen_ms(self.handle)
-            if idle < GAP_MIN_MS or not 0 <= unseen < 1000:  # frames come, never came, or nobody looks
+            if unseen >= 1000:  # shown nowhere now: nothing is drawn, and nothing old is animated when it is again
+                self.native.dz_video_conceal_off(self.handle)
+                effect.forget()
+                return
+            if idle < GAP_MIN_MS or unseen < 0:  # frames come, or it was never drawn
                 return
             self._feed_audio()
             out = effect.missing(time.perf_counter())
             if out is None:
                 self.native.dz_video_conceal_off(self.handle)
                 return
-            rgba = np.ascontiguousarray(cv2.cvtColor(out, cv2.COLOR_BGR2RGBA))
+            matrix = (ctypes.c_float * 16)()
+            fmt = obs.VIDEO_FORMAT.get(int(self.native.dz_video_frame_color(self.handle, matrix)), "")
+            rgba = np.ascontiguousarray(to_obs_rgba(out, fmt, np.ctypeslib.as_array(matrix)))
             h, w = rgba.shape[:2]
             self.native.dz_video_conceal(self.handle, rgba.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)), w, h,
                                          GAP_MIN_MS)

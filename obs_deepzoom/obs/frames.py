@@ -53,6 +53,30 @@ def to_bgr(fmt: str, planes: list[np.ndarray], w: int, h: int) -> np.ndarray:
     return cv2.cvtColor(px, cv2.COLOR_RGBA2BGR if fmt == "RGBA" else cv2.COLOR_BGRA2BGR)
 
 
+def to_obs_rgba(bgr: np.ndarray, fmt: str, matrix: np.ndarray) -> np.ndarray:
+    """RGBA that looks as OBS would show this picture had it come as a frame of format `fmt` with YUV -> RGB
+    `matrix` (4x4, row-major, on values 0..1, as struct obs_source_frame holds it): the picture is taken back to
+    the YUV values `to_bgr` read it from, then through the frame's own matrix (its colour space and range)."""
+    if fmt not in SUPPORTED or fmt in ("RGBA", "BGRA", "BGRX") or not np.any(matrix):
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGBA)
+    h, w = bgr.shape[:2]
+    if fmt == "I444":
+        y, v, u = cv2.split(cv2.cvtColor(bgr, cv2.COLOR_BGR2YCrCb))
+    else:
+        yuv = cv2.cvtColor(bgr[: h - h % 2, : w - w % 2], cv2.COLOR_BGR2YUV_I420)
+        hh, ww = h - h % 2, w - w % 2
+        y = yuv[:hh]
+        rest = yuv[hh:].reshape(-1)
+        n = (hh // 2) * (ww // 2)
+        up = lambda c: cv2.resize(c.reshape(hh // 2, ww // 2), (ww, hh), interpolation=cv2.INTER_NEAREST)  # noqa: E731
+        u, v = up(rest[:n]), up(rest[n:])
+        y, u, v = (cv2.copyMakeBorder(c, 0, h - hh, 0, w - ww, cv2.BORDER_REPLICATE) for c in (y, u, v))
+    yuv1 = np.stack([y, u, v, np.full_like(y, 255)], axis=-1).astype(np.float32) / 255
+    m = np.asarray(matrix, np.float32).reshape(4, 4)[:3]
+    rgb = np.clip(yuv1 @ m.T, 0, 1) * 255 + 0.5
+    return np.dstack([rgb.astype(np.uint8), np.full((h, w), 255, np.uint8)])
+
+
 def write_back(fmt: str, planes: list[np.ndarray], before: np.ndarray, after: np.ndarray) -> int:
     """Write `after` into the planes where it differs from `before`; returns the number of changed pixels."""
     changed = np.any(after != before, axis=2)

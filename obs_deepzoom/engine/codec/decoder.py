@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from .bits import BitReader, CodecError
@@ -23,14 +25,17 @@ class KeypointDecoder:
         self.last: np.ndarray | None = None  # the last frame shown
         self.frames = 0
 
-    def decode(self, kind: bytes, payload: bytes) -> list[np.ndarray]:
-        """The frames a record stands for: none for a keyframe (it prepares the next ones), one, or a GROUP's."""
+    def decode(self, kind: bytes, payload: bytes) -> Iterator[np.ndarray]:
+        """The frames a record stands for, one at a time (a GROUP's up to 256 are never all held at once): none
+        for a keyframe (it prepares the next ones), one, or a GROUP's."""
         if kind != GROUP:
             frame = self.feed(kind, payload)
-            return [] if frame is None else [frame]
+            if frame is not None:
+                yield frame
+            return
         if not payload:
             raise CodecError(f"{self.name}: an empty group of frames (the stream is damaged)")
-        r, out = BitReader(payload), []
+        r = BitReader(payload)
         for _ in range(r.bits(8) + 1):
             code = r.bits(2)
             if code >= len(GROUP_TYPES):
@@ -39,10 +44,9 @@ class KeypointDecoder:
             if kind == DELTA and self.prev is None:
                 raise CodecError(f"{self.name}: a group of frames is damaged (a change from no frame)")
             q = None if kind == HOLD else read(r, None if kind == INTRA else self.prev, self.n)
-            out.append(self._show(kind, q))
+            yield self._show(kind, q)
         if not r.padding_ok():
             raise CodecError(f"{self.name}: a group of frames is longer than its frames (the stream is damaged)")
-        return out
 
     def feed(self, kind: bytes, payload: bytes) -> np.ndarray | None:
         """The frame a single record stands for (None for a keyframe, which only prepares the next frames)."""

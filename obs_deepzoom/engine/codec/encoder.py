@@ -26,7 +26,7 @@ from .container import (
     record,
 )
 from .keyframe import Keyframe, encode_picture
-from .motion_code import basis_digest, dequantise, pack, quantise, steps, to_values, write
+from .motion_code import basis_digest, dequantise, pack, steps, to_values, write
 
 FACE_MARGIN = 0.15  # the face region: the landmarks' box grown by this share of its size on each side
 PLAN_STRIDE = 3  # keyframe planning judges every 3rd frame of the window
@@ -38,6 +38,15 @@ def face_box(landmarks: np.ndarray, size: tuple[int, int]) -> tuple[int, int, in
     x0, y0 = np.maximum(np.floor(lo - pad).astype(int), 0)
     x1, y1 = np.minimum(np.ceil(hi + pad).astype(int), size)
     return int(x0), int(y0), int(max(x1, x0 + 1)), int(max(y1, y0 + 1))
+
+
+def settle(v: np.ndarray, last: np.ndarray | None, hysteresis: float) -> np.ndarray:
+    """`v` (in steps) rounded; a value that moved less than `hysteresis` steps past the rounding point from
+    `last` (the previous frame's integers) keeps them (tracker jitter then costs 1 bit, not a change and back)."""
+    q = np.round(v).astype(np.int64)
+    if hysteresis > 0 and last is not None:
+        q = np.where(np.abs(v - last) < 0.5 + hysteresis, last, q)
+    return q
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -110,15 +119,9 @@ class KeypointEncoder:
         return out
 
     def _quantise(self, face) -> np.ndarray:
-        """The face's Motion as integers; a value that moved less than `hysteresis` steps past the rounding
-        point keeps the previous frame's integer (tracker jitter then costs 1 bit, not a change and back)."""
-        v = to_values(self.driver.motion(face)) / self.step
-        q = np.round(v).astype(np.int64)
-        h = self.settings.hysteresis
-        if h > 0 and self.last_q is not None:
-            q = np.where(np.abs(v - self.last_q) < 0.5 + h, self.last_q, q)
-        self.last_q = q
-        return q
+        """The face's Motion as the integers sent (with hysteresis against the previous frame's)."""
+        self.last_q = settle(to_values(self.driver.motion(face)) / self.step, self.last_q, self.settings.hysteresis)
+        return self.last_q
 
     def flush(self) -> list[bytes]:
         """The frames still waiting for their GROUP record (files: at the end, and before a keyframe)."""
@@ -164,11 +167,12 @@ class KeypointEncoder:
             key = Keyframe(samples[p][1], True, self.size)
             if not key.has_face:
                 continue
-            driver = FaceDriver()
+            driver, last = FaceDriver(), None
             driver.motion(key.portrait.face)
             dbs = []
             for _, _, (x0, y0, x1, y1), region, face in samples:
-                shown = key.render(dequantise(quantise(driver.motion(face), self.step), self.step))
+                last = settle(to_values(driver.motion(face)) / self.step, last, s.hysteresis)
+                shown = key.render(dequantise(last, self.step))
                 dbs.append(psnr(shown[y0:y1, x0:x1], region))
             scores[samples[p][0]] = round(float(np.mean(dbs)), 2)
         if not scores:

@@ -158,8 +158,9 @@ class KeypointReceiver:
         self._partial: tuple[int, int, dict[int, bytes]] | None = None  # (key id, count, chunks) being assembled
         self._number: int | None = None  # the last frame number received
         self._last: np.ndarray | None = None  # the last picture given out
-        self._early: tuple[int, int, bytes] | None = None  # (key id, seq, payload): the newest INTRA record that
-        # came before its keyframe was complete, decoded as soon as it is (the DELTAs after it need it)
+        self._early: tuple[int, int, bytes, bool] | None = None  # (key id, seq, payload, held): the newest INTRA
+        # record that came before its keyframe was complete, decoded as soon as it is (the DELTAs after it need
+        # it); `held`: the last picture was given out in its place already
 
     @property
     def port(self) -> int:
@@ -230,19 +231,23 @@ class KeypointReceiver:
             early, self._early = self._early, None
             if early is not None and early[0] == key:
                 self._intra_seq = early[1]
-                self._last = self.decoder.feed(INTRA, early[2])
+                frame = self.decoder.feed(INTRA, early[2])
+                if early[3]:  # its frame went out as the last picture: it only prepares the next ones
+                    return None
+                self._last = frame
                 self.stats.frames += 1
-                return [self._last]
+                return [frame]
         return None
 
     def _record(self, body: bytes, seq: int, key: int, intra: int, gap: bool) -> np.ndarray | None:
         (kind, payload), = records(body, 0, "received record")
         dec = self.decoder
         if dec is None or key != self._key:  # its keyframe is missing or incomplete: ask, and hold
-            if kind == INTRA:
-                self._early = (key, seq, payload)
+            held = self._held(None if dec is None else dec.last)
+            if kind == INTRA and (self._early is None or self._early[0] != key or (seq - self._early[1]) & 0x8000 == 0):
+                self._early = (key, seq, payload, held is not None)
             self._ask()
-            return self._held(None if dec is None else dec.last)
+            return held
         if kind == INTRA:
             self._intra_seq = seq
         elif kind == DELTA and (intra != self._intra_seq if dec.header.from_intra else gap):

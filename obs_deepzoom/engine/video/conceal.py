@@ -22,6 +22,7 @@ from .avatar import PhotoAvatar
 log = logging.getLogger("obs_deepzoom.conceal")
 
 PROBE_STEP = 8  # the repeat test compares every 8th pixel of every 8th row
+GAP_FRAMES = 3  # no frame for this many of the camera's usual frame intervals (and freeze_ms) is a dropout
 BLACK_LEVEL = 4.0  # mean grey level below which a frame counts as black (a camera gone)
 
 
@@ -43,6 +44,8 @@ class DropoutConcealment:
         self._last_out: np.ndarray | None = None  # the last concealed picture (what the fade starts from)
         self._back_at: float | None = None  # when real frames returned
         self._seen_at: float | None = None  # when the last frame came (of any kind)
+        self._intervals: list[float] = []  # the newest times between frames (a slow camera is not a dropout)
+        self._since: float | None = None  # when the dropout began
         self.state = "live"  # live, concealing, returning
         self.dropouts = 0
 
@@ -69,6 +72,8 @@ class DropoutConcealment:
         if not s.enabled:
             return frame
         t = ctx.timestamp
+        if self._seen_at is not None and t > self._seen_at:
+            self._intervals = [*self._intervals[-29:], t - self._seen_at]
         self._seen_at = t
         bad, frozen = self._stuck(frame, t)
         if frozen:
@@ -88,16 +93,24 @@ class DropoutConcealment:
         when off, or with no picture with a face to animate. The next frame that comes fades back."""
         if not self.settings.enabled or self._seen_at is None:
             return None
-        if (t - self._seen_at) * 1000 < self.settings.freeze_ms:
+        usual = float(np.median(self._intervals)) if self._intervals else 0.0
+        if t - self._seen_at < max(self.settings.freeze_ms / 1000, GAP_FRAMES * usual):
             return None
         return self._conceal(t)
 
+    def forget(self) -> None:
+        """The source stopped being shown: what comes when it is shown again starts afresh (no old picture is
+        animated while its camera starts)."""
+        self._seen_at, self._since, self._intervals = None, None, []
+        self.state, self._avatar, self._last_out, self._probe, self._stuck_since = "live", None, None, None, None
+
     def _conceal(self, t: float) -> np.ndarray | None:
         if self.state != "concealing":
-            self.state = "concealing"
+            self.state, self._since = "concealing", t
             self.dropouts += 1
             self._avatar = self._build()
-        if self._avatar is None:  # no good picture with a face yet: nothing to animate
+        if self._avatar is None or t - self._since > self.settings.max_s:  # nothing to animate, or too long
+            self._last_out = None  # (nothing to fade back from)
             return None
         out = self._avatar.process(self._good[0], FrameContext(0, t, []))
         self._last_out = out

@@ -57,6 +57,7 @@ SIGNATURES = {
     "dz_video_unseen_ms": (ctypes.c_int64, [P]),
     "dz_video_conceal": (c_int, [P, POINTER(c_uint8), c_uint32, c_uint32, c_int]),
     "dz_video_conceal_off": (None, [P]),
+    "dz_video_frame_color": (c_int, [P, POINTER(ctypes.c_float)]),
     "dz_audio_new": (P, [c_int, c_uint32, c_uint32]),
     "dz_audio_ring": (POINTER(ctypes.c_float), [P, c_int, c_int]),
     "dz_audio_written": (c_uint64, [P]),

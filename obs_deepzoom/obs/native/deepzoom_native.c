@@ -340,6 +340,8 @@ struct dz_video {
 	size_t syn_cap;
 	uint32_t syn_w, syn_h;
 	uint64_t syn_seq, syn_drawn; /* syn_drawn: what the texture holds (graphics thread) */
+	_Atomic int frame_format;    /* the last async frame's format and YUV -> RGB matrix (bits of its floats) */
+	_Atomic uint32_t frame_matrix[16];
 	struct dz_video *next; /* registry of live filters (chain lookups) */
 };
 
@@ -483,13 +485,30 @@ EXPORT int dz_video_conceal(struct dz_video *v, const uint8_t *rgba, uint32_t w,
 			v->syn_buf = buf, v->syn_cap = size;
 	}
 	if (ok) {
+		uint64_t seen = atomic_load(&v->last_in_ns);
 		memcpy(v->syn_buf, rgba, size);
 		v->syn_w = w, v->syn_h = h;
 		v->syn_seq++;
 		atomic_store(&v->syn_on, 1);
+		if (atomic_load(&v->last_in_ns) != seen) { /* a frame came meanwhile: it may have gone out already */
+			atomic_store(&v->syn_on, 0);
+			ok = 0;
+		}
 	}
 	mutex_unlock(&v->syn_lock);
 	return ok;
+}
+
+/* Worker side: the last async frame's format (0: none yet) and its YUV -> RGB matrix (16 floats, row-major). */
+EXPORT int dz_video_frame_color(struct dz_video *v, float *matrix)
+{
+	if (!v || !matrix)
+		return 0;
+	for (int i = 0; i < 16; i++) {
+		uint32_t bits = atomic_load(&v->frame_matrix[i]);
+		memcpy(&matrix[i], &bits, sizeof(bits));
+	}
+	return atomic_load(&v->frame_format);
 }
 
 /* Worker side: stop showing the concealed picture (the effect was turned off). */
@@ -681,6 +700,12 @@ static struct obs_source_frame *filter_frame(struct dz_video *v, struct obs_sour
 	bool changed = v->nheld && (frame->width != v->held_w || frame->height != v->held_h ||
 				    frame->format != v->held_format);
 	v->last_ts = frame->timestamp;
+	for (int i = 0; i < 16; i++) { /* for the worker's concealed pictures, drawn as RGBA: the same colours */
+		uint32_t bits;
+		memcpy(&bits, &frame->color_matrix[i], sizeof(bits));
+		atomic_store(&v->frame_matrix[i], bits);
+	}
+	atomic_store(&v->frame_format, frame->format);
 	if (gap || changed) {
 		flush_held(v, parent);
 		/* frames back after a concealed dropout are held and processed like any (the effect fades back
@@ -1055,6 +1080,8 @@ EXPORT void dz_video_render(void *data, void *effect)
 		return; /* being removed: draw nothing */
 	bool async = api.source_get_output_flags(parent) & SOURCE_ASYNC;
 	atomic_store(&v->last_render_ns, t0);
+	if (async && !atomic_load(&v->syn_on))
+		v->syn_drawn = 0; /* the next dropout's first picture is uploaded before it is drawn */
 	if (async && atomic_load(&v->syn_on) && atomic_load(&v->active) && draw_synthetic(v)) {
 		stat_add(v, V_SYNTHETIC, 1);
 		stat_add(v, V_NATIVE_NS, now_ns() - t0);
