@@ -50,6 +50,21 @@ def moving(pictures: list[np.ndarray]) -> float:
     return float(np.mean([diff(a, b) > 0.05 for a, b in zip(pictures, pictures[1:])]))
 
 
+def returned(client, clip_frames, run: int = 5, within_s: float = 8.0) -> list[np.ndarray]:
+    """Screenshots until `run` in a row show the source's own frames (the fade back is over; a slow or loaded
+    machine may take longer to resume the media source, or conceal a short real stall on the way); those."""
+    seen, pictures, start = [], [], time.monotonic()
+    while time.monotonic() - start < within_s:
+        img = shot(client, "Camera")
+        far = nearest(img, clip_frames)
+        seen.append((round(time.monotonic() - start, 2), round(far, 2)))
+        pictures = [*pictures, img] if far < 3 else []
+        if len(pictures) >= run:
+            return pictures
+        time.sleep(0.15)
+    raise AssertionError(f"the source's own frames did not come back: (s after play, distance) {seen}")
+
+
 def test_a_camera_that_stops_sending_is_concealed_until_it_comes_back(obs_env, client, clip_frames):
     scene = client.request("GetCurrentProgramScene", {})["currentProgramSceneName"]
     spec = media("Camera", sample("single_face.mp4"))
@@ -78,12 +93,8 @@ def test_a_camera_that_stops_sending_is_concealed_until_it_comes_back(obs_env, c
         assert conceal_stats(obs_env)["synthetic"] > before, "drawn from the worker's pictures"
 
         media_action(client, "Camera", PLAY)  # frames come again
-        time.sleep(1.5)
-        back = shots(client, "Camera", 6)
+        back = returned(client, clip_frames)
         assert moving(back) > 0.6
-        # the source's own frames again (a screenshot may catch a short real stall of a loaded machine: the median)
-        far = sorted(nearest(img, clip_frames) for img in back)
-        assert far[len(far) // 2] < 3, far
         drawn = conceal_stats(obs_env)["synthetic"]
         time.sleep(1.5)
         # no concealment while frames come (at most a stall's worth on a busy machine, not 1.5 s of it: 45 frames)
@@ -92,9 +103,7 @@ def test_a_camera_that_stops_sending_is_concealed_until_it_comes_back(obs_env, c
         media_action(client, "Camera", STOP)  # stopped: the source clears its picture; OBS must go on
         time.sleep(1.5)
         media_action(client, "Camera", RESTART)
-        time.sleep(1.5)
-        far = sorted(nearest(img, clip_frames) for img in shots(client, "Camera", 3))
-        assert far[1] < 3, far
+        returned(client, clip_frames, run=3)
         media_action(client, "Camera", PAUSE)  # removed while concealing
         time.sleep(1.0)
         client.request("RemoveSourceFilter", {"sourceName": "Camera", "filterName": name})
